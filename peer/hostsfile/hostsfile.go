@@ -34,8 +34,8 @@ type Peer struct {
 // concurrent reads.
 type File struct {
 	// Path is where the file was read from, for messages.
-	Path  string
-	Peers []Peer
+	Path   string
+	Peers  []Peer
 	byName map[string]int
 }
 
