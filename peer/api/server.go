@@ -1,0 +1,92 @@
+// Package api is a peer's HTTP API: health, the committed view, and the
+// mount point for the fault API and the groups registry.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"roster/peer/fsm"
+)
+
+// Status is a peer's answer to /health.
+type Status struct {
+	Name string `json:"name"`
+	ID   int    `json:"id"`
+	// State is the Raft state: Leader, Follower, Candidate or Shutdown.
+	State string `json:"state"`
+	// Leader is the id of the current Raft leader, 0 when none is known.
+	Leader int      `json:"leader"`
+	View   fsm.View `json:"view"`
+}
+
+// Peer is what the API asks of the running peer. Its methods are called
+// from HTTP handler goroutines and must be safe for concurrent use.
+type Peer interface {
+	Status() Status
+}
+
+// Server serves the API. Handle may be called before Serve only.
+type Server struct {
+	peer Peer
+	mux  *http.ServeMux
+	srv  *http.Server
+	ln   net.Listener
+}
+
+// Listen binds the API address; it fails at once if the port is taken.
+func Listen(addr string, peer Peer) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{peer: peer, mux: http.NewServeMux(), ln: ln}
+	s.mux.HandleFunc("GET /health", s.health)
+	s.mux.HandleFunc("GET /view", s.view)
+	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	return s, nil
+}
+
+// Handle mounts another handler (the fault API, groups).
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Addr is the address the API listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve serves until Close; it returns nil after Close.
+func (s *Server) Serve() error {
+	if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close stops the server.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	st := s.peer.Status()
+	code := http.StatusOK
+	if st.State == "Shutdown" {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, st)
+}
+
+func (s *Server) view(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.peer.Status().View)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}

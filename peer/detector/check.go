@@ -1,0 +1,114 @@
+package detector
+
+import (
+	"net"
+	"time"
+)
+
+// Direct check settings: a peer is confirmed down when checkRounds rounds in a
+// row each get no ack to any of pingsPerRound UDP pings sent at once (each
+// waits memberlist's ProbeTimeout). With 10 % loss on every link a ping and
+// its ack fail together with p ≈ 0.19, a round with 0.19³ ≈ 0.007, and three
+// rounds about once in 3·10⁶ checks; a crashed peer is confirmed in about
+// three probe timeouts (1.35 s).
+const (
+	checkRounds     = 3
+	pingsPerRound   = 3
+	recheckInterval = time.Second
+)
+
+// Check verifies directly that peer id is alive, because another signal (the
+// leader's Raft heartbeats failing) suggests it is not. It returns at once;
+// the check runs in the background, one per peer at a time. If the peer is
+// confirmed down, it leaves the alive set before memberlist's own verdict,
+// OnDown is called, and it is re-checked until it answers again (then it
+// rejoins the alive set) or memberlist declares it dead.
+func (d *Detector) Check(id int) {
+	d.mu.Lock()
+	m, alive := d.alive[id]
+	if !alive || d.checks[id] || id == d.cfg.Self.ID {
+		d.mu.Unlock()
+		return
+	}
+	d.checks[id] = true
+	d.mu.Unlock()
+	go d.check(id, m)
+}
+
+func (d *Detector) check(id int, m Member) {
+	defer func() {
+		d.mu.Lock()
+		delete(d.checks, id)
+		d.mu.Unlock()
+	}()
+	name, addr := d.cfg.Hosts.Peers[id-1].Name, m.Addr
+	for i := 0; i < checkRounds; i++ {
+		if d.answers(name, addr) {
+			return
+		}
+		if !d.stillAlive(id) {
+			return
+		}
+	}
+	d.mu.Lock()
+	_, alive := d.alive[id]
+	if alive {
+		d.down[id] = true
+	}
+	d.mu.Unlock()
+	if !alive {
+		return
+	}
+	d.log.Info("peer confirmed down by direct check", "peer", name)
+	if d.cfg.OnDown != nil {
+		d.cfg.OnDown(id)
+	}
+	d.notify()
+	// Keep checking until it answers again or memberlist forgets it.
+	for {
+		time.Sleep(recheckInterval)
+		d.mu.Lock()
+		down := d.down[id]
+		d.mu.Unlock()
+		if !down {
+			return
+		}
+		if d.answers(name, addr) {
+			d.mu.Lock()
+			delete(d.down, id)
+			d.mu.Unlock()
+			d.log.Info("peer answers again", "peer", name)
+			d.notify()
+			return
+		}
+	}
+}
+
+func (d *Detector) stillAlive(id int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.alive[id]
+	return ok
+}
+
+// answers reports whether the peer acks any of pingsPerRound UDP pings sent
+// at once, within memberlist's probe timeout.
+func (d *Detector) answers(name string, ip net.IP) bool {
+	port := d.cfg.Port
+	if id, ok := d.cfg.Hosts.ID(name); ok && d.cfg.Hosts.Peers[id-1].Port != 0 {
+		port = d.cfg.Hosts.Peers[id-1].Port
+	}
+	addr := &net.UDPAddr{IP: ip, Port: port}
+	acks := make(chan bool, pingsPerRound)
+	for range pingsPerRound {
+		go func() {
+			_, err := d.ml.Ping(name, addr)
+			acks <- err == nil
+		}()
+	}
+	ok := false
+	for range pingsPerRound {
+		ok = <-acks || ok
+	}
+	return ok
+}

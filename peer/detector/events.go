@@ -1,0 +1,71 @@
+package detector
+
+import (
+	"github.com/hashicorp/memberlist"
+)
+
+// events receives memberlist's membership callbacks. memberlist calls them
+// from its own goroutines, one at a time.
+type events Detector
+
+func (e *events) NotifyJoin(n *memberlist.Node)   { (*Detector)(e).up(n) }
+func (e *events) NotifyUpdate(n *memberlist.Node) { (*Detector)(e).up(n) }
+func (e *events) NotifyLeave(n *memberlist.Node)  { (*Detector)(e).gone(n) }
+
+// up records a node that memberlist sees alive.
+func (d *Detector) up(n *memberlist.Node) {
+	id, ok := d.cfg.Hosts.ID(n.Name)
+	if !ok {
+		d.log.Warn("ignoring a node that is not in the hostsfile", "name", n.Name, "addr", n.Address())
+		return
+	}
+	meta, ok := decodeMeta(n.Meta)
+	if !ok {
+		d.log.Warn("ignoring a node with unreadable metadata", "name", n.Name, "addr", n.Address())
+		return
+	}
+	d.mu.Lock()
+	d.alive[id] = Member{ID: id, Addr: n.Addr, Meta: meta}
+	d.leaving[id] = meta.Leaving
+	delete(d.down, id)
+	d.mu.Unlock()
+	d.notify()
+}
+
+// gone records a node that memberlist declared dead or that left.
+func (d *Detector) gone(n *memberlist.Node) {
+	id, ok := d.cfg.Hosts.ID(n.Name)
+	if !ok {
+		return
+	}
+	d.mu.Lock()
+	_, wasAlive := d.alive[id]
+	graceful := d.leaving[id]
+	reported := d.down[id]
+	delete(d.alive, id)
+	delete(d.leaving, id)
+	delete(d.down, id)
+	d.mu.Unlock()
+	if wasAlive && !graceful && !reported && d.cfg.OnDown != nil {
+		d.cfg.OnDown(id)
+	}
+	d.notify()
+}
+
+// delegate serves this peer's metadata to memberlist.
+type delegate Detector
+
+func (g *delegate) NodeMeta(limit int) []byte {
+	d := (*Detector)(g)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	b := d.meta.encode()
+	if len(b) > limit {
+		return nil
+	}
+	return b
+}
+func (g *delegate) NotifyMsg([]byte)                           {}
+func (g *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (g *delegate) LocalState(join bool) []byte                { return nil }
+func (g *delegate) MergeRemoteState(buf []byte, join bool)     {}

@@ -1,0 +1,32 @@
+package detector
+
+import "encoding/json"
+
+// Meta is what a peer tells the others about itself through memberlist's
+// node metadata (at most memberlist.MetaMaxSize bytes).
+type Meta struct {
+	// RaftPort and APIPort are the peer's TCP ports.
+	RaftPort int `json:"r"`
+	APIPort  int `json:"a,omitempty"`
+	// Leaving is set just before a graceful leave, so that the others can
+	// tell it from a crash (memberlist's own node state is not reliable
+	// in NotifyLeave).
+	Leaving bool `json:"l,omitempty"`
+	// Joined is set once the peer has been in a view: it belongs to a
+	// cluster, so peer 1 must not bootstrap a second one.
+	Joined bool `json:"j,omitempty"`
+}
+
+func (m Meta) encode() []byte {
+	b, _ := json.Marshal(m) // ints and a bool: cannot fail
+	return b
+}
+
+// decodeMeta parses metadata from the network; garbage yields ok=false.
+func decodeMeta(b []byte) (Meta, bool) {
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil || m.RaftPort < 0 || m.RaftPort > 65535 || m.APIPort < 0 || m.APIPort > 65535 {
+		return Meta{}, false
+	}
+	return m, true
+}

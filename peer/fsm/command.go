@@ -1,0 +1,63 @@
+package fsm
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Kind tags a log entry, so the log can carry more than one kind of command.
+type Kind byte
+
+// Log entry kinds.
+const (
+	// KindChange is a view change (Change).
+	KindChange Kind = 1
+)
+
+// Change is a membership change, committed through Raft by the leader.
+// It applies only to the view it was computed from (Base), so a change that a
+// previous leader already made, or that a newer view overtook, is refused
+// instead of applied twice.
+type Change struct {
+	// Base is the id of the view the change was computed against.
+	Base uint64 `json:"base"`
+	// Add and Del are the peer ids to add and remove.
+	Add []int `json:"add,omitempty"`
+	Del []int `json:"del,omitempty"`
+	// Leader is the id of the peer that proposed (and, once committed,
+	// committed) the change.
+	Leader int `json:"leader"`
+}
+
+// Encode returns the log entry bytes of c.
+func (c Change) Encode() []byte {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // Change holds only ints: cannot fail
+	}
+	return append([]byte{byte(KindChange)}, b...)
+}
+
+// ErrStale is returned by Apply for a change whose Base is not the current view.
+var ErrStale = errors.New("change is stale: the view moved on")
+
+// ErrNoop is returned by Apply for a change that changes nothing.
+var ErrNoop = errors.New("change changes nothing")
+
+// decode parses a log entry.
+func decode(data []byte) (Kind, Change, error) {
+	if len(data) == 0 {
+		return 0, Change{}, errors.New("empty log entry")
+	}
+	switch k := Kind(data[0]); k {
+	case KindChange:
+		var c Change
+		if err := json.Unmarshal(data[1:], &c); err != nil {
+			return k, c, fmt.Errorf("bad change entry: %w", err)
+		}
+		return k, c, nil
+	default:
+		return k, Change{}, fmt.Errorf("unknown log entry kind %d", k)
+	}
+}

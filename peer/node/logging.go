@@ -1,0 +1,36 @@
+package node
+
+import (
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// expectedFailures are Raft errors that only say a peer is down or cut off.
+// roster reports that itself through the view log, and Raft repeats them
+// many times a second, so they are logged at debug level instead of error.
+var expectedFailures = []string{
+	"failed to heartbeat to",
+	"failed to appendEntries to",
+	"failed to make requestVote RPC",
+	"failed to contact",
+	"failed to pipeline appendEntries",
+}
+
+// quietLogger demotes expectedFailures to debug. Safe for concurrent use,
+// as the hclog.Logger it wraps.
+type quietLogger struct{ hclog.Logger }
+
+func (q quietLogger) Error(msg string, args ...any) {
+	for _, p := range expectedFailures {
+		if strings.HasPrefix(msg, p) {
+			q.Logger.Debug(msg, args...)
+			return
+		}
+	}
+	q.Logger.Error(msg, args...)
+}
+
+func (q quietLogger) Named(name string) hclog.Logger      { return quietLogger{q.Logger.Named(name)} }
+func (q quietLogger) ResetNamed(name string) hclog.Logger { return quietLogger{q.Logger.ResetNamed(name)} }
+func (q quietLogger) With(args ...any) hclog.Logger       { return quietLogger{q.Logger.With(args...)} }

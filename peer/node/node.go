@@ -1,0 +1,355 @@
+// Package node wires one roster peer together: failure detection
+// (detector), the replicated view (fsm) through Raft with a raft-boltdb
+// store, the leader's reconcile loop, the view log and the HTTP API.
+package node
+
+import (
+	"context"
+	"errors"
+	"io"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"roster/peer/api"
+	"roster/peer/config"
+	"roster/peer/detector"
+	"roster/peer/fsm"
+	"roster/peer/reconcile"
+	"roster/peer/viewlog"
+)
+
+// Options are the seams for fault injection and scenarios; the zero value
+// runs a plain peer.
+type Options struct {
+	// WrapTransport wraps memberlist's transport.
+	WrapTransport func(memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
+	// WrapStream wraps Raft's stream layer.
+	WrapStream func(raft.StreamLayer) raft.StreamLayer
+	// Handlers are mounted on the HTTP API (pattern -> handler).
+	Handlers map[string]http.Handler
+	// Hooks act around the leader's view commits.
+	Hooks reconcile.Hooks
+}
+
+// Node is a running peer. Its methods are safe for concurrent use.
+type Node struct {
+	cfg     config.Config
+	log     hclog.Logger
+	fsm     *fsm.FSM
+	printer *printer
+	det     *detector.Detector
+	raft    *raft.Raft
+	trans   *raft.NetworkTransport
+	store   *raftboltdb.BoltStore
+	api     *api.Server
+	tmpDir  string
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// Start starts a peer: it binds its ports, joins the others, and (peer 1
+// with no state and no cluster around) bootstraps the cluster. The returned
+// error says which part failed, e.g. a port in use.
+func Start(cfg config.Config, opts Options) (n *Node, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	logger := hclog.New(&hclog.LoggerOptions{
+		Name:   cfg.Name,
+		Level:  hclog.LevelFromString(cfg.LogLevel),
+		Output: cfg.DiagLog,
+	})
+	if cfg.LogLevel == "off" {
+		logger = hclog.NewNullLogger()
+	}
+	n = &Node{cfg: cfg, log: logger}
+	defer func() {
+		if err != nil {
+			n.stop(false)
+		}
+	}()
+	dataDir := cfg.DataDir
+	if dataDir == "" {
+		if dataDir, err = os.MkdirTemp("", "roster-"+cfg.Name+"-"); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+		n.tmpDir = dataDir
+	} else if err = os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+
+	vl := viewlog.New(cfg.ViewLog, cfg.Self.ID)
+	n.printer = newPrinter(cfg.Self.ID, vl, dataDir, func() { n.det.SetJoined() })
+	n.fsm = fsm.New(n.printer.installed)
+
+	if n.det, err = detector.Start(detector.Config{
+		Self: cfg.Self, Hosts: cfg.Hosts,
+		BindAddr: cfg.Bind, AdvertiseAddr: cfg.Advertise, Port: cfg.GossipPort,
+		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort},
+		WrapTransport: opts.WrapTransport,
+		OnDown:        n.peerDown,
+		Logger:        logger,
+	}); err != nil {
+		return nil, err
+	}
+
+	if err = n.startRaft(dataDir, opts); err != nil {
+		return nil, err
+	}
+	if cfg.APIPort != 0 {
+		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n); err != nil {
+			return nil, fmt.Errorf("api port: %w", unwrapNet(err))
+		}
+		for p, h := range opts.Handlers {
+			n.api.Handle(p, h)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	if err = n.bootstrap(); err != nil {
+		return nil, err
+	}
+	loop := &reconcile.Loop{
+		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: n.det,
+		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
+	}
+	n.goRun(func() { loop.Run(ctx) })
+	n.goRun(func() { n.det.Run(ctx, time.Second) })
+	n.goRun(func() { n.watchHeartbeats(ctx) })
+	if n.api != nil {
+		n.goRun(func() {
+			if err := n.api.Serve(); err != nil {
+				logger.Error("api stopped", "error", err)
+			}
+		})
+	}
+	return n, nil
+}
+
+func (n *Node) goRun(f func()) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		f()
+	}()
+}
+
+func bindHost(bind string) string {
+	if bind == "" {
+		return "0.0.0.0"
+	}
+	return bind
+}
+
+// unwrapNet keeps the useful tail of a net.OpError ("address already in use").
+func unwrapNet(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		return fmt.Errorf("%s: %w", op.Addr, op.Err)
+	}
+	return err
+}
+
+func (n *Node) startRaft(dataDir string, opts Options) error {
+	cfg := n.cfg
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dataDir, "raft.db")})
+	if err != nil {
+		return fmt.Errorf("raft store in %s: %w", dataDir, err)
+	}
+	n.store = store
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dataDir, 2, n.log.Named("snapshots"))
+	if err != nil {
+		return fmt.Errorf("raft snapshots in %s: %w", dataDir, err)
+	}
+	advertise := &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
+	sl, err := listenStream(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)), advertise)
+	if err != nil {
+		return fmt.Errorf("raft port: %w", unwrapNet(err))
+	}
+	var stream raft.StreamLayer = sl
+	if opts.WrapStream != nil {
+		stream = opts.WrapStream(stream)
+	}
+	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net")},
+	})
+	rc := raftConfig(cfg.Self.ID, quietLogger{n.log.Named("raft")})
+	r, err := raft.NewRaft(rc, n.fsm, store, store, snaps, n.trans)
+	if err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
+	n.raft = r
+	return nil
+}
+
+// raftConfig returns Raft's timings for a LAN: a new leader in about a second.
+func raftConfig(self int, logger hclog.Logger) *raft.Config {
+	rc := raft.DefaultConfig()
+	rc.LocalID = reconcile.ServerID(self)
+	rc.HeartbeatTimeout = 500 * time.Millisecond
+	rc.ElectionTimeout = 500 * time.Millisecond
+	rc.LeaderLeaseTimeout = 250 * time.Millisecond
+	// Followers learn that an entry committed on the next AppendEntries:
+	// send one soon after each commit, so views show up everywhere at once.
+	rc.CommitTimeout = 10 * time.Millisecond
+	// A wrongly removed peer must be able to come back.
+	rc.ShutdownOnRemove = false
+	rc.Logger = logger
+	return rc
+}
+
+// bootstrap makes peer 1 start a one-voter cluster, unless it has state
+// already or another peer says a cluster exists (peer 1 restarted without
+// its data must not start a second cluster).
+func (n *Node) bootstrap() error {
+	if n.cfg.Self.ID != 1 {
+		return nil
+	}
+	has, err := raft.HasExistingState(n.store, n.store, nopSnapshots{})
+	if err != nil {
+		return fmt.Errorf("read raft state: %w", err)
+	}
+	if has {
+		return nil
+	}
+	n.det.JoinNow()
+	if n.det.ClusterExists() {
+		n.log.Info("a cluster exists already: waiting to be added")
+		return nil
+	}
+	return n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
+		ID: reconcile.ServerID(n.cfg.Self.ID), Address: n.trans.LocalAddr(), Suffrage: raft.Voter,
+	}}}).Error()
+}
+
+// watchHeartbeats asks failure detection for a direct check of any peer the
+// leader's heartbeats fail to reach: Raft notices a crash within about a
+// heartbeat, well before a SWIM probe round.
+func (n *Node) watchHeartbeats(ctx context.Context) {
+	ch := make(chan raft.Observation, 16)
+	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.FailedHeartbeatObservation)
+		return ok
+	})
+	n.raft.RegisterObserver(obs)
+	defer n.raft.DeregisterObserver(obs)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case o := <-ch:
+			fh := o.Data.(raft.FailedHeartbeatObservation)
+			if id, err := strconv.Atoi(string(fh.PeerID)); err == nil {
+				n.det.Check(id)
+			}
+		}
+	}
+}
+
+// peerDown prints the unreachable line for a peer failure detection found dead.
+func (n *Node) peerDown(id int) {
+	n.printer.message(viewlog.Unreachable(id, id == n.printer.leaderOfView()), false)
+}
+
+// Status returns the peer's state for the API.
+func (n *Node) Status() api.Status {
+	st := api.Status{Name: n.cfg.Name, ID: n.cfg.Self.ID, View: n.fsm.View(), State: n.raft.State().String()}
+	if _, lid := n.raft.LeaderWithID(); lid != "" {
+		st.Leader, _ = strconv.Atoi(string(lid))
+	}
+	return st
+}
+
+// View returns the committed view this peer holds.
+func (n *Node) View() fsm.View { return n.fsm.View() }
+
+// IsLeader reports whether this peer is the Raft leader.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// APIAddr returns the address of the HTTP API, or nil when it is off.
+func (n *Node) APIAddr() net.Addr {
+	if n.api == nil {
+		return nil
+	}
+	return n.api.Addr()
+}
+
+// Crash prints "crashing" and stops the peer at once, without telling
+// anyone: the others must detect the failure.
+func (n *Node) Crash() {
+	n.printer.message(viewlog.Crashing, true)
+	n.stop(false)
+}
+
+// Leave leaves the group gracefully: a leader hands over leadership first,
+// then memberlist announces the leave so the others remove this peer at
+// once, then everything stops.
+func (n *Node) Leave(timeout time.Duration) {
+	if n.raft != nil && n.raft.State() == raft.Leader {
+		if err := n.raft.LeadershipTransfer().Error(); err != nil {
+			n.log.Info("no leadership transfer before leaving", "error", err)
+		}
+	}
+	n.stop(true)
+}
+
+// Close stops the peer without a graceful leave (as Crash, without the line).
+func (n *Node) Close() { n.stop(false) }
+
+func (n *Node) stop(graceful bool) {
+	n.once.Do(func() {
+		if n.cancel != nil {
+			n.cancel()
+		}
+		if n.det != nil {
+			if graceful {
+				if err := n.det.Leave(2 * time.Second); err != nil {
+					n.log.Warn("leave", "error", err)
+				}
+			}
+			n.det.Shutdown()
+		}
+		if n.api != nil {
+			n.api.Close()
+		}
+		if n.raft != nil {
+			n.raft.Shutdown().Error()
+		}
+		if n.trans != nil {
+			n.trans.Close()
+		}
+		n.wg.Wait()
+		if n.store != nil {
+			n.store.Close()
+		}
+		if n.tmpDir != "" {
+			os.RemoveAll(n.tmpDir)
+		}
+	})
+}
+
+// nopSnapshots stands in for the snapshot store in HasExistingState: a
+// snapshot without a log or stable state cannot exist here.
+type nopSnapshots struct{}
+
+func (nopSnapshots) Create(raft.SnapshotVersion, uint64, uint64, raft.Configuration, uint64, raft.Transport) (raft.SnapshotSink, error) {
+	return nil, errors.New("not supported")
+}
+func (nopSnapshots) List() ([]*raft.SnapshotMeta, error) { return nil, nil }
+func (nopSnapshots) Open(string) (*raft.SnapshotMeta, io.ReadCloser, error) {
+	return nil, nil, errors.New("not supported")
+}

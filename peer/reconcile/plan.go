@@ -1,0 +1,207 @@
+// Package reconcile is the leader's control loop: it compares the peers that
+// failure detection sees alive with the committed view and the Raft
+// configuration, and takes one step at a time to make them agree. It is
+// level-triggered: each step is computed from the current state alone, so a
+// new leader finishes whatever its predecessor left half done.
+package reconcile
+
+import (
+	"fmt"
+	"slices"
+
+	"roster/peer/fsm"
+)
+
+// Server is one member of the Raft configuration, by peer id.
+type Server struct {
+	ID    int
+	Addr  string
+	Voter bool
+}
+
+// State is what the leader knows when it plans a step.
+type State struct {
+	// Self is the leader's peer id.
+	Self int
+	// View is the committed view.
+	View fsm.View
+	// Alive maps the ids of hostsfile peers that failure detection sees
+	// alive (the leader included) to their Raft addresses.
+	Alive map[int]string
+	// Config is the current Raft configuration.
+	Config []Server
+	// MaxVoters is the odd cap on voters.
+	MaxVoters int
+}
+
+// Kind is the kind of a step.
+type Kind int
+
+// Kinds of step, in the order the planner prefers them.
+const (
+	// Commit commits a view change through the Raft log.
+	Commit Kind = iota + 1
+	// AddNonvoter adds a server to the Raft configuration as a non-voter,
+	// or updates its address.
+	AddNonvoter
+	// Promote makes a non-voter a voter.
+	Promote
+	// Demote makes a voter a non-voter.
+	Demote
+	// Remove removes a server from the Raft configuration.
+	Remove
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Commit:
+		return "commit"
+	case AddNonvoter:
+		return "add-nonvoter"
+	case Promote:
+		return "promote"
+	case Demote:
+		return "demote"
+	case Remove:
+		return "remove"
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Step is one action of the leader.
+type Step struct {
+	Kind   Kind
+	Change fsm.Change // for Commit
+	Server Server     // for the configuration steps
+}
+
+func (s Step) String() string {
+	if s.Kind == Commit {
+		return fmt.Sprintf("commit view %d+1: add %v del %v", s.Change.Base, s.Change.Add, s.Change.Del)
+	}
+	return fmt.Sprintf("%s %d (%s)", s.Kind, s.Server.ID, s.Server.Addr)
+}
+
+// Next returns the next step that brings the cluster closer to the desired
+// state, or false when there is nothing to do. Next is a pure function.
+//
+// Order: joiners enter the Raft configuration as non-voters first, so they
+// receive the entry that adds them as soon as the others do; then one view
+// change adds every joiner and removes every dead member at once; then the
+// configuration follows the view (stale servers removed, addresses updated);
+// last the voters are rebalanced to the odd-voter policy.
+func Next(s State) (Step, bool) {
+	if s.View.ID == 0 {
+		return Step{Kind: Commit, Change: fsm.Change{Base: 0, Add: []int{s.Self}, Leader: s.Self}}, true
+	}
+	cfg := make(map[int]Server, len(s.Config))
+	for _, srv := range s.Config {
+		cfg[srv.ID] = srv
+	}
+
+	var add, del []int
+	for id := range s.Alive {
+		if !s.View.Contains(id) {
+			add = append(add, id)
+		}
+	}
+	for _, id := range s.View.Members {
+		if _, ok := s.Alive[id]; !ok && id != s.Self {
+			del = append(del, id)
+		}
+	}
+	slices.Sort(add)
+	for _, id := range add {
+		if srv, ok := cfg[id]; !ok || srv.Addr != s.Alive[id] {
+			return Step{Kind: AddNonvoter, Server: Server{ID: id, Addr: s.Alive[id]}}, true
+		}
+	}
+	if len(add) > 0 || len(del) > 0 {
+		return Step{Kind: Commit, Change: fsm.Change{Base: s.View.ID, Add: add, Del: del, Leader: s.Self}}, true
+	}
+
+	// The view matches the live peers; make the configuration match the view.
+	for _, srv := range s.Config {
+		if !s.View.Contains(srv.ID) && srv.ID != s.Self {
+			return Step{Kind: Remove, Server: srv}, true
+		}
+	}
+	for _, id := range s.View.Members {
+		addr := s.Alive[id]
+		if srv, ok := cfg[id]; (!ok || srv.Addr != addr) && id != s.Self {
+			if ok && srv.Voter {
+				// Re-adding a voter with its new address keeps it a voter.
+				return Step{Kind: Promote, Server: Server{ID: id, Addr: addr, Voter: true}}, true
+			}
+			return Step{Kind: AddNonvoter, Server: Server{ID: id, Addr: addr}}, true
+		}
+	}
+	return rebalance(s, cfg)
+}
+
+// rebalance returns the next promotion or demotion towards Voters().
+func rebalance(s State, cfg map[int]Server) (Step, bool) {
+	want := Voters(s.View.Members, s.Self, s.MaxVoters)
+	wanted := make(map[int]bool, len(want))
+	for _, id := range want {
+		wanted[id] = true
+	}
+	var current []int
+	for _, srv := range s.Config {
+		if srv.Voter {
+			current = append(current, srv.ID)
+		}
+	}
+	slices.Sort(current)
+	// Too many voters: demote the highest-id unwanted voter first.
+	if len(current) > len(want) {
+		for i := len(current) - 1; i >= 0; i-- {
+			if id := current[i]; !wanted[id] {
+				return Step{Kind: Demote, Server: cfg[id]}, true
+			}
+		}
+	}
+	for _, id := range want {
+		if srv := cfg[id]; !srv.Voter {
+			srv.Voter = true
+			return Step{Kind: Promote, Server: srv}, true
+		}
+	}
+	for i := len(current) - 1; i >= 0; i-- {
+		if id := current[i]; !wanted[id] {
+			return Step{Kind: Demote, Server: cfg[id]}, true
+		}
+	}
+	return Step{}, false
+}
+
+// Voters returns the ids that should vote: an odd number of members, at most
+// maxVoters (rounded down to odd), the leader first, then the lowest ids.
+// A two-member group has one voter, so it can shrink to one member.
+func Voters(members []int, leader, maxVoters int) []int {
+	if maxVoters%2 == 0 {
+		maxVoters--
+	}
+	n := min(len(members), maxVoters)
+	if n%2 == 0 {
+		n--
+	}
+	if n <= 0 {
+		return nil
+	}
+	sorted := slices.Sorted(slices.Values(members))
+	out := make([]int, 0, n)
+	if slices.Contains(sorted, leader) {
+		out = append(out, leader)
+	}
+	for _, id := range sorted {
+		if len(out) == n {
+			break
+		}
+		if id != leader {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
