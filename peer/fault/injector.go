@@ -2,6 +2,7 @@ package fault
 
 import (
 	"math/rand/v2"
+	"net"
 	"sync"
 	"time"
 )
@@ -20,6 +21,15 @@ type Options struct {
 	// replay reproduces the odds and the sequence of draws, not the exact
 	// message that each draw lands on.
 	Seed uint64
+	// LocalIP, when set to a specific IP, is the address this peer's
+	// memberlist TCP dials leave from. Peers are told apart by IP, and on a
+	// host where peers share the loopback (127.0.0.11, 127.0.0.12, ...) the
+	// kernel otherwise sends every dial from 127.0.0.1. With LocalIP set
+	// the memberlist wrapper dials itself instead of asking the wrapped
+	// transport (NetTransport's dial is a plain net.Dialer anyway). Leave
+	// it nil when binding 0.0.0.0 (a container has one IP). For Raft, use
+	// ListenRaftTCP, which dials from its listening IP.
+	LocalIP net.IP
 	// Logf, when set, receives one line per change of the faults (never
 	// one per message).
 	Logf func(format string, args ...any)
@@ -34,6 +44,7 @@ type Injector struct {
 	self int
 	res  Resolver
 	seed uint64
+	from net.IP // nil: dial as the wrapped transport does
 	logf func(format string, args ...any)
 
 	mu          sync.Mutex
@@ -54,7 +65,12 @@ func New(opts Options) *Injector {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	var from net.IP
+	if opts.LocalIP != nil && !opts.LocalIP.IsUnspecified() {
+		from = opts.LocalIP
+	}
 	return &Injector{
+		from:  from,
 		self:  opts.Self,
 		res:   opts.Resolver,
 		seed:  seed,

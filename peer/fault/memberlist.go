@@ -93,6 +93,10 @@ func (w *transport) DialTimeout(addr string, timeout time.Duration) (net.Conn, e
 // DialAddressTimeout dials addr unless a fault refuses it.
 func (w *transport) DialAddressTimeout(addr memberlist.Address, timeout time.Duration) (net.Conn, error) {
 	return w.inj.dial(addr.Addr, Gossip, func() (net.Conn, error) {
+		if w.inj.from != nil {
+			d := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: w.inj.from}}
+			return d.Dial("tcp", addr.Addr)
+		}
 		return w.inner.DialAddressTimeout(addr, timeout)
 	})
 }
