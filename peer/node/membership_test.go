@@ -21,8 +21,8 @@ func TestJoins(t *testing.T) {
 		for vid := id; vid <= 5; vid++ {
 			want += fmt.Sprintf("{peer_id:%d, view_id: %d, leader: 1, memb_list: [%s]}\n", id, vid, joinInts(ids(1, vid)))
 		}
-		waitFor(t, 5*time.Second, func() bool { return c.logs[id].String() == want }, func() string {
-			return fmt.Sprintf("peer %d printed\n%s\nwant\n%s", id, c.logs[id].String(), want)
+		waitFor(t, 5*time.Second, func() bool { return c.ViewLog(id) == want }, func() string {
+			return fmt.Sprintf("peer %d printed\n%s\nwant\n%s", id, c.ViewLog(id), want)
 		})
 	}
 }
@@ -30,13 +30,13 @@ func TestJoins(t *testing.T) {
 func TestOneCrash(t *testing.T) {
 	c := newCluster(t, 5)
 	c.startAll(5)
-	c.crash(5)
+	c.Crash(5)
 	v := c.waitView(ids(1, 4), 10*time.Second)
 	if v.ID != 6 || v.Leader != 1 {
 		t.Fatalf("view after the crash %+v, want view 6 by leader 1", v)
 	}
-	if !strings.Contains(c.logs[5].String(), `message:"crashing"`) {
-		t.Fatalf("peer 5 did not print crashing:\n%s", c.logs[5])
+	if !strings.Contains(c.ViewLog(5), `message:"crashing"`) {
+		t.Fatalf("peer 5 did not print crashing:\n%s", c.ViewLog(5))
 	}
 }
 
@@ -44,10 +44,10 @@ func TestCrashesDownToOne(t *testing.T) {
 	c := newCluster(t, 5)
 	c.startAll(5)
 	for n := 4; n >= 1; n-- {
-		c.crash(n + 1)
+		c.Crash(n + 1)
 		c.waitView(ids(1, n), 10*time.Second)
 	}
-	if v := c.nodes[1].View(); !v.Equal(fsm.View{ID: 9, Leader: 1, Members: []int{1}}) {
+	if v := c.Node(1).View(); !v.Equal(fsm.View{ID: 9, Leader: 1, Members: []int{1}}) {
 		t.Fatalf("final view %+v, want view 9 [1]", v)
 	}
 }
@@ -55,12 +55,12 @@ func TestCrashesDownToOne(t *testing.T) {
 func TestLeaderCrash(t *testing.T) {
 	c := newCluster(t, 5)
 	c.startAll(5)
-	c.crash(1)
+	c.Crash(1)
 	v := c.waitView(ids(2, 5), 15*time.Second)
 	if v.ID != 6 || v.Leader == 1 {
 		t.Fatalf("view after the leader crash %+v, want view 6 by a new leader", v)
 	}
-	if !c.nodes[v.Leader].IsLeader() {
+	if !c.Node(v.Leader).IsLeader() {
 		t.Fatalf("view committed by %d, which does not lead", v.Leader)
 	}
 }
@@ -68,7 +68,7 @@ func TestLeaderCrash(t *testing.T) {
 func TestRestartWithDataDirRejoins(t *testing.T) {
 	c := newCluster(t, 4)
 	c.startAll(4)
-	c.crash(3)
+	c.Crash(3)
 	c.waitView([]int{1, 2, 4}, 10*time.Second)
 	c.start(3) // same data directory
 	v := c.waitView(ids(1, 4), 15*time.Second)
@@ -81,8 +81,8 @@ func TestRestartWithDataDirRejoins(t *testing.T) {
 		"{peer_id:3, view_id: 4, leader: 1, memb_list: [1,2,3,4]}\n" +
 		"{peer_id:3, view_id: 4, leader: 1, message:\"crashing\"}\n" +
 		"{peer_id:3, view_id: 6, leader: 1, memb_list: [1,2,3,4]}\n"
-	waitFor(t, 5*time.Second, func() bool { return c.logs[3].String() == want }, func() string {
-		return "peer 3 printed\n" + c.logs[3].String() + "want\n" + want
+	waitFor(t, 5*time.Second, func() bool { return c.ViewLog(3) == want }, func() string {
+		return "peer 3 printed\n" + c.ViewLog(3) + "want\n" + want
 	})
 }
 
@@ -90,14 +90,13 @@ func TestGracefulLeave(t *testing.T) {
 	c := newCluster(t, 3)
 	c.startAll(3)
 	start := time.Now()
-	c.nodes[2].Leave(5 * time.Second)
-	delete(c.nodes, 2)
+	c.Leave(2)
 	c.waitView([]int{1, 3}, 5*time.Second)
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("graceful leave took %v to show in the view", d)
 	}
-	if strings.Contains(c.viewLog(), "unreachable") {
-		t.Errorf("a graceful leave was reported as unreachable:\n%s", c.viewLog())
+	if strings.Contains(c.ViewLogs(), "unreachable") {
+		t.Errorf("a graceful leave was reported as unreachable:\n%s", c.ViewLogs())
 	}
 }
 

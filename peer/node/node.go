@@ -40,6 +40,9 @@ type Options struct {
 	Handlers map[string]http.Handler
 	// Hooks act around the leader's view commits.
 	Hooks reconcile.Hooks
+	// OnInstall, if set, is called with each view this peer prints, from
+	// Raft's FSM goroutine, right after the line is written.
+	OnInstall func(fsm.View)
 }
 
 // Node is a running peer. Its methods are safe for concurrent use.
@@ -93,6 +96,7 @@ func Start(cfg config.Config, opts Options) (n *Node, err error) {
 
 	vl := viewlog.New(cfg.ViewLog, cfg.Self.ID)
 	n.printer = newPrinter(cfg.Self.ID, vl, dataDir, func() { n.det.SetJoined() })
+	n.printer.onPrint = opts.OnInstall
 	n.fsm = fsm.New(n.printer.installed)
 
 	if n.det, err = detector.Start(detector.Config{

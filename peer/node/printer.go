@@ -24,6 +24,7 @@ type printer struct {
 	last    uint64   // last printed view id
 	current fsm.View // last installed view
 	onFirst func()   // called once, when the peer first sees itself in a view
+	onPrint func(fsm.View)
 }
 
 func newPrinter(self int, log *viewlog.Logger, dataDir string, onFirst func()) *printer {
@@ -53,6 +54,9 @@ func (p *printer) installed(v fsm.View, _ bool) {
 	// Record first: a crash in between loses a line rather than repeating one.
 	_ = os.WriteFile(p.path, []byte(strconv.FormatUint(v.ID, 10)+"\n"), 0o644)
 	p.log.View(v.ID, v.Leader, v.Members)
+	if p.onPrint != nil {
+		p.onPrint(v)
+	}
 }
 
 // message prints an event line stamped with the current view, if this peer
