@@ -31,6 +31,8 @@ func (q quietLogger) Error(msg string, args ...any) {
 	q.Logger.Error(msg, args...)
 }
 
-func (q quietLogger) Named(name string) hclog.Logger      { return quietLogger{q.Logger.Named(name)} }
-func (q quietLogger) ResetNamed(name string) hclog.Logger { return quietLogger{q.Logger.ResetNamed(name)} }
-func (q quietLogger) With(args ...any) hclog.Logger       { return quietLogger{q.Logger.With(args...)} }
+func (q quietLogger) Named(name string) hclog.Logger { return quietLogger{q.Logger.Named(name)} }
+func (q quietLogger) ResetNamed(name string) hclog.Logger {
+	return quietLogger{q.Logger.ResetNamed(name)}
+}
+func (q quietLogger) With(args ...any) hclog.Logger { return quietLogger{q.Logger.With(args...)} }
