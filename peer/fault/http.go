@@ -120,8 +120,8 @@ func (i *Injector) handleHeal(w http.ResponseWriter, r *http.Request) {
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
+	var tooBig *http.MaxBytesError
 	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
 		switch {
 		case errors.Is(err, io.EOF):
 			return errors.New("empty body: want a JSON object")
@@ -130,10 +130,13 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return fmt.Errorf("bad JSON body: %v", err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("bad JSON body: data after the JSON object")
+	switch _, err := dec.Token(); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case errors.As(err, &tooBig):
+		return fmt.Errorf("body over %d bytes", maxBody)
 	}
-	return nil
+	return errors.New("bad JSON body: data after the JSON object")
 }
 
 // badRequest writes a 400 with err as the reason.
