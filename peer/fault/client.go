@@ -47,7 +47,8 @@ func (c Client) Resume(ctx context.Context) (Status, error) {
 }
 
 // Partition installs a partition on the peer (see Injector.SetPartition).
-// Every peer must be told, each blocking the others' sides.
+// A peer filters its own links both ways, so telling the peers of one side
+// already cuts it off; telling every peer is simplest.
 func (c Client) Partition(ctx context.Context, sides [][]int) (Status, error) {
 	return c.do(ctx, http.MethodPost, "/faults/partition", PartitionRequest{Sides: sides})
 }

@@ -16,6 +16,7 @@ type Error struct {
 	Reason string // "blocked" (partition, block rule or pause) or "lost" (a Loss draw)
 }
 
+// Error says what was refused or cut, with whom, and why.
 func (e *Error) Error() string {
 	who := e.Addr
 	if e.Peer > 0 {

@@ -140,6 +140,23 @@ func (i *Injector) SetRules(rules []Rule) error {
 	return nil
 }
 
+// AddRules appends rules to the current ones (a --loss rule set at start
+// stays), after checking them.
+func (i *Injector) AddRules(rules ...Rule) error {
+	s := State{Rules: rules}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	s = s.clone()
+	i.mu.Lock()
+	i.state.Rules = append(i.state.Rules, s.Rules...)
+	all := describeRules(i.state.Rules)
+	i.mu.Unlock()
+	i.logf("fault: rules %s", all)
+	i.cutBlocked()
+	return nil
+}
+
 // SetPartition splits the peers into sides, keeping the rules: this peer
 // then blocks all traffic with every peer not on its side (with everyone if
 // it is on no side). It replaces any earlier partition.

@@ -2,6 +2,7 @@ package fault
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -351,5 +352,29 @@ func TestHostAndAddrMap(t *testing.T) {
 		if id != want || ok != (want != 0) {
 			t.Errorf("PeerByAddr(%q) = %d, %v, want %d", addr, id, ok, want)
 		}
+	}
+}
+
+func TestAddRulesKeepsTheOthers(t *testing.T) {
+	var logged []string
+	inj := New(Options{Self: 1, Logf: func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }})
+	inj.SetRules([]Rule{{Loss: 0.1}})
+	if err := inj.AddRules(Rule{Peers: []int{2}, Scope: Raft, Block: true}); err != nil {
+		t.Fatal(err)
+	}
+	if s := inj.State(); len(s.Rules) != 2 || s.Rules[0].Loss != 0.1 || !s.Rules[1].Block {
+		t.Fatalf("after AddRules: %+v", s.Rules)
+	}
+	if !inj.blocked(2, Out, Raft) || inj.blocked(2, Out, Gossip) {
+		t.Fatal("the added raft-only block is not in force")
+	}
+	if err := inj.AddRules(Rule{Loss: 2}); err == nil || !strings.HasPrefix(err.Error(), "rules[0]: loss 2") {
+		t.Fatalf("AddRules with loss 2: error %v", err)
+	}
+	if len(inj.State().Rules) != 2 {
+		t.Fatal("a rejected AddRules changed the rules")
+	}
+	if want := "fault: rules every peer both all: loss 0.1; peers [2] both raft: block"; logged[len(logged)-1] != want {
+		t.Fatalf("change log %q, want %q", logged[len(logged)-1], want)
 	}
 }
