@@ -27,8 +27,8 @@ type Options struct {
 	// kernel otherwise sends every dial from 127.0.0.1. With LocalIP set
 	// the memberlist wrapper dials itself instead of asking the wrapped
 	// transport (NetTransport's dial is a plain net.Dialer anyway). Leave
-	// it nil when binding 0.0.0.0 (a container has one IP). For Raft, use
-	// ListenRaftTCP, which dials from its listening IP.
+	// it nil when binding 0.0.0.0 (a container has one IP). Raft's stream
+	// layer, which the peer builds, must dial from its IP the same way.
 	LocalIP net.IP
 	// Logf, when set, receives one line per change of the faults (never
 	// one per message).
