@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// errUnsupported is returned by runCase when a peer exits at once saying it
+// does not support a flag of the scenario yet.
+type errUnsupported struct{ service, line string }
+
+func (e errUnsupported) Error() string { return e.service + ": " + e.line }
+
+// caseRun is the outcome of one compose run.
+type caseRun struct {
+	Logs    string                    // compose logs -t, run prefix removed
+	States  map[string]containerState // service -> state at the end of the run
+	LogPath string                    // where Logs was saved
+}
+
+// runCase runs docker-compose-testcase-N.yml for its scripted length under a
+// fresh project, collects the logs, tears down, and checks that nothing of
+// the project is left. Teardown also happens if the test fails or is
+// interrupted.
+func runCase(t *testing.T, n int) (*caseRun, error) {
+	t.Helper()
+	name := fmt.Sprintf("docker-compose-testcase-%d.yml", n)
+	file := filepath.Join(repoRoot, name)
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	duration, err := readDuration(f, name)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c := &composeRun{cmd: composeCmd, dir: repoRoot, file: file, project: newProjectName()}
+	tornDown := false
+	tearDown := func() {
+		if tornDown {
+			return
+		}
+		tornDown = true
+		if err := c.down(); err != nil {
+			t.Errorf("tear down: %v", err)
+		}
+		active.remove(c)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		left, err := c.leftovers(ctx)
+		if err != nil {
+			t.Errorf("listing leftovers: %v", err)
+		} else if len(left) > 0 {
+			t.Errorf("left behind after down: %s", strings.Join(left, ", "))
+		}
+	}
+	active.add(c)
+	t.Cleanup(tearDown)
+
+	t.Logf("%s for %s, compose project %s (%s)", name, duration, c.project, strings.Join(composeCmd, " "))
+	start := time.Now()
+	if err := c.up(baseCtx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := start.Add(duration)
+	var states []containerState
+	for {
+		if states, err = c.containers(baseCtx); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range states {
+			if s.exitCode() == 2 { // bad flags or input: no point in waiting
+				logs, _ := c.logs(baseCtx)
+				line := lastLineOf(logs, s.Service)
+				if strings.Contains(line, "not yet supported") {
+					return nil, errUnsupported{s.Service, line}
+				}
+				return nil, fmt.Errorf("%s exited with status 2 (usage): %s\n%s", s.Service, line, logs)
+			}
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		select {
+		case <-baseCtx.Done():
+			t.Fatal("interrupted")
+		case <-time.After(min(left, 2*time.Second)):
+		}
+	}
+
+	run := &caseRun{States: map[string]containerState{}}
+	for _, s := range states {
+		run.States[s.Service] = s
+	}
+	if run.Logs, err = c.logs(baseCtx); err != nil {
+		t.Fatal(err)
+	}
+	tearDown()
+
+	dir := filepath.Join(repoRoot, "out", "e2e")
+	run.LogPath = filepath.Join(dir, fmt.Sprintf("testcase-%d.log", n))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(run.LogPath, []byte(run.Logs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("took %s; logs in %s", time.Since(start).Round(100*time.Millisecond), run.LogPath)
+	return run, nil
+}
+
+// lastLineOf returns the last non-empty line the service printed in compose logs.
+func lastLineOf(logs, service string) string {
+	last := ""
+	for _, line := range strings.Split(logs, "\n") {
+		name, rest, ok := strings.Cut(line, "|")
+		if ok && strings.TrimSpace(name) == service && strings.TrimSpace(rest) != "" {
+			last = strings.TrimSpace(rest)
+		}
+	}
+	return last
+}
