@@ -122,8 +122,17 @@ func lastLineOf(logs, service string) string {
 	last := ""
 	for _, line := range strings.Split(logs, "\n") {
 		name, rest, ok := strings.Cut(line, "|")
-		if ok && strings.TrimSpace(name) == service && strings.TrimSpace(rest) != "" {
-			last = strings.TrimSpace(rest)
+		if !ok || strings.TrimSpace(name) != service {
+			continue
+		}
+		rest = strings.TrimSpace(rest)
+		if first, after, ok := strings.Cut(rest, " "); ok {
+			if _, err := time.Parse(time.RFC3339Nano, first); err == nil {
+				rest = strings.TrimSpace(after)
+			}
+		}
+		if rest != "" {
+			last = rest
 		}
 	}
 	return last

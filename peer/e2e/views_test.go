@@ -82,14 +82,19 @@ type crashLatency struct {
 	Latency   time.Duration
 }
 
-// crashLatencies measures each crash that every survivor saw. A survivor is
-// a peer that printed a view without the crashed peer after the crash.
+// crashLatencies measures each crash that every survivor saw, in the order
+// of the crashes. A survivor is a peer that printed a view without the
+// crashed peer after the crash.
 func crashLatencies(lines []viewLine) []crashLatency {
 	var out []crashLatency
+	var crashes []viewLine
 	for _, c := range lines {
-		if c.Message != "crashing" || c.Time.IsZero() {
-			continue
+		if c.Message == "crashing" && !c.Time.IsZero() {
+			crashes = append(crashes, c)
 		}
+	}
+	slices.SortStableFunc(crashes, func(a, b viewLine) int { return a.Time.Compare(b.Time) })
+	for _, c := range crashes {
 		first := map[int]time.Time{}
 		for _, l := range lines {
 			if l.isView() && l.Peer != c.Peer && l.View > c.View && !slices.Contains(l.Members, c.Peer) {
@@ -149,5 +154,28 @@ func TestParseComposeLogs(t *testing.T) {
 	lat := crashLatencies(lines)
 	if len(lat) != 1 || lat[0].Peer != 3 || !slices.Equal(lat[0].Survivors, []int{1, 2}) || lat[0].Latency != 2600*time.Millisecond {
 		t.Errorf("crashLatencies = %+v, want peer 3 seen by 1,2 after 2.6s", lat)
+	}
+}
+
+func TestCrashLatenciesInCrashOrder(t *testing.T) {
+	logs := `one | 2026-11-21T20:00:20Z {peer_id:1, view_id: 4, leader: 1, memb_list: [1]}
+one | 2026-11-21T20:00:12Z {peer_id:1, view_id: 3, leader: 1, memb_list: [1,2]}
+two | 2026-11-21T20:00:18Z {peer_id:2, view_id: 3, leader: 1, message:"crashing"}
+three | 2026-11-21T20:00:10Z {peer_id:3, view_id: 2, leader: 1, message:"crashing"}
+two | 2026-11-21T20:00:12.5Z {peer_id:2, view_id: 3, leader: 1, memb_list: [1,2]}
+`
+	lat := crashLatencies(parseComposeLogs(logs))
+	if len(lat) != 2 || lat[0].Peer != 3 || lat[0].Latency != 2500*time.Millisecond || lat[1].Peer != 2 || lat[1].Latency != 2*time.Second {
+		t.Errorf("crashLatencies = %+v, want peer 3 after 2.5s, then peer 2 after 2s", lat)
+	}
+}
+
+func TestLastLineOf(t *testing.T) {
+	logs := "Attaching to one, two\none | 2026-11-21T20:00:00Z first\ntwo | other\none | 2026-11-21T20:00:01.5Z roster: -t is not yet supported\none | \n"
+	if got, want := lastLineOf(logs, "one"), "roster: -t is not yet supported"; got != want {
+		t.Errorf("lastLineOf = %q, want %q", got, want)
+	}
+	if got := lastLineOf(logs, "three"); got != "" {
+		t.Errorf("lastLineOf(three) = %q, want nothing", got)
 	}
 }
