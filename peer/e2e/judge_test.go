@@ -2,11 +2,11 @@ package e2e
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"roster/peer/checker"
 	"roster/peer/hostsfile"
 )
 
@@ -53,13 +53,22 @@ func testHosts(t *testing.T) *hostsfile.File {
 }
 
 func TestJudgeGoodRun(t *testing.T) {
-	run := &caseRun{Logs: goodCase2Log(), States: case2States()}
-	if problems := judgeViews(case2, testHosts(t), run); len(problems) > 0 {
+	hosts := testHosts(t)
+	crun, lines, err := readRun("good", goodCase2Log(), hosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problems := judgeViews(case2, hosts, lines, case2States()); len(problems) > 0 {
 		t.Errorf("a good run has problems: %q", problems)
 	}
-	lat := crashLatencies(parseComposeLogs(run.Logs))
-	if len(lat) != 1 || lat[0].Peer != 5 || lat[0].Latency != 2400*time.Millisecond || !slices.Equal(lat[0].Survivors, []int{1, 2, 3, 4}) {
-		t.Errorf("crashLatencies = %+v, want peer 5 removed at 1-4 after 2.4s", lat)
+	// The checker agrees, and measures the crash as the test logs it.
+	report := checker.Check(crun, checker.Options{Hostsfile: hostsMap(hosts)})
+	if report.Status() != 0 {
+		t.Errorf("checker: %s, violated %v", report.Verdict, report.Violated())
+	}
+	lat := report.Figures.CrashRemoval.Latencies
+	if len(lat) != 1 || lat[0].Peer != 5 || lat[0].D != 2400*time.Millisecond {
+		t.Errorf("crash to removal = %+v, want peer 5 removed at every survivor after 2.4s", lat)
 	}
 }
 
@@ -108,14 +117,18 @@ func TestJudgeBadRuns(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			run := &caseRun{Logs: good, States: case2States()}
+			logs, states := good, case2States()
 			if tc.edit != nil {
-				run.Logs = tc.edit(good)
+				logs = tc.edit(good)
 			}
 			if tc.states != nil {
-				tc.states(run.States)
+				tc.states(states)
 			}
-			problems := judgeViews(case2, testHosts(t), run)
+			_, lines, err := readRun("bad", logs, testHosts(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			problems := judgeViews(case2, testHosts(t), lines, states)
 			found := false
 			for _, p := range problems {
 				found = found || strings.Contains(p, tc.want)

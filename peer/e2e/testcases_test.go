@@ -3,12 +3,14 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"roster/peer/checker"
 	"roster/peer/hostsfile"
 )
 
@@ -81,25 +83,49 @@ func testCase(t *testing.T, exp expectation) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	problems := judgeViews(exp, hosts, run)
+	name := filepath.Base(run.LogPath)
+	crun, lines, err := readRun(name, run.Logs, hosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems := judgeViews(exp, hosts, lines, run.States)
 	for _, p := range problems {
 		t.Error(p)
 	}
-	for _, c := range crashLatencies(parseComposeLogs(run.Logs)) {
-		t.Logf("crash of peer %d -> view without it at peers %v: %s", c.Peer, c.Survivors, c.Latency.Round(time.Millisecond))
+
+	// The checker's verdict on the same logs, and its figures.
+	report := checker.Check(crun, checker.Options{Hostsfile: hostsMap(hosts)})
+	var text strings.Builder
+	report.WriteText(&text)
+	htmlPath := strings.TrimSuffix(run.LogPath, ".log") + ".html"
+	if f, err := os.Create(htmlPath); err == nil {
+		if err := checker.WriteHTML(f, crun, report); err != nil {
+			t.Errorf("writing %s: %v", htmlPath, err)
+		}
+		f.Close()
+	} else {
+		t.Error(err)
+	}
+	if report.Status() != 0 {
+		t.Errorf("roster check: %s (status %d), violated: %v", report.Verdict, report.Status(), report.Violated())
+		problems = append(problems, "checker")
+	}
+	t.Logf("roster check (%s, picture in %s):\n%s", run.LogPath, htmlPath, text.String())
+	for _, l := range report.Figures.CrashRemoval.Latencies {
+		t.Logf("crash of peer %d -> view %d without it at every survivor: %s", l.Peer, l.ViewID, l.D.Round(time.Millisecond))
 	}
 	if len(problems) > 0 {
-		t.Logf("logs of the run (%s):\n%s", run.LogPath, run.Logs)
+		t.Logf("logs of the run:\n%s", run.Logs)
 	}
 }
 
-// judgeViews checks the run's logs and container states against the
-// expected views of DESIGN.md and the view log properties, and returns the
-// problems found, one sentence each.
-func judgeViews(exp expectation, hosts *hostsfile.File, run *caseRun) []string {
+// judgeViews checks a run's view records (read by the checker) and its
+// containers' states at the end against the expected views of DESIGN.md, and
+// returns the problems found, one sentence each. The checker judges the
+// general properties; this pins the scenario's exact outcome.
+func judgeViews(exp expectation, hosts *hostsfile.File, lines []viewLine, states map[string]containerState) []string {
 	var problems []string
 	fail := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
-	lines := parseComposeLogs(run.Logs)
 	if len(lines) == 0 {
 		return []string{"no view lines in the logs"}
 	}
@@ -167,7 +193,7 @@ func judgeViews(exp expectation, hosts *hostsfile.File, run *caseRun) []string {
 			if !slices.Equal(ids, want) {
 				fail("peer %d printed views %v, want %v (every view that contains it)", p.ID, ids, want)
 			}
-			if s := run.States[p.Name]; s.exitCode() != -1 {
+			if s := states[p.Name]; s.exitCode() != -1 {
 				fail("survivor %s is not running at the end: %s", p.Name, s.Status)
 			}
 		case slices.Contains(exp.crash, p.ID):
@@ -178,7 +204,7 @@ func judgeViews(exp expectation, hosts *hostsfile.File, run *caseRun) []string {
 			if !crashed {
 				fail("peer %d was scripted to crash but printed no \"crashing\" line", p.ID)
 			}
-			if s := run.States[p.Name]; s.exitCode() != 1 {
+			if s := states[p.Name]; s.exitCode() != 1 {
 				fail("crashed peer %s: container %q, want exited with status 1", p.Name, s.Status)
 			}
 		}
