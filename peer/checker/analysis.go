@@ -112,7 +112,7 @@ func (a *analysis) crashBefore(p, v int) *Event {
 	for _, e := range evs {
 		switch e.Kind {
 		case KindCrash:
-			if e.ViewID >= v {
+			if a.crashView(e) >= v {
 				continue
 			}
 			at := a.views[v].at
@@ -127,6 +127,22 @@ func (a *analysis) crashBefore(p, v int) *Event {
 		}
 	}
 	return found
+}
+
+// crashView is the view a crashed peer was in: the crash line's view id, or
+// the last view the peer printed before it when that is newer (a runner's
+// "killed" line may not know the view).
+func (a *analysis) crashView(c *Event) int {
+	at := c.ViewID
+	for _, e := range a.run.PeerEvents(c.Peer) {
+		if e == c {
+			break
+		}
+		if e.Kind == KindView && e.ViewID > at {
+			at = e.ViewID
+		}
+	}
+	return at
 }
 
 // firstViewAt returns the first view line of peer q with id >= from for which

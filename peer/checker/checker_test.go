@@ -54,6 +54,7 @@ func TestLogs(t *testing.T) {
 		{name: "tc3 one file per peer", files: tc3files, survivors: []int{1}, final: 9},
 		{name: "tc4 leader crash", files: []string{"tc4_compose_v2_t.log"}, survivors: []int{2, 3, 4}, final: 7, timed: true},
 		{name: "restart and rejoin, v1 project names", files: []string{"restart_v1.log"}, opts: Options{Hostsfile: hosts}, survivors: []int{1, 2, 3, 4, 5}, final: 7},
+		{name: "killed by the runner and restarted", files: []string{"killed_marker_lab.log"}, survivors: []int{1, 2, 3, 4}, final: 6, timed: true},
 		{name: "killed from outside", files: []string{"killed_v2.log"}, opts: Options{Killed: []int{5}}, survivors: []int{1, 2, 3, 4}, final: 6},
 		{name: "partition, removals expected", files: []string{"partition.log"}, opts: Options{ExpectRemovals: []int{4, 5}}, survivors: []int{1, 2, 3, 4, 5}, final: 9},
 		{name: "garbage mixed into a good run", files: []string{"garbage_mixed.log"}, survivors: []int{1, 2, 3, 4, 5}, final: 5},
@@ -203,6 +204,17 @@ func TestFiguresTC4Failover(t *testing.T) {
 	}
 }
 
+func TestFiguresKilledMarker(t *testing.T) {
+	rep := Check(readFiles(t, Options{}, "killed_marker_lab.log"), Options{})
+	cr := rep.Figures.CrashRemoval.Latencies
+	if len(cr) != 1 || cr[0].Peer != 3 || cr[0].ViewID != 5 || cr[0].D != mustTime("20:18:12.105003149").Sub(mustTime("20:18:10.000210551")) {
+		t.Errorf("crash to removal %+v", cr)
+	}
+	if r := rep.Removals; len(r) != 1 || r[0].Reason != "crashed" {
+		t.Errorf("removals %+v", r)
+	}
+}
+
 func TestFiguresNotAvailableWithoutTimestamps(t *testing.T) {
 	rep := Check(readFiles(t, Options{}, "tc1_plain.log"), Options{})
 	var text bytes.Buffer
@@ -282,4 +294,38 @@ func mustTime(clock string) time.Time {
 		panic(err)
 	}
 	return t
+}
+
+// FuzzRun feeds pairs of lines through Read, Check and every writer: no
+// panics, no hangs, whatever the timestamps and ids.
+func FuzzRun(f *testing.F) {
+	f.Add("one | 2026-11-21T20:18:01Z {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}",
+		"two | 2026-11-21T20:18:02Z {peer_id:2, view_id: 2, leader: 1, memb_list: [1,2]}")
+	f.Add("0001-01-01T00:00:01Z {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}",
+		"9999-01-01T00:00:00Z {peer_id:1, view_id: 2, leader: 1, memb_list: [1]}")
+	f.Add(`{peer_id:5, view_id: 5, leader: 5, message:"crashing"}`,
+		"{peer_id:1, view_id: 1073741824, leader: 7, memb_list: [1,1,1073741824]}")
+	f.Add(`2026-11-21T20:18:09Z {peer_id:1, view_id: 6, leader: 1, message:"peer 3 unreachable"}`,
+		"2026-11-21T20:18:01Z {peer_id:3, view_id: 0, leader: 0, memb_list: []}")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		in := a + "\n" + b + "\n" + a + "\n"
+		run, err := Read([]Source{{Name: "fuzz", R: strings.NewReader(in)}}, Options{Hostsfile: hosts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := Check(run, Options{Killed: []int{2}, ExpectRemovals: []int{3}})
+		var sb strings.Builder
+		if err := rep.WriteText(&sb); err != nil {
+			t.Fatal(err)
+		}
+		if err := rep.WriteJSON(&sb); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteHTML(&sb, run, rep); err != nil {
+			t.Fatal(err)
+		}
+		if st := rep.Status(); st < 0 || st > 2 {
+			t.Fatalf("status %d", st)
+		}
+	})
 }

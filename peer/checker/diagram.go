@@ -81,7 +81,9 @@ func newDiagram(run *Run, rep *Report) *diagram {
 			d.span = time.Second
 		}
 		// Leave room after the last line for the final views' labels.
-		d.span += d.span * 14 / 100
+		if extra := d.span / 100 * 14; d.span < math.MaxInt64-extra {
+			d.span += extra
+		}
 	} else {
 		ids := map[int]bool{}
 		for i := range run.Events {
@@ -181,7 +183,8 @@ func (d *diagram) axis() {
 		return
 	}
 	step := tickStep(d.span)
-	for t := time.Duration(0); t <= d.span; t += step {
+	for i := 0; i <= int(d.span/step) && i <= 100; i++ {
+		t := time.Duration(i) * step
 		x := d.xTime(d.t0.Add(t))
 		d.printf(`<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#999"/>`+"\n", x, bottom, x, bottom+5)
 		d.printf(`<text x="%.1f" y="%d" text-anchor="middle" fill="#444">%s</text>`+"\n", x, bottom+17, fmtTick(t, step))
@@ -332,8 +335,9 @@ func fmtClock(t time.Time) string { return t.UTC().Format("15:04:05.000") }
 func esc(s string) string { return html.EscapeString(s) }
 
 func clip(s string, n int) string {
-	if len(s) <= n {
+	r := []rune(s)
+	if len(r) <= n {
 		return s
 	}
-	return s[:n-1] + "…"
+	return string(r[:n-1]) + "…"
 }

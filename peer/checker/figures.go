@@ -170,15 +170,16 @@ func (a *analysis) crashFigures(removal, failover *Figure) {
 			continue
 		}
 		p := c.Peer
+		at := a.crashView(c)
 		var rm *viewInfo
 		for _, id := range a.ids {
-			if id > c.ViewID && !a.views[id].members[p] {
+			if id > at && !a.views[id].members[p] {
 				rm = a.views[id]
 				break
 			}
 		}
 		if rm == nil {
-			removal.Missing = append(removal.Missing, fmt.Sprintf("peer %d crashed in view %d and was never removed", p, c.ViewID))
+			removal.Missing = append(removal.Missing, fmt.Sprintf("peer %d crashed in view %d and was never removed", p, at))
 		} else {
 			var last *Event
 			for _, q := range sortedKeys(rm.members) {
@@ -194,7 +195,7 @@ func (a *analysis) crashFigures(removal, failover *Figure) {
 			}
 		}
 		leader := c.Leader
-		if v := a.views[c.ViewID]; v != nil {
+		if v := a.views[at]; v != nil {
 			leader = v.leader
 		}
 		if leader != p {
@@ -203,12 +204,12 @@ func (a *analysis) crashFigures(removal, failover *Figure) {
 		var next *Event
 		for j := range a.run.Events {
 			e := &a.run.Events[j]
-			if e.Kind == KindView && e.ViewID > c.ViewID && e.Leader != p && !e.Time.IsZero() && (next == nil || e.Time.Before(next.Time)) {
+			if e.Kind == KindView && e.ViewID > at && e.Leader != p && !e.Time.IsZero() && (next == nil || e.Time.Before(next.Time)) {
 				next = e
 			}
 		}
 		if next == nil {
-			failover.Missing = append(failover.Missing, fmt.Sprintf("leader %d crashed in view %d and no other leader committed a view", p, c.ViewID))
+			failover.Missing = append(failover.Missing, fmt.Sprintf("leader %d crashed in view %d and no other leader committed a view", p, at))
 			continue
 		}
 		failover.Latencies = append(failover.Latencies, newLatency(p, next.ViewID, c.Time, next.Time))

@@ -25,7 +25,9 @@ type Kind int
 const (
 	// KindView is a view line: {peer_id:2, view_id: 3, leader: 1, memb_list: [1,2,3]}.
 	KindView Kind = iota + 1
-	// KindCrash is message:"crashing": the peer is about to exit on purpose.
+	// KindCrash is message:"crashing" (the peer is about to exit on purpose)
+	// or message:"killed" (a runner killed the peer from outside and says so
+	// in the log, with the peer's last view id).
 	KindCrash
 	// KindUnreachable is message:"peer 5 unreachable" or "peer 1 (leader) unreachable".
 	KindUnreachable
@@ -252,11 +254,11 @@ func parseRecord(s string) (Record, bool) {
 	return r, true
 }
 
-// classifyMessage recognises "crashing", "peer N unreachable" and
+// classifyMessage recognises "crashing", "killed", "peer N unreachable" and
 // "peer N (leader) unreachable".
 func classifyMessage(m string) (Kind, int, bool) {
 	m = strings.TrimSpace(m)
-	if m == "crashing" {
+	if m == "crashing" || m == "killed" {
 		return KindCrash, 0, false
 	}
 	f := strings.Fields(m)

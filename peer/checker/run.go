@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"time"
+	"unicode/utf8"
 )
 
 // Source is one log input: a file, stdin, or an in-memory buffer. Name is
@@ -277,7 +278,11 @@ func quoteText(s string) string {
 	s = stripANSI(s)
 	const max = 240
 	if len(s) > max {
-		return s[:max] + "..."
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return s[:cut] + "..."
 	}
 	return s
 }

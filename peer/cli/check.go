@@ -24,11 +24,11 @@ func checkCommand() *ucli.Command {
 			"logs carry timestamps, join, crash-to-removal and leader failover latencies.\n" +
 			"Exit status: 0 every property held, 1 a property was violated, 2 the logs could not be judged.",
 		Flags: []ucli.Flag{
-			&ucli.StringFlag{Name: "hostsfile", Usage: "hostsfile `FILE` mapping container names to peer ids (a container that printed no view still counts as started)"},
+			&ucli.StringFlag{Name: "hostsfile", Usage: "map container names to peer ids with the hostsfile `FILE` (a container that printed no view still counts as started)"},
 			&ucli.BoolFlag{Name: "json", Usage: "print the report as JSON instead of a table"},
 			&ucli.StringFlag{Name: "html", Usage: "also write a self-contained HTML page with a space-time diagram to `FILE`"},
-			&ucli.StringFlag{Name: "killed", Usage: "peers the run killed from outside, by id or hostsfile name (`LIST`: 3,4)"},
-			&ucli.StringFlag{Name: "expect-removals", Usage: "peers that may rightly be removed while alive, e.g. a partitioned minority (`LIST`: 4,5)"},
+			&ucli.StringFlag{Name: "killed", Usage: "peers the run killed from outside and left down, a `LIST` of ids or hostsfile names such as 3,4"},
+			&ucli.StringFlag{Name: "expect-removals", Usage: "peers that may rightly be removed while alive (a partitioned minority), a `LIST` such as 4,5"},
 		},
 		Action: runCheck,
 	}
