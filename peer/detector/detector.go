@@ -58,10 +58,11 @@ type Detector struct {
 
 	mu      sync.Mutex
 	alive   map[int]Member
-	leaving map[int]bool // peers that announced a graceful leave
-	down    map[int]bool // peers confirmed dead by a direct check, not yet by memberlist
-	checks  map[int]bool // direct checks in flight
-	joining map[int]bool // re-joins in flight
+	leaving map[int]bool      // peers that announced a graceful leave
+	down    map[int]bool      // peers confirmed dead by a direct check, not yet by memberlist
+	checks  map[int]bool      // direct checks in flight
+	joining map[int]bool      // re-joins in flight
+	acked   map[int]time.Time // last ack to a direct ping
 	meta    Meta
 }
 
@@ -76,6 +77,7 @@ func Start(cfg Config) (*Detector, error) {
 		down:    map[int]bool{},
 		checks:  map[int]bool{},
 		joining: map[int]bool{},
+		acked:   map[int]time.Time{},
 		meta:    cfg.Meta,
 	}
 	mc := memberlist.DefaultLANConfig()
@@ -118,7 +120,7 @@ func Start(cfg Config) (*Detector, error) {
 // tune sets memberlist's timings for a LAN with a 1.1 s probe period.
 func tune(mc *memberlist.Config) {
 	mc.ProbeInterval = ProbeInterval
-	mc.ProbeTimeout = 450 * time.Millisecond
+	mc.ProbeTimeout = 300 * time.Millisecond
 	mc.SuspicionMult = 1
 	mc.SuspicionMaxTimeoutMult = 4
 	mc.GossipInterval = 100 * time.Millisecond

@@ -240,25 +240,39 @@ func (n *Node) bootstrap() error {
 	}}}).Error()
 }
 
-// watchHeartbeats asks failure detection for a direct check of any peer the
-// leader's heartbeats fail to reach: Raft notices a crash within about a
-// heartbeat, well before a SWIM probe round.
+// watchHeartbeats asks failure detection for a direct check of a peer Raft
+// suspects: on the leader, any peer its heartbeats fail to reach; on a
+// follower, the leader it stopped hearing from. Raft notices a crash within
+// about a heartbeat, well before a SWIM probe round, so the check (and the
+// view change) can start long before memberlist's verdict.
 func (n *Node) watchHeartbeats(ctx context.Context) {
 	ch := make(chan raft.Observation, 16)
 	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
-		_, ok := o.Data.(raft.FailedHeartbeatObservation)
-		return ok
+		switch o.Data.(type) {
+		case raft.FailedHeartbeatObservation, raft.LeaderObservation:
+			return true
+		}
+		return false
 	})
 	n.raft.RegisterObserver(obs)
 	defer n.raft.DeregisterObserver(obs)
+	lastLeader := 0
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case o := <-ch:
-			fh := o.Data.(raft.FailedHeartbeatObservation)
-			if id, err := strconv.Atoi(string(fh.PeerID)); err == nil {
-				n.det.Check(id)
+			switch d := o.Data.(type) {
+			case raft.FailedHeartbeatObservation:
+				if id, err := strconv.Atoi(string(d.PeerID)); err == nil {
+					n.det.Check(id)
+				}
+			case raft.LeaderObservation:
+				id, _ := strconv.Atoi(string(d.LeaderID))
+				if lastLeader != 0 && id != lastLeader && lastLeader != n.cfg.Self.ID {
+					n.det.Check(lastLeader)
+				}
+				lastLeader = id
 			}
 		}
 	}

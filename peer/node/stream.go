@@ -12,19 +12,33 @@ import (
 type tcpStream struct {
 	net.Listener
 	advertise net.Addr
+	source    *net.TCPAddr // local address of outgoing connections, nil for any
 }
 
+// listenStream listens on bind (host:port). When the host is a specific IP,
+// outgoing connections leave from it too, so that peers on one loopback
+// interface (127.X.Y.Z each) see each other's real addresses.
 func listenStream(bind string, advertise net.Addr) (*tcpStream, error) {
 	l, err := net.Listen("tcp", bind)
 	if err != nil {
 		return nil, err
 	}
-	return &tcpStream{Listener: l, advertise: advertise}, nil
+	t := &tcpStream{Listener: l, advertise: advertise}
+	if host, _, _ := net.SplitHostPort(bind); host != "" {
+		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+			t.source = &net.TCPAddr{IP: ip}
+		}
+	}
+	return t, nil
 }
 
 // Dial connects to another peer's Raft port.
 func (t *tcpStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return net.DialTimeout("tcp", string(addr), timeout)
+	d := net.Dialer{Timeout: timeout}
+	if t.source != nil {
+		d.LocalAddr = t.source
+	}
+	return d.Dial("tcp", string(addr))
 }
 
 // Addr is the address other peers dial.

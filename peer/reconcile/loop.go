@@ -19,6 +19,9 @@ type Membership interface {
 	Alive() map[int]string
 	// Changed delivers a signal after the alive set may have changed.
 	Changed() <-chan struct{}
+	// Answering returns those of ids that answer a direct check now. The
+	// loop adds to the view only peers that do.
+	Answering(ids []int) []int
 }
 
 // Hooks let a scenario act around the commit of a view change. Both run on
@@ -105,6 +108,7 @@ func (l *Loop) reconcile(ctx context.Context) {
 			// Failure detection has not seen itself yet; never remove ourselves.
 			return
 		}
+		l.dropSilentJoiners(&s)
 		step, ok := Next(s)
 		if !ok {
 			return
@@ -150,4 +154,28 @@ func (l *Loop) take(s Step) error {
 		return r.RemoveServer(id, 0, timeout).Error()
 	}
 	return nil
+}
+
+// dropSilentJoiners removes from s.Alive the peers outside the view that do
+// not answer a direct check, so that a crashed peer whose death this
+// leader's memberlist has not noticed yet is not added back.
+func (l *Loop) dropSilentJoiners(s *State) {
+	var joiners []int
+	for id := range s.Alive {
+		if !s.View.Contains(id) {
+			joiners = append(joiners, id)
+		}
+	}
+	if len(joiners) == 0 {
+		return
+	}
+	answering := map[int]bool{}
+	for _, id := range l.Members.Answering(joiners) {
+		answering[id] = true
+	}
+	for _, id := range joiners {
+		if !answering[id] {
+			delete(s.Alive, id)
+		}
+	}
 }
