@@ -20,7 +20,7 @@ func benchCommand() *ucli.Command {
 			"the crash to a view without it at every survivor). Then, for each --at-once size, starts that\n" +
 			"many peers at once and times one view holding them all. Linux only (uses 127.X.Y.Z addresses).",
 		Flags: []ucli.Flag{
-			&ucli.IntFlag{Name: "peers", Value: 5, Usage: "peers per run (at least 3)"},
+			&ucli.IntFlag{Name: "peers", Value: 5, Usage: "peers per run (at least 4)"},
 			&ucli.IntFlag{Name: "runs", Value: 10, Usage: "number of runs"},
 			&ucli.StringFlag{Name: "at-once", Value: "", Usage: "comma-separated group sizes to start at once, e.g. 25,100"},
 			&ucli.BoolFlag{Name: "json", Usage: "print the report as JSON"},

@@ -43,8 +43,8 @@ const settle = 30 * time.Second
 // Run measures opts.Runs runs of: peers 1..n joining one by one, a random
 // follower crashing, then the leader crashing; then one run per AtOnce size.
 func Run(opts Options) (*Report, error) {
-	if opts.Peers < 3 {
-		return nil, fmt.Errorf("need at least 3 peers to crash a follower and then the leader, got %d", opts.Peers)
+	if opts.Peers < 4 {
+		return nil, fmt.Errorf("need at least 4 peers to crash a follower and then the leader (a two-member group has one voter), got %d", opts.Peers)
 	}
 	rep := &Report{Peers: opts.Peers, Runs: opts.Runs, AtOnce: map[int]float64{}}
 	var boots, joins, crashes, leaderCrashes []time.Duration

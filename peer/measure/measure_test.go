@@ -19,11 +19,11 @@ func TestRunMeasuresOneRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real peers")
 	}
-	rep, err := Run(Options{Peers: 3, Runs: 1, AtOnce: []int{4}})
+	rep, err := Run(Options{Peers: 4, Runs: 1, AtOnce: []int{4}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Bootstrap.N != 1 || rep.Join.N != 2 || rep.CrashToView.N != 1 || rep.LeaderCrashToView.N != 1 {
+	if rep.Bootstrap.N != 1 || rep.Join.N != 3 || rep.CrashToView.N != 1 || rep.LeaderCrashToView.N != 1 {
 		t.Fatalf("report %+v", rep)
 	}
 	// Values must be real measurements: positive, and below the settle limit.
