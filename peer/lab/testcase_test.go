@@ -1,0 +1,66 @@
+package lab
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"roster/peer/checker"
+)
+
+// TestTestCase2WithTheRealPeer runs docker-compose-testcase-2.yml with the
+// real roster binary (built from the module root) and checks the outcome
+// DESIGN.md fixes: the checker passes and peers 1-4 end on view 6 [1,2,3,4].
+// It takes about 25 s; -short skips it.
+func TestTestCase2WithTheRealPeer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 22 s scenario with real peers; skipped with -short")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "roster")
+	build := exec.Command(goTool(), "build", "-o", bin, ".")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build of the module root: %v\n%s", err, out)
+	}
+	sc, err := Load(context.Background(), filepath.Join(root, "docker-compose-testcase-2.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	diag := &syncBuffer{}
+	res, err := Run(context.Background(), sc, Options{Roster: bin, Diag: diag})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertAllGone(t, res)
+	if res.Status != 0 {
+		t.Fatalf("peers failed: %q\n%s", res.Failures, res.Log)
+	}
+	v, err := Judge(res, checker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status() != 0 {
+		var b strings.Builder
+		v.Report.WriteText(&b)
+		t.Fatalf("checker status %d:\n%s\nlog:\n%s", v.Status(), b.String(), res.Log)
+	}
+	final := map[int]checker.FinalView{}
+	for _, f := range v.Report.Final {
+		final[f.Peer] = f
+	}
+	for p := 1; p <= 4; p++ {
+		if f := final[p]; f.ViewID != 6 || !slices.Equal(f.Members, []int{1, 2, 3, 4}) {
+			t.Errorf("peer %d ends on view %d %v, want view 6 [1,2,3,4]", p, f.ViewID, f.Members)
+		}
+	}
+	if f := final[5]; !f.Crashed {
+		t.Errorf("peer 5 should end crashed: %+v", f)
+	}
+}
