@@ -17,13 +17,22 @@ func labCommand() *ucli.Command {
 		Subcommands: []*ucli.Command{
 			labUpCommand(),
 		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() > 0 {
+				return usageErr("lab: unknown command %q (see roster lab --help)", c.Args().First())
+			}
+			return ucli.ShowSubcommandHelp(c)
+		},
+		OnUsageError: labUsageError("lab"),
 	}
 }
 
 func labUpCommand() *ucli.Command {
 	return &ucli.Command{
-		Name:  "up",
-		Usage: "run a compose file's peers as local processes, print their output, and judge their views",
+		Name:            "up",
+		HideHelpCommand: true,
+		OnUsageError:    labUsageError("lab up"),
+		Usage:           "run a compose file's peers as local processes, print their output, and judge their views",
 		UsageText: "roster lab up -f FILE.yml [--duration D] [--timestamps] [--log FILE] [--html FILE] [--json] [--roster PATH]\n\n" +
 			"   Each service becomes one roster process with its own loopback address (127.X.Y.11, .12, ... on Linux)\n" +
 			"   and free ports; the services' -h hostsfile gives the peer ids. Output is prefixed like docker compose\n" +
@@ -63,5 +72,13 @@ func labUpCommand() *ucli.Command {
 			}
 			return nil
 		},
+	}
+}
+
+// labUsageError turns urfave/cli's flag errors for `roster NAME` into one
+// line and status 2.
+func labUsageError(name string) ucli.OnUsageErrorFunc {
+	return func(_ *ucli.Context, err error, _ bool) error {
+		return usageErr("%s: %v (see roster %s --help)", name, err, name)
 	}
 }
