@@ -29,7 +29,8 @@ type analysis struct {
 	surv    []int        // survivors, ascending
 	final   map[int]*Event
 	viewCnt int
-	timed   bool // some record carries a timestamp
+	timed   bool        // some record carries a timestamp
+	crashAt map[int]int // crash event Seq -> the view the peer was in (see crashView)
 }
 
 func analyse(run *Run, opts Options) *analysis {
@@ -41,6 +42,7 @@ func analyse(run *Run, opts Options) *analysis {
 		started: setOf(run.Started),
 		crashed: map[int]bool{},
 		final:   map[int]*Event{},
+		crashAt: map[int]int{},
 	}
 	for i := range run.Events {
 		e := &run.Events[i]
@@ -64,13 +66,16 @@ func analyse(run *Run, opts Options) *analysis {
 	sort.Ints(a.ids)
 	for _, p := range run.Started {
 		crashed := a.killed[p]
+		last := 0 // the newest view id p printed so far
 		for _, e := range run.PeerEvents(p) {
 			switch e.Kind {
 			case KindView:
 				crashed = a.killed[p]
 				a.final[p] = e
+				last = max(last, e.ViewID)
 			case KindCrash:
 				crashed = true
+				a.crashAt[e.Seq] = max(last, e.ViewID)
 			}
 		}
 		if crashed {
@@ -132,18 +137,7 @@ func (a *analysis) crashBefore(p, v int) *Event {
 // crashView is the view a crashed peer was in: the crash line's view id, or
 // the last view the peer printed before it when that is newer (a runner's
 // "killed" line may not know the view).
-func (a *analysis) crashView(c *Event) int {
-	at := c.ViewID
-	for _, e := range a.run.PeerEvents(c.Peer) {
-		if e == c {
-			break
-		}
-		if e.Kind == KindView && e.ViewID > at {
-			at = e.ViewID
-		}
-	}
-	return at
-}
+func (a *analysis) crashView(c *Event) int { return a.crashAt[c.Seq] }
 
 // firstViewAt returns the first view line of peer q with id >= from for which
 // keep is true.

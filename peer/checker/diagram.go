@@ -280,7 +280,11 @@ func (d *diagram) mark(e *Event, x, y float64) {
 		r := 8.0
 		d.printf(`<g><title>%s</title><line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#d00" stroke-width="3"/><line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#d00" stroke-width="3"/>`,
 			title, x-r, y-r, x+r, y+r, x-r, y+r, x+r, y-r)
-		d.printf(`<text x="%.1f" y="%.1f" fill="#d00" font-weight="bold">crash</text></g>`+"\n", x+11, y+4)
+		word := "crash"
+		if strings.TrimSpace(e.Message) == "killed" {
+			word = "killed"
+		}
+		d.printf(`<text x="%.1f" y="%.1f" fill="#d00" font-weight="bold">%s</text></g>`+"\n", x+11, y+4, word)
 	case KindUnreachable:
 		label := unreachableLabel(e)
 		top := y - segHeight/2 - 1

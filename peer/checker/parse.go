@@ -1,16 +1,3 @@
-// Package checker reads roster view logs and judges whether the membership
-// properties held: agreement, order, validity, completeness, accuracy and
-// convergence. It also measures join, crash-to-removal and leader failover
-// latencies when the logs carry timestamps, and draws the run as a space-time
-// diagram. It reads only log lines, so it can judge any implementation that
-// prints the same view log format.
-//
-// Typical use:
-//
-//	run, err := checker.Read([]checker.Source{{Name: "run.log", R: f}}, opts)
-//	rep := checker.Check(run, opts)
-//	rep.WriteText(os.Stdout)
-//	os.Exit(rep.Status())
 package checker
 
 import (

@@ -1,0 +1,66 @@
+// Package checker reads roster view logs and judges whether the membership
+// properties held, measures how fast the group reacted, and draws the run as
+// a space-time diagram. It reads only log lines, so it can judge any
+// implementation that prints the same view log format.
+//
+// # Input
+//
+// Read takes any number of sources and accepts, line by line and mixed
+// freely: plain view log records (the peer comes from peer_id, so several
+// peers' lines may be interleaved in one stream); `docker-compose logs` (v1,
+// "one    | line", "roster_one_1 | line") and `docker compose logs` (v2,
+// "one-1  | line"), with or without -t timestamps; and the lab runner's
+// output ("name  | RFC3339Nano line"). Member lists may be [1,2], [<1,2>] or
+// []. Every other line (diagnostics, garbage) is counted and ignored. The
+// order of one peer's lines is the order of its events; lines of different
+// peers are related only through view ids and, when present, timestamps.
+//
+// A runner that kills a peer from outside may say so in the log with a
+// record such as {peer_id:3, view_id: 0, leader: 0, message:"killed"}: it
+// counts as a crash at that point (view_id 0 means "the last view it printed").
+//
+// # Properties
+//
+// A peer has crashed when its last crash record ("crashing" or "killed")
+// comes after its last view line, or when Options.Killed names it; a crashed
+// peer that prints a view again is alive from then on. Survivors are the
+// started peers that did not end crashed; a peer's final view is its last
+// view line.
+//
+//   - agreement: every view id has one member set and one leader across all lines.
+//   - order: each peer's view ids strictly increase (a restarted peer may
+//     print its last view again after a crash record), and each peer is a
+//     member of every view it prints.
+//   - validity: every member and leader of a view is a started peer (and, with
+//     a hostsfile, one of its peers).
+//   - completeness: no crashed peer is in a survivor's final view, and every
+//     survivor is in every survivor's final view.
+//   - accuracy: every removal (a peer in view id a but not in the next view id
+//     b) follows a crash of that peer that it had not come back from before b
+//     (and, with timestamps, that came before b was first printed), or names a
+//     killed peer, or a peer in Options.ExpectRemovals.
+//   - convergence: all survivors end on the same view id.
+//
+// # Figures
+//
+// With timestamps: join latency (a peer's first line, diagnostics included,
+// to the moment the last member of the view that added it printed a view
+// containing it), crash to removal (the crash record to the moment the last
+// member of the removing view printed a view without the peer) and leader
+// failover (the crash of the leader of the current view to the first view
+// committed by another leader); each with min, median and max.
+//
+// # Output
+//
+// Report.WriteText prints a table, Report.WriteJSON a JSON object, and
+// WriteHTML a self-contained page with an inline SVG diagram. Report.Status
+// is the exit status of `roster check`: 0 every property held, 1 one was
+// violated, 2 the input had no view lines.
+//
+// Typical use:
+//
+//	run, err := checker.Read([]checker.Source{{Name: "run.log", R: f}}, opts)
+//	rep := checker.Check(run, opts)
+//	rep.WriteText(os.Stdout)
+//	os.Exit(rep.Status())
+package checker
