@@ -20,7 +20,8 @@ import (
 // ExtensionKey is the top-level compose extension that carries lab settings:
 //
 //	x-roster:
-//	  duration: 20s
+//	  duration: 20s              # how long the scenario runs
+//	  expect_removals: [one, two] # live peers the scenario may remove
 const ExtensionKey = "x-roster"
 
 // Load reads the compose file at path (interpolating ${VAR:-default} from
@@ -65,6 +66,9 @@ func Load(ctx context.Context, path string) (*Scenario, error) {
 	if sc.Duration, err = extensionDuration(project.Extensions); err != nil {
 		return nil, inputErr("compose file %s: %v", path, err)
 	}
+	if sc.ExpectRemovals, err = extensionRemovals(project.Extensions); err != nil {
+		return nil, inputErr("compose file %s: %v", path, err)
+	}
 	peers := map[string]string{}
 	for _, name := range serviceOrder(raw, project.Services) {
 		svc, err := loadService(project.Services[name])
@@ -78,6 +82,11 @@ func Load(ctx context.Context, path string) (*Scenario, error) {
 			peers[svc.Peer] = svc.Name
 		}
 		sc.Services = append(sc.Services, svc)
+	}
+	for _, name := range sc.ExpectRemovals {
+		if _, isID := strconv.Atoi(name); isID != nil && peers[name] == "" {
+			return nil, inputErr("compose file %s: %s.expect_removals: no service runs a peer called %q", path, ExtensionKey, name)
+		}
 	}
 	return sc, nil
 }
@@ -159,6 +168,36 @@ func extensionDuration(ext types.Extensions) (time.Duration, error) {
 		return 0, fmt.Errorf("%s.duration %v: must be positive", ExtensionKey, d)
 	}
 	return dur, nil
+}
+
+// extensionRemovals reads x-roster.expect_removals: a list of peer names or
+// positive ids.
+func extensionRemovals(ext types.Extensions) ([]string, error) {
+	m, _ := ext[ExtensionKey].(map[string]any)
+	v, ok := m["expect_removals"]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s.expect_removals: want a list of peer names or ids", ExtensionKey)
+	}
+	var out []string
+	for _, item := range list {
+		switch x := item.(type) {
+		case string:
+			out = append(out, x)
+		case int, int64, uint64, float64:
+			s := fmt.Sprint(x)
+			if n, err := strconv.Atoi(s); err != nil || n < 1 {
+				return nil, fmt.Errorf("%s.expect_removals: %v is not a peer id", ExtensionKey, x)
+			}
+			out = append(out, s)
+		default:
+			return nil, fmt.Errorf("%s.expect_removals: %v is not a peer name or id", ExtensionKey, x)
+		}
+	}
+	return out, nil
 }
 
 // serviceOrder returns the service names in the order the file lists them

@@ -13,6 +13,7 @@ import (
 const composeSample = `
 x-roster:
   duration: 7s
+  expect_removals: [one, 2]
 services:
   zed:
     image: roster
@@ -48,6 +49,9 @@ func TestLoadReadsServicesInFileOrder(t *testing.T) {
 	}
 	if sc.Duration != 7*time.Second {
 		t.Errorf("duration %v, want 7s", sc.Duration)
+	}
+	if !slices.Equal(sc.ExpectRemovals, []string{"one", "2"}) {
+		t.Errorf("expect_removals %q", sc.ExpectRemovals)
 	}
 	if sc.Dir != filepath.Join(dir, "sub") {
 		t.Errorf("dir %q, want the compose file's directory", sc.Dir)
@@ -107,6 +111,9 @@ func TestLoadErrors(t *testing.T) {
 		{"not yaml", "services: [\n", "c.yml"},
 		{"bad duration", "x-roster: {duration: soon}\nservices:\n  one: {image: roster}\n", `x-roster.duration "soon"`},
 		{"negative duration", "x-roster: {duration: -3s}\nservices:\n  one: {image: roster}\n", "must be positive"},
+		{"unknown removal", "x-roster: {expect_removals: [nobody]}\nservices:\n  one: {image: roster}\n", `no service runs a peer called "nobody"`},
+		{"bad removal id", "x-roster: {expect_removals: [0]}\nservices:\n  one: {image: roster}\n", "0 is not a peer id"},
+		{"removals not a list", "x-roster: {expect_removals: one}\nservices:\n  one: {image: roster}\n", "want a list"},
 		{"bad restart", "services:\n  one: {image: roster, restart: sometimes}\n", "restart"},
 		{"same peer name", "services:\n  one: {image: roster}\n  two: {image: roster, hostname: one}\n", `services one and two both have the peer name "one"`},
 	}

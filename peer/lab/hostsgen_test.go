@@ -18,8 +18,8 @@ func TestLayoutTakesIDsFromTheNamedHostsfile(t *testing.T) {
 	sc := &Scenario{Dir: dir, Duration: 1, Services: []Service{
 		svc("a", "-h", "h/peers.txt"), svc("b", "--hostsfile=h/peers.txt", "-d", "1"), svc("nem", "nemesis"),
 	}}
-	pl := &placement{ips: []string{"127.9.9.11", "127.9.9.12"}, ports: [][3]int{{1, 2, 3}, {1, 2, 3}}, uniform: true}
-	lay, err := buildLayout(sc, pl)
+	pl := &placement{ips: []string{"127.9.9.11", "127.9.9.12", "127.9.9.13"}, ports: [][3]int{{1, 2, 3}, {1, 2, 3}, {1, 2, 3}}, uniform: true}
+	lay, _, err := buildLayout(sc, fixed(t, pl, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestLayoutTakesIDsFromTheNamedHostsfile(t *testing.T) {
 	}
 	want := []hostsfile.Peer{
 		{ID: 1, Name: "zero", Host: "10.0.0.9"}, {ID: 2, Name: "b", Host: "127.9.9.12"},
-		{ID: 3, Name: "a", Host: "127.9.9.11"}, {ID: 4, Name: "spare"},
+		{ID: 3, Name: "a", Host: "127.9.9.11"}, {ID: 4, Name: "spare", Host: "127.9.9.13"},
 	}
 	if len(hf.Peers) != len(want) {
 		t.Fatalf("generated hostsfile:\n%s", lay.text)
@@ -47,10 +47,21 @@ func TestLayoutTakesIDsFromTheNamedHostsfile(t *testing.T) {
 	}
 }
 
+// fixed returns a placement function that returns pl, and checks it is asked
+// for want addresses (any number when want < 0).
+func fixed(t *testing.T, pl *placement, want int) func(int) (*placement, error) {
+	return func(n int) (*placement, error) {
+		if want >= 0 && n != want {
+			t.Errorf("placement asked for %d addresses, want %d", n, want)
+		}
+		return pl, nil
+	}
+}
+
 func TestLayoutWithoutHostsfileFollowsServiceOrder(t *testing.T) {
 	sc := &Scenario{Services: []Service{svc("c"), svc("a"), svc("b")}}
 	pl := &placement{ips: []string{"127.0.0.1", "127.0.0.1", "127.0.0.1"}, ports: [][3]int{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}}
-	lay, err := buildLayout(sc, pl)
+	lay, _, err := buildLayout(sc, fixed(t, pl, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +93,7 @@ func TestLayoutErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := buildLayout(&Scenario{File: "c.yml", Dir: dir, Services: c.svcs}, pl)
+			_, _, err := buildLayout(&Scenario{File: "c.yml", Dir: dir, Services: c.svcs}, fixed(t, pl, -1))
 			var ie *InputError
 			if !errors.As(err, &ie) {
 				t.Fatalf("err = %v, want an InputError", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strconv"
 
 	"roster/peer/checker"
 )
@@ -23,6 +24,23 @@ func (v *Verdict) Status() int { return v.Report.Status() }
 // hostsfile's names and ids, and the peers killed from outside.
 func (r *Result) CheckerOptions() checker.Options {
 	return checker.Options{Hostsfile: r.Hostsfile, Killed: r.Killed()}
+}
+
+// ids turns peer names or decimal ids into ids, by the run's hostsfile.
+func (r *Result) ids(names []string) ([]int, error) {
+	var ids []int
+	for _, n := range names {
+		if id, err := strconv.Atoi(n); err == nil {
+			ids = append(ids, id)
+			continue
+		}
+		id, ok := r.Hostsfile[n]
+		if !ok {
+			return nil, fmt.Errorf("peer %q is not in the hostsfile", n)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // Judge feeds the run's collected log to the checker. extra adds options a

@@ -171,17 +171,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	nPeers := 0
-	for _, s := range sc.Services {
-		if !s.Tool() {
-			nPeers++
-		}
-	}
-	pl, err := place(nPeers, opts.SharedLoopback)
-	if err != nil {
-		return nil, err
-	}
-	lay, err := buildLayout(sc, pl)
+	lay, pl, err := buildLayout(sc, func(n int) (*placement, error) { return place(n, opts.SharedLoopback) })
 	if err != nil {
 		return nil, err
 	}

@@ -106,7 +106,7 @@ func TestRunPrefixesOutputAndCollectsAStampedLog(t *testing.T) {
 
 func TestRunSharedLoopbackGivesEachPeerItsOwnPorts(t *testing.T) {
 	t.Parallel()
-	res, out, _ := runFake(t, threePeers, map[string]string{"hosts.txt": "one\ntwo\nthree\n"}, Options{SharedLoopback: true})
+	res, out, _ := runFake(t, threePeers, map[string]string{"hosts.txt": "one\ntwo\nthree\nfour\n"}, Options{SharedLoopback: true})
 	if res.Status != 0 {
 		t.Fatalf("status %d: %q", res.Status, res.Failures)
 	}
@@ -114,7 +114,8 @@ func TestRunSharedLoopbackGivesEachPeerItsOwnPorts(t *testing.T) {
 	if strings.Count(out.String(), "memb_list") != 3 {
 		t.Errorf("want 3 view lines")
 	}
-	if !strings.Contains(res.HostsfileText, "one 127.0.0.1:") {
+	// four is in the hostsfile but not a service: it gets an address, not a DNS lookup.
+	if !strings.Contains(res.HostsfileText, "one 127.0.0.1:") || !regexp.MustCompile(`(?m)^four 127\.0\.0\.1:\d+ # not started$`).MatchString(res.HostsfileText) {
 		t.Errorf("hostsfile:\n%s", res.HostsfileText)
 	}
 	assertAllGone(t, res)

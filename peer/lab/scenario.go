@@ -18,6 +18,11 @@ type Scenario struct {
 	Dir string
 	// Duration is how long the scenario runs before every peer is stopped.
 	Duration time.Duration
+	// ExpectRemovals names peers (by name, or by id as a decimal string) that
+	// the scenario may rightly remove while they are alive, such as the
+	// minority side of a partition; the checker does not count those
+	// removals against accuracy. From x-roster: {expect_removals: [one, 2]}.
+	ExpectRemovals []string
 	// Services are the processes to start, in order: without a hostsfile,
 	// peer ids follow this order, and so do the loopback addresses.
 	Services []Service

@@ -118,7 +118,11 @@ func Up(ctx context.Context, cfg UpConfig, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lab: run directory kept: %s\n", res.RunDir)
 	}
 
-	v, err := Judge(res, checker.Options{})
+	expect, err := res.ids(sc.ExpectRemovals)
+	if err != nil {
+		return errorf(upUsage, "compose file %s: %v", cfg.File, err)
+	}
+	v, err := Judge(res, checker.Options{ExpectRemovals: expect})
 	if err != nil {
 		return errorf(upFailure, "%v", err)
 	}
