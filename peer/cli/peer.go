@@ -12,6 +12,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"roster/peer/config"
+	"roster/peer/fault"
 	"roster/peer/hostsfile"
 	"roster/peer/node"
 )
@@ -32,7 +33,41 @@ func peerFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "data-dir", EnvVars: []string{"ROSTER_DATA_DIR"}, Usage: "directory for Raft's state; a restarted peer with the same directory rejoins with its history (default: a temporary directory, removed at exit)"},
 		&ucli.IntFlag{Name: "voters", EnvVars: []string{"ROSTER_VOTERS"}, Value: config.DefaultVoters, Usage: "the most Raft voters (rounded down to odd); other members replicate as non-voters"},
 		&ucli.StringFlag{Name: "log-level", EnvVars: []string{"ROSTER_LOG_LEVEL"}, Value: "warn", Usage: "diagnostic log level: trace, debug, info, warn, error or off"},
+		&ucli.BoolFlag{Name: "faults", EnvVars: []string{"ROSTER_FAULTS"}, Usage: "serve the fault API (/faults on the API port) to change faults at run time", Category: "fault injection"},
+		&ucli.StringFlag{Name: "loss", EnvVars: []string{"ROSTER_LOSS"}, Usage: "drop this share of traffic on every link, e.g. 0.1 or 10% (UDP packets dropped; TCP dials refused and live connections cut)", Category: "fault injection"},
+		&ucli.StringFlag{Name: "latency", EnvVars: []string{"ROSTER_LATENCY"}, Usage: "delay every message on every link, e.g. 50ms or 50ms±20ms (also 50ms+-20ms); -d is the start delay", Category: "fault injection"},
+		&ucli.StringFlag{Name: "partition", EnvVars: []string{"ROSTER_PARTITION"}, Usage: "cut the group into sides, e.g. \"1,2|3,4,5\"", Category: "fault injection"},
+		&ucli.DurationFlag{Name: "partition-at", EnvVars: []string{"ROSTER_PARTITION_AT"}, Usage: "when the partition starts, counted from the peer's process start (before -d)", Category: "fault injection"},
+		&ucli.DurationFlag{Name: "heal-at", EnvVars: []string{"ROSTER_HEAL_AT"}, Usage: "when the partition heals, counted from the process start (default: never)", Category: "fault injection"},
+		&ucli.Uint64Flag{Name: "fault-seed", EnvVars: []string{"ROSTER_FAULT_SEED"}, Usage: "seed of the random losses and jitter, to replay a run (default: random, logged at info level)", Category: "fault injection"},
 	}
+}
+
+// faultOptions reads the fault injection flags.
+func faultOptions(c *ucli.Context, start time.Time) (node.FaultOptions, error) {
+	fo := node.FaultOptions{API: c.Bool("faults"), Start: start, Seed: c.Uint64("fault-seed")}
+	var err error
+	if s := c.String("loss"); s != "" {
+		if fo.Flags.Loss, err = fault.ParseLoss(s); err != nil {
+			return fo, err
+		}
+	}
+	if s := c.String("latency"); s != "" {
+		if fo.Flags.Delay, fo.Flags.Jitter, err = fault.ParseDelay(s); err != nil {
+			return fo, err
+		}
+	}
+	if s := c.String("partition"); s != "" {
+		if fo.Flags.Partition, err = fault.ParsePartition(s); err != nil {
+			return fo, err
+		}
+	}
+	fo.Flags.PartitionAt, fo.Flags.HealAt = c.Duration("partition-at"), c.Duration("heal-at")
+	if err := fo.Flags.Validate(); err != nil {
+		return fo, err
+	}
+	fo.Enabled = fo.API || fo.Flags.Loss > 0 || fo.Flags.Delay > 0 || len(fo.Flags.Partition) > 0 || c.IsSet("fault-seed")
+	return fo, nil
 }
 
 // peerConfig builds and checks the peer's config from the flags.
@@ -75,12 +110,14 @@ func runPeer(c *ucli.Context) error {
 		ucli.ShowAppHelp(c)
 		return usageErr("a hostsfile is required: -h FILE")
 	}
+	start := time.Now()
 	cfg, err := peerConfig(c)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if cfg.LeaderCrash {
-		return usageErr("-t (leader crash with message loss) is not yet supported")
+	faults, err := faultOptions(c, start)
+	if err != nil {
+		return usageErr("%v", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -91,7 +128,7 @@ func runPeer(c *ucli.Context) error {
 			return nil
 		}
 	}
-	n, err := node.Start(cfg, node.Options{})
+	n, err := node.Start(cfg, node.Options{Faults: faults})
 	if err != nil {
 		return usageErr("peer %s: %v", cfg.Name, err)
 	}
@@ -105,6 +142,8 @@ func runPeer(c *ucli.Context) error {
 		return nil
 	case <-crash:
 		n.Crash()
+		return ucli.Exit("", ExitFailure)
+	case <-n.Crashed():
 		return ucli.Exit("", ExitFailure)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,7 +102,11 @@ func Start(cfg Config) (*Detector, error) {
 		Logger:    mc.Logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("gossip port %s: %w", net.JoinHostPort(mc.BindAddr, strconv.Itoa(cfg.Port)), unwrapListen(err))
+		addr := net.JoinHostPort(mc.BindAddr, strconv.Itoa(cfg.Port))
+		if strings.Contains(err.Error(), "address already in use") {
+			return nil, fmt.Errorf("gossip port %s: address already in use", addr)
+		}
+		return nil, fmt.Errorf("gossip port %s: %w", addr, err)
 	}
 	var t memberlist.NodeAwareTransport = nt
 	if cfg.WrapTransport != nil {
@@ -128,17 +133,6 @@ func tune(mc *memberlist.Config) {
 	mc.TCPTimeout = 2 * time.Second
 	// A restarted peer may come back with a new address under its old name.
 	mc.DeadNodeReclaimTime = time.Second
-}
-
-// unwrapListen shortens the nested errors of a failed listen.
-func unwrapListen(err error) error {
-	for {
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok || u.Unwrap() == nil {
-			return err
-		}
-		err = u.Unwrap()
-	}
 }
 
 // LocalAddr returns the IP this peer advertises.

@@ -28,10 +28,10 @@ func ParseLoss(s string) (float64, error) {
 	return p, nil
 }
 
-// delaySeparators are the ways to write ± in a --delay value.
+// delaySeparators are the ways to write ± in a --latency value.
 var delaySeparators = []string{"±", "+-", "~"}
 
-// ParseDelay parses a --delay value: "50ms±20ms" (or "50ms+-20ms" or
+// ParseDelay parses a --latency value: "50ms±20ms" (or "50ms+-20ms" or
 // "50ms~20ms", since ± is hard to type) for 50 ms give or take up to 20 ms,
 // uniformly, or "50ms" for a fixed delay. The jitter may not exceed the delay.
 func ParseDelay(s string) (delay, jitter time.Duration, err error) {
@@ -44,15 +44,15 @@ func ParseDelay(s string) (delay, jitter time.Duration, err error) {
 		}
 	}
 	if delay, err = time.ParseDuration(base); err != nil {
-		return 0, 0, fmt.Errorf("--delay %q: %q is not a duration (want like 50ms±20ms)", s, base)
+		return 0, 0, fmt.Errorf("--latency %q: %q is not a duration (want like 50ms±20ms)", s, base)
 	}
 	if spread != "" || base != t {
 		if jitter, err = time.ParseDuration(spread); err != nil {
-			return 0, 0, fmt.Errorf("--delay %q: jitter %q is not a duration (want like 50ms±20ms)", s, spread)
+			return 0, 0, fmt.Errorf("--latency %q: jitter %q is not a duration (want like 50ms±20ms)", s, spread)
 		}
 	}
 	if err := checkDelay(delay, jitter); err != nil {
-		return 0, 0, fmt.Errorf("--delay %q: %w", s, err)
+		return 0, 0, fmt.Errorf("--latency %q: %w", s, err)
 	}
 	return delay, jitter, nil
 }
@@ -93,7 +93,7 @@ func ParsePartition(s string) ([][]int, error) {
 type Flags struct {
 	// Loss is --loss, on every link (packets, dials, live connections).
 	Loss float64
-	// Delay and Jitter are --delay, on every link.
+	// Delay and Jitter are --latency, on every link.
 	Delay, Jitter time.Duration
 	// Partition is --partition (nil for none).
 	Partition [][]int
@@ -110,7 +110,7 @@ func (f Flags) Validate() error {
 		return fmt.Errorf("--loss %v: %w", f.Loss, err)
 	}
 	if err := checkDelay(f.Delay, f.Jitter); err != nil {
-		return fmt.Errorf("--delay: %w", err)
+		return fmt.Errorf("--latency: %w", err)
 	}
 	if len(f.Partition) == 0 {
 		if f.PartitionAt != 0 || f.HealAt != 0 {

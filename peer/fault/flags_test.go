@@ -65,8 +65,8 @@ func TestParseDelay(t *testing.T) {
 		"10ms~-20ms": "jitter -20ms: must not be negative",
 	} {
 		_, _, err := ParseDelay(in)
-		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "--delay ") {
-			t.Errorf("ParseDelay(%q): error %v, want it to start with --delay and contain %q", in, err, want)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "--latency ") {
+			t.Errorf("ParseDelay(%q): error %v, want it to start with --latency and contain %q", in, err, want)
 		}
 	}
 }
@@ -126,7 +126,7 @@ func TestFlagsValidate(t *testing.T) {
 		want string
 	}{
 		{Flags{Loss: 2}, "--loss 2"},
-		{Flags{Delay: -time.Second}, "--delay: delay -1s"},
+		{Flags{Delay: -time.Second}, "--latency: delay -1s"},
 		{Flags{Delay: time.Millisecond, Jitter: time.Second}, "exceeds delay"},
 		{Flags{PartitionAt: time.Second}, "need --partition"},
 		{Flags{HealAt: time.Second}, "need --partition"},

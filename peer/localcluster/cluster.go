@@ -37,6 +37,8 @@ type Cluster struct {
 	LogLevel string
 	// Options, if set, gives each peer its seams (fault injection, hooks).
 	Options func(id int) node.Options
+	// Configure, if set, may change each peer's config before it starts.
+	Configure func(id int, cfg *config.Config)
 
 	mu       sync.Mutex
 	nodes    map[int]*node.Node
@@ -94,6 +96,9 @@ func (c *Cluster) Start(id int) error {
 		RaftPort: 17080, GossipPort: 17081, APIPort: 17082,
 		DataDir: filepath.Join(c.dir, p.Name), Voters: config.DefaultVoters, LogLevel: c.LogLevel,
 		ViewLog: viewWriter{c, id}, DiagLog: os.Stderr,
+	}
+	if c.Configure != nil {
+		c.Configure(id, &cfg)
 	}
 	var opts node.Options
 	if c.Options != nil {

@@ -24,6 +24,7 @@ import (
 	"roster/peer/api"
 	"roster/peer/config"
 	"roster/peer/detector"
+	"roster/peer/fault"
 	"roster/peer/fsm"
 	"roster/peer/reconcile"
 	"roster/peer/viewlog"
@@ -40,6 +41,8 @@ type Options struct {
 	Handlers map[string]http.Handler
 	// Hooks act around the leader's view commits.
 	Hooks reconcile.Hooks
+	// Faults turns on fault injection (implied by Config.LeaderCrash).
+	Faults FaultOptions
 	// OnInstall, if set, is called with each view this peer prints, from
 	// Raft's FSM goroutine, right after the line is written.
 	OnInstall func(fsm.View)
@@ -58,6 +61,10 @@ type Node struct {
 	api     *api.Server
 	tmpDir  string
 
+	faults   *fault.Injector // nil without fault injection
+	resolver *resolver
+	crashed  chan struct{} // closed when the peer crashed by itself (-t)
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
@@ -66,7 +73,7 @@ type Node struct {
 // Start starts a peer: it binds its ports, joins the others, and (peer 1
 // with no state and no cluster around) bootstraps the cluster. The returned
 // error says which part failed, e.g. a port in use.
-func Start(cfg config.Config, opts Options) (n *Node, err error) {
+func Start(cfg config.Config, opts Options) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -78,12 +85,23 @@ func Start(cfg config.Config, opts Options) (n *Node, err error) {
 	if cfg.LogLevel == "off" {
 		logger = hclog.NewNullLogger()
 	}
-	n = &Node{cfg: cfg, log: logger}
+	n := &Node{cfg: cfg, log: logger, crashed: make(chan struct{})}
+	if cfg.LeaderCrash {
+		opts.Faults.Enabled = true
+	}
+	if opts.Faults.Enabled {
+		n.setupFaults(&opts)
+		if cfg.LeaderCrash {
+			n.armLeaderCrash(&opts)
+		}
+	}
+	started := false
 	defer func() {
-		if err != nil {
+		if !started {
 			n.stop(false)
 		}
 	}()
+	var err error
 	dataDir := cfg.DataDir
 	if dataDir == "" {
 		if dataDir, err = os.MkdirTemp("", "roster-"+cfg.Name+"-"); err != nil {
@@ -134,6 +152,16 @@ func Start(cfg config.Config, opts Options) (n *Node, err error) {
 	n.goRun(func() { loop.Run(ctx) })
 	n.goRun(func() { n.det.Run(ctx, time.Second) })
 	n.goRun(func() { n.watchHeartbeats(ctx) })
+	if n.faults != nil {
+		n.goRun(func() { n.learnAddresses(ctx) })
+		start := opts.Faults.Start
+		if start.IsZero() {
+			start = time.Now()
+		}
+		if err = opts.Faults.Flags.Apply(ctx, n.faults, start); err != nil {
+			return nil, err
+		}
+	}
 	if n.api != nil {
 		n.goRun(func() {
 			if err := n.api.Serve(); err != nil {
@@ -141,6 +169,7 @@ func Start(cfg config.Config, opts Options) (n *Node, err error) {
 			}
 		})
 	}
+	started = true
 	return n, nil
 }
 
@@ -305,6 +334,12 @@ func (n *Node) APIAddr() net.Addr {
 	}
 	return n.api.Addr()
 }
+
+// Crashed is closed when the peer crashed by itself (the -t scenario).
+func (n *Node) Crashed() <-chan struct{} { return n.crashed }
+
+// Faults returns the fault injector, or nil when fault injection is off.
+func (n *Node) Faults() *fault.Injector { return n.faults }
 
 // Crash prints "crashing" and stops the peer at once, without telling
 // anyone: the others must detect the failure.
