@@ -27,7 +27,7 @@
 // ParsePartition) and Flags.Apply installs them:
 //
 //	--loss 0.1                     10% loss on every link (also "10%")
-//	--delay 50ms±20ms              delay on every link ("50ms+-20ms", "50ms~20ms")
+//	--latency 50ms±20ms            delay on every link ("50ms+-20ms", "50ms~20ms")
 //	--partition "1,2|3,4,5"        sides, '|' or '/' between them
 //	--partition-at 15s             when the partition starts (default 0)
 //	--heal-at 30s                  when it heals (default never)
