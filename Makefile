@@ -8,12 +8,11 @@
 #   make e2e          the Docker end-to-end tests (test cases 1-4, judged by the checker)
 #   make clean        remove bin/ and out/
 
-GO     ?= go
-IMAGE  ?= roster
+GO ?= go
 # Prefer the compose plugin (`docker compose`); else Debian's docker-compose v1.
 COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo docker-compose; fi)
 # The image's binary is built for the Docker daemon's architecture.
-IMAGE_ARCH ?= $(shell docker version --format '{{.Server.Arch}}' 2>/dev/null || $(GO) env GOARCH)
+IMAGE_ARCH ?= $(shell docker version --format '{{.Server.Arch}}' 2>/dev/null | grep . || $(GO) env GOARCH)
 # Everything `docker build` sees (besides hostsfile.txt) lives here; see .dockerignore.
 IMAGE_DIR := bin/image
 
@@ -22,12 +21,13 @@ IMAGE_DIR := bin/image
 build:
 	$(GO) build -o bin/roster .
 
+# The compose files use `image: roster`.
 image:
 	rm -rf $(IMAGE_DIR)
 	mkdir -p $(IMAGE_DIR)/rootfs/tmp
 	chmod 1777 $(IMAGE_DIR)/rootfs/tmp
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags "-s -w" -o $(IMAGE_DIR)/roster .
-	docker build -t $(IMAGE) .
+	docker build -t roster .
 
 testcase-1 testcase-2 testcase-3 testcase-4: testcase-%: image build
 	COMPOSE="$(COMPOSE)" ROSTER=bin/roster OUT=out sh peer/e2e/testcase.sh $*
