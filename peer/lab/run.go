@@ -158,8 +158,11 @@ func (c *Control) find(name string) (*proc, error) {
 // writes the hostsfile, starts every service, runs for sc.Duration (or until
 // ctx is done, or every process has exited), then stops everything (SIGTERM,
 // then SIGKILL after StopTimeout) and reaps every process it started.
-// Problems with the scenario or options are *InputError; a returned Result
-// always has every process stopped. Run may be called concurrently.
+// Each process runs in the scenario's directory, in its own process group,
+// with the runner's environment plus Options.Env, the service's environment
+// and ROSTER_LAB_RUN_DIR (the run directory). Problems with the scenario or
+// options are *InputError; a returned Result always has every process
+// stopped and reaped. Run may be called concurrently.
 func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 	if sc == nil || len(sc.Services) == 0 {
 		return nil, inputErr("%s: no services", sc.where())
