@@ -54,6 +54,10 @@ func TestLogs(t *testing.T) {
 		{name: "tc3 one file per peer", files: tc3files, survivors: []int{1}, final: 9},
 		{name: "tc4 leader crash", files: []string{"tc4_compose_v2_t.log"}, survivors: []int{2, 3, 4}, final: 7, timed: true},
 		{name: "restart and rejoin, v1 project names", files: []string{"restart_v1.log"}, opts: Options{Hostsfile: hosts}, survivors: []int{1, 2, 3, 4, 5}, final: 7},
+		// Runs of the real peers under `roster lab up -f docker-compose-testcase-N.yml --log`.
+		{name: "lab run of test case 1", files: []string{"lab_tc1.log"}, opts: Options{Hostsfile: hosts}, survivors: []int{1, 2, 3, 4, 5}, final: 5, timed: true},
+		{name: "lab run of test case 2", files: []string{"lab_tc2.log"}, opts: Options{Hostsfile: hosts}, survivors: []int{1, 2, 3, 4}, final: 6, timed: true},
+		{name: "lab run of test case 3", files: []string{"lab_tc3.log"}, opts: Options{Hostsfile: hosts}, survivors: []int{1}, final: 9, timed: true},
 		{name: "killed by the runner and restarted", files: []string{"killed_marker_lab.log"}, survivors: []int{1, 2, 3, 4}, final: 6, timed: true},
 		{name: "killed from outside", files: []string{"killed_v2.log"}, opts: Options{Killed: []int{5}}, survivors: []int{1, 2, 3, 4}, final: 6},
 		{name: "partition, removals expected", files: []string{"partition.log"}, opts: Options{ExpectRemovals: []int{4, 5}}, survivors: []int{1, 2, 3, 4, 5}, final: 9},

@@ -96,7 +96,7 @@ func (a *analysis) figures() Figures {
 		Failover:     Figure{Name: "leader failover"},
 	}
 	if !a.timed {
-		const note = "not available: the logs carry no timestamps"
+		const note = "not available: the logs carry no timestamps (use docker compose logs -t)"
 		fs.Join.Note, fs.CrashRemoval.Note, fs.Failover.Note = note, note, note
 		return fs
 	}

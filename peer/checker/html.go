@@ -80,7 +80,7 @@ func writeProperties(ew *errWriter, r *Report) {
 func writeFigures(ew *errWriter, r *Report) {
 	ew.printf("<h2>Figures</h2>\n")
 	if !r.Figures.Available {
-		ew.printf("<p class=\"meta\">Not available: the logs carry no timestamps (use <code>docker compose logs -t</code>).</p>\n")
+		ew.printf("<p class=\"meta\">%s</p>\n", esc(r.Figures.Join.Note))
 		return
 	}
 	ew.printf("<table>\n<tr><th>figure</th><th>n</th><th>min</th><th>median</th><th>max</th><th>each (peer: latency)</th></tr>\n")

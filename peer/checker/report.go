@@ -108,7 +108,8 @@ func Check(run *Run, opts Options) *Report {
 		for _, name := range []string{Agreement, Order, Validity, Completeness, Accuracy, Convergence} {
 			r.Properties = append(r.Properties, Property{Name: name, Verdict: NotApplicable, Detail: "no view lines in the input"})
 		}
-		r.Figures = Figures{Join: Figure{Name: "join latency"}, CrashRemoval: Figure{Name: "crash to removal"}, Failover: Figure{Name: "leader failover"}}
+		const note = "not available: no view lines in the input"
+		r.Figures = Figures{Join: Figure{Name: "join latency", Note: note}, CrashRemoval: Figure{Name: "crash to removal", Note: note}, Failover: Figure{Name: "leader failover", Note: note}}
 		r.finish()
 		return r
 	}

@@ -65,7 +65,7 @@ func (r *Report) WriteText(w io.Writer) error {
 
 func (r *Report) writeFigures(ew *errWriter) {
 	if !r.Figures.Available {
-		ew.printf("\nfigures: not available (the logs carry no timestamps; use docker compose logs -t)\n")
+		ew.printf("\nfigures: %s\n", r.Figures.Join.Note)
 		return
 	}
 	ew.printf("\nfigures (from timestamps):\n")
