@@ -333,3 +333,25 @@ func FuzzRun(f *testing.F) {
 		}
 	})
 }
+
+func TestViolationDetails(t *testing.T) {
+	cases := []struct {
+		file, prop, detail string
+		count              int
+	}{
+		{"bad_completeness_crashed_left.log", Completeness, "crashed peer 3 is still in the final views of [1,2]", 2},
+		{"bad_agreement_leader.log", Agreement, "view 4 has leader 1 at peer 1 but leader 2 at peer 4", 1},
+		{"bad_order_backwards.log", Order, "peer 2's view id went back from 4 to 3", 1},
+		{"bad_order_self_missing.log", Order, "peer 3 printed view 2 [1,2] without itself", 1},
+		{"bad_validity.log", Validity, "view 3 has member 7, which never printed anything", 1},
+		{"bad_accuracy_live_removed.log", Accuracy, "1 removal of live peers [3]: view 4 removed peer 3, which was alive (no crash before it)", 1},
+		{"bad_convergence.log", Convergence, "survivors end on different views: view 3 at [3], view 4 at [1,2]", 3},
+	}
+	for _, c := range cases {
+		rep := Check(readFiles(t, Options{}, c.file), Options{})
+		p, _ := rep.Property(c.prop)
+		if p.Verdict != Violated || p.Detail != c.detail || p.Count != c.count {
+			t.Errorf("%s: %s is %s, %d offences: %q\nwant %d: %q", c.file, c.prop, p.Verdict, p.Count, p.Detail, c.count, c.detail)
+		}
+	}
+}

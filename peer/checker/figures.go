@@ -91,9 +91,9 @@ func newLatency(peer, view int, from, to time.Time) Latency {
 // figures measures join, crash-to-removal and leader failover latencies.
 func (a *analysis) figures() Figures {
 	fs := Figures{
-		Join:         Figure{Name: "join latency"},
-		CrashRemoval: Figure{Name: "crash to removal"},
-		Failover:     Figure{Name: "leader failover"},
+		Join:         Figure{Name: "join latency", Latencies: []Latency{}},
+		CrashRemoval: Figure{Name: "crash to removal", Latencies: []Latency{}},
+		Failover:     Figure{Name: "leader failover", Latencies: []Latency{}},
 	}
 	if !a.timed {
 		const note = "not available: the logs carry no timestamps (use docker compose logs -t)"

@@ -21,7 +21,8 @@ const maxQuotes = 20
 
 // offences collects the violations of one property.
 type offences struct {
-	count  int
+	count  int // offences counted
+	drop   int // notes left out to keep the detail short
 	notes  []string
 	quotes []Quote
 	seen   map[Quote]bool
@@ -31,6 +32,8 @@ func (o *offences) add(note string, lines ...*Event) {
 	o.count++
 	if len(o.notes) < maxQuotes {
 		o.notes = append(o.notes, note)
+	} else {
+		o.drop++
 	}
 	for _, e := range lines {
 		if e == nil {
@@ -54,8 +57,8 @@ func (o *offences) property(name, heldDetail string) Property {
 		return Property{Name: name, Verdict: Held, Detail: heldDetail}
 	}
 	detail := strings.Join(o.notes, "; ")
-	if o.count > len(o.notes) {
-		detail += fmt.Sprintf("; and %d more", o.count-len(o.notes))
+	if o.drop > 0 {
+		detail += fmt.Sprintf("; and %d more", o.drop)
 	}
 	return Property{Name: name, Verdict: Violated, Detail: detail, Count: o.count, Lines: o.quotes}
 }
@@ -246,7 +249,7 @@ func (a *analysis) accuracy() (Property, []Removal) {
 	p := o.property(Accuracy, detail)
 	if p.Verdict == Violated {
 		sort.Ints(live)
-		p.Detail = fmt.Sprintf("live peers removed %d times (peers %s): %s", o.count, fmtList(live), p.Detail)
+		p.Detail = fmt.Sprintf("%s of live peers %s: %s", plural(o.count, "removal"), fmtList(live), p.Detail)
 	}
 	return p, out
 }

@@ -109,7 +109,12 @@ func Check(run *Run, opts Options) *Report {
 			r.Properties = append(r.Properties, Property{Name: name, Verdict: NotApplicable, Detail: "no view lines in the input"})
 		}
 		const note = "not available: no view lines in the input"
-		r.Figures = Figures{Join: Figure{Name: "join latency", Note: note}, CrashRemoval: Figure{Name: "crash to removal", Note: note}, Failover: Figure{Name: "leader failover", Note: note}}
+		none := []Latency{}
+		r.Figures = Figures{
+			Join:         Figure{Name: "join latency", Note: note, Latencies: none},
+			CrashRemoval: Figure{Name: "crash to removal", Note: note, Latencies: none},
+			Failover:     Figure{Name: "leader failover", Note: note, Latencies: none},
+		}
 		r.finish()
 		return r
 	}
