@@ -16,6 +16,7 @@ func labCommand() *ucli.Command {
 		HideHelpCommand: true,
 		Subcommands: []*ucli.Command{
 			labUpCommand(),
+			benchCommand(),
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 0 {

@@ -7,6 +7,8 @@ package detector
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"strconv"
 	"strings"
@@ -93,7 +95,7 @@ func Start(cfg Config) (*Detector, error) {
 	tune(mc)
 	mc.Events = (*events)(d)
 	mc.Delegate = (*delegate)(d)
-	mc.Logger = cfg.Logger.Named("memberlist").StandardLogger(&hclog.StandardLoggerOptions{InferLevels: true})
+	mc.Logger = log.New(shutdownFilter{cfg.Logger.Named("memberlist").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})}, "", 0)
 	mc.LogOutput = nil
 
 	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
@@ -280,3 +282,14 @@ func (d *Detector) Leave(timeout time.Duration) error {
 
 // Shutdown stops memberlist at once, without telling anyone (a crash).
 func (d *Detector) Shutdown() error { return d.ml.Shutdown() }
+
+// shutdownFilter drops memberlist's complaints about its own closed sockets,
+// which it logs as errors while it shuts down.
+type shutdownFilter struct{ w io.Writer }
+
+func (f shutdownFilter) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), "use of closed network connection") {
+		return len(p), nil
+	}
+	return f.w.Write(p)
+}

@@ -15,6 +15,9 @@ var expectedFailures = []string{
 	"failed to make requestVote RPC",
 	"failed to contact",
 	"failed to pipeline appendEntries",
+	// A joining peer has an empty log; the leader walks back to its start.
+	"failed to get previous log",
+	"appendEntries rejected, sending older logs",
 }
 
 // quietLogger demotes expectedFailures to debug. Safe for concurrent use,
@@ -22,13 +25,28 @@ var expectedFailures = []string{
 type quietLogger struct{ hclog.Logger }
 
 func (q quietLogger) Error(msg string, args ...any) {
-	for _, p := range expectedFailures {
-		if strings.HasPrefix(msg, p) {
-			q.Logger.Debug(msg, args...)
-			return
-		}
+	if expected(msg) {
+		q.Logger.Debug(msg, args...)
+		return
 	}
 	q.Logger.Error(msg, args...)
+}
+
+func (q quietLogger) Warn(msg string, args ...any) {
+	if expected(msg) {
+		q.Logger.Debug(msg, args...)
+		return
+	}
+	q.Logger.Warn(msg, args...)
+}
+
+func expected(msg string) bool {
+	for _, p := range expectedFailures {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (q quietLogger) Named(name string) hclog.Logger { return quietLogger{q.Logger.Named(name)} }
