@@ -46,7 +46,6 @@ func New(stdout, stderr io.Writer) *ucli.App {
 			checkCommand(),
 			healthCommand(),
 			viewCommand(),
-			benchCommand(),
 		},
 		ExitErrHandler: func(*ucli.Context, error) {},
 		OnUsageError: func(c *ucli.Context, err error, _ bool) error {

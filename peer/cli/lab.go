@@ -17,6 +17,7 @@ func labCommand() *ucli.Command {
 		Subcommands: []*ucli.Command{
 			labUpCommand(),
 			benchCommand(),
+			benchCommand(),
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 0 {
