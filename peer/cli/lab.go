@@ -17,7 +17,6 @@ func labCommand() *ucli.Command {
 		Subcommands: []*ucli.Command{
 			labUpCommand(),
 			benchCommand(),
-			benchCommand(),
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 0 {
