@@ -78,7 +78,11 @@ func (r *Report) writeFigures(ew *errWriter) {
 			continue
 		}
 		var each []string
-		for _, l := range f.Latencies {
+		for i, l := range f.Latencies {
+			if i == maxEach {
+				each = append(each, fmt.Sprintf("(%d more)", len(f.Latencies)-maxEach))
+				break
+			}
 			each = append(each, fmt.Sprintf("%d:%s", l.Peer, fmtDur(l.D)))
 		}
 		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", f.Name, len(f.Latencies), fmtDur(min), fmtDur(med), fmtDur(max), strings.Join(each, " "))
@@ -90,6 +94,9 @@ func (r *Report) writeFigures(ew *errWriter) {
 		}
 	}
 }
+
+// maxEach bounds the latencies listed one by one in the text table.
+const maxEach = 12
 
 // WriteJSON writes the report as one indented JSON object.
 func (r *Report) WriteJSON(w io.Writer) error {
