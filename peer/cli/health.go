@@ -44,11 +44,11 @@ func healthCommand() *ucli.Command {
 			if err := checkHostPort(addr); err != nil {
 				return usageErr("health: --addr %q: %v", addr, err)
 			}
-			body, err := getHealth(c.Context, addr, healthTimeout)
+			body, err := apiGet(c.Context, addr, "/health", healthTimeout)
 			if err != nil {
 				return ucli.Exit("roster health: "+err.Error(), ExitFailure)
 			}
-			fmt.Fprintln(c.App.Writer, body)
+			fmt.Fprintln(c.App.Writer, firstLine(string(body)))
 			return nil
 		},
 	}
@@ -70,40 +70,39 @@ func checkHostPort(addr string) error {
 	return nil
 }
 
-// getHealth GETs http://addr/health within timeout and returns the body's
-// first line on HTTP 200, or an error saying what went wrong.
-func getHealth(ctx context.Context, addr string, timeout time.Duration) (string, error) {
+// apiGet GETs http://addr+path within timeout and returns the body (at
+// most 1 MiB) on HTTP 200, or an error saying what went wrong.
+func apiGet(ctx context.Context, addr, path string, timeout time.Duration) ([]byte, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	url := "http://" + addr + "/health"
+	url := "http://" + addr + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return "", fmt.Errorf("GET %s: %v", url, err)
+		return nil, fmt.Errorf("GET %s: %v", url, err)
 	}
 	client := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	resp, err := client.Do(req)
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded {
-			return "", fmt.Errorf("GET %s: no answer within %s", url, timeout)
+			return nil, fmt.Errorf("GET %s: no answer within %s", url, timeout)
 		}
-		return "", fmt.Errorf("GET %s: %v", url, unwrapURLError(err))
+		return nil, fmt.Errorf("GET %s: %v", url, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	body := firstLine(string(raw))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		if body != "" {
-			return "", fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
+		if body := firstLine(string(raw)); body != "" {
+			return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
 		}
-		return "", fmt.Errorf("GET %s: %s", url, resp.Status)
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	if err != nil {
-		return "", fmt.Errorf("GET %s: reading the answer: %v", url, err)
+		return nil, fmt.Errorf("GET %s: reading the answer: %v", url, err)
 	}
-	return body, nil
+	return raw, nil
 }
 
 // unwrapURLError drops the *url.Error prefix ("Get \"http://...\": "), since

@@ -115,7 +115,7 @@ func TestHealthTimeout(t *testing.T) {
 	defer close(release)
 
 	start := time.Now()
-	_, err := getHealth(context.Background(), serverAddr(srv), 200*time.Millisecond)
+	_, err := apiGet(context.Background(), serverAddr(srv), "/health", 200*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "no answer within 200ms") {
 		t.Fatalf("err %v, want a timeout", err)
 	}

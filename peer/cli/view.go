@@ -1,13 +1,49 @@
 package cli
 
-import ucli "github.com/urfave/cli/v2"
+import (
+	"encoding/json"
+	"fmt"
 
+	ucli "github.com/urfave/cli/v2"
+
+	"roster/peer/api"
+	"roster/peer/viewlog"
+)
+
+// viewCommand asks a running peer for the view it holds.
 func viewCommand() *ucli.Command {
 	return &ucli.Command{
-		Name:  "view",
-		Usage: "(not yet available)",
-		Action: func(*ucli.Context) error {
-			return ucli.Exit("roster view: not yet supported", ExitUsage)
+		Name:      "view",
+		Usage:     "print the committed view a running peer holds, as a view line (or JSON)",
+		UsageText: "roster view [--addr HOST:PORT] [--json]",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "addr", Usage: "`HOST:PORT` of the peer's HTTP API", Value: defaultHealthAddr, EnvVars: []string{"ROSTER_API_ADDR"}},
+			&ucli.BoolFlag{Name: "json", Usage: "print the peer's status as JSON"},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.NArg() > 0 {
+				return usageErr("view: unexpected argument %q", c.Args().First())
+			}
+			addr := c.String("addr")
+			if err := checkHostPort(addr); err != nil {
+				return usageErr("view: --addr %q: %v", addr, err)
+			}
+			body, err := apiGet(c.Context, addr, "/health", healthTimeout)
+			if err != nil {
+				return ucli.Exit("roster view: "+err.Error(), ExitFailure)
+			}
+			var st api.Status
+			if err := json.Unmarshal(body, &st); err != nil {
+				return ucli.Exit(fmt.Sprintf("roster view: %s answered something that is not a peer status: %v", addr, err), ExitFailure)
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			fmt.Fprintln(c.App.Writer, viewlog.FormatView(st.ID, st.View.ID, st.View.Leader, st.View.Members))
+			fmt.Fprintf(c.App.Writer, "peer %s (%d) is %s; Raft leader: %d\n", st.Name, st.ID, st.State, st.Leader)
+			return nil
 		},
 	}
 }
