@@ -241,11 +241,12 @@ func parseRecord(s string) (Record, bool) {
 	return r, true
 }
 
-// classifyMessage recognises "crashing", "killed", "peer N unreachable" and
-// "peer N (leader) unreachable".
+// classifyMessage recognises "crashing", "killed", "leaving" (a graceful
+// leave: a departure on purpose, judged like a crash), "peer N unreachable"
+// and "peer N (leader) unreachable".
 func classifyMessage(m string) (Kind, int, bool) {
 	m = strings.TrimSpace(m)
-	if m == "crashing" || m == "killed" {
+	if m == "crashing" || m == "killed" || m == "leaving" {
 		return KindCrash, 0, false
 	}
 	f := strings.Fields(m)

@@ -1,9 +1,11 @@
 package node_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"roster/peer/checker"
 	"roster/peer/fsm"
 	"roster/peer/localcluster"
 )
@@ -24,11 +26,30 @@ func newCluster(t *testing.T, n int) *cluster {
 	c := &cluster{Cluster: lc, t: t}
 	t.Cleanup(func() {
 		lc.Close()
+		if !t.Failed() {
+			c.check()
+		}
 		if t.Failed() {
 			t.Logf("view logs:\n%s", lc.ViewLogs())
 		}
 	})
 	return c
+}
+
+// check judges every peer's view log with the checker: every property
+// must hold. Crashes and graceful leaves are in the logs themselves.
+func (c *cluster) check() {
+	c.t.Helper()
+	run, err := checker.Read([]checker.Source{{Name: "views", R: strings.NewReader(c.ViewLogs())}}, checker.Options{})
+	if err != nil {
+		c.t.Fatalf("checker: %v", err)
+	}
+	rep := checker.Check(run, checker.Options{})
+	if rep.Status() != 0 {
+		var b strings.Builder
+		rep.WriteText(&b)
+		c.t.Errorf("the checker rejects the run:\n%s", b.String())
+	}
 }
 
 func (c *cluster) start(id int) {

@@ -11,6 +11,7 @@ import (
 
 	"roster/peer/fault"
 	"roster/peer/fsm"
+	"roster/peer/viewlog"
 )
 
 // FaultOptions turn on in-process fault injection for a peer.
@@ -127,7 +128,7 @@ func (n *Node) armLeaderCrash(opts *Options) {
 			once.Do(func() {
 				// Silence every link at once, then stop (off the FSM goroutine).
 				n.faults.Pause(time.Hour)
-				n.printer.message("crashing", true)
+				n.printer.message(viewlog.Crashing, true)
 				go func() {
 					n.stop(false)
 					close(n.crashed)

@@ -17,7 +17,7 @@ func TestJoins(t *testing.T) {
 	}
 	// Every peer's first line is the view that added it, then each later one.
 	for id := 1; id <= 5; id++ {
-		want := ""
+		want := fmt.Sprintf("{peer_id:%d, view_id: 0, leader: 0, message:\"joining\"}\n", id)
 		for vid := id; vid <= 5; vid++ {
 			want += fmt.Sprintf("{peer_id:%d, view_id: %d, leader: 1, memb_list: [%s]}\n", id, vid, joinInts(ids(1, vid)))
 		}
@@ -77,9 +77,11 @@ func TestRestartWithDataDirRejoins(t *testing.T) {
 	}
 	// The restarted peer does not print its history again: view 3 (which
 	// added it), 4, then 6 which re-added it.
-	want := "{peer_id:3, view_id: 3, leader: 1, memb_list: [1,2,3]}\n" +
+	want := "{peer_id:3, view_id: 0, leader: 0, message:\"joining\"}\n" +
+		"{peer_id:3, view_id: 3, leader: 1, memb_list: [1,2,3]}\n" +
 		"{peer_id:3, view_id: 4, leader: 1, memb_list: [1,2,3,4]}\n" +
 		"{peer_id:3, view_id: 4, leader: 1, message:\"crashing\"}\n" +
+		"{peer_id:3, view_id: 0, leader: 0, message:\"joining\"}\n" +
 		"{peer_id:3, view_id: 6, leader: 1, memb_list: [1,2,3,4]}\n"
 	waitFor(t, 5*time.Second, func() bool { return c.ViewLog(3) == want }, func() string {
 		return "peer 3 printed\n" + c.ViewLog(3) + "want\n" + want

@@ -169,6 +169,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			}
 		})
 	}
+	n.printer.message(viewlog.Joining, true)
 	started = true
 	return n, nil
 }
@@ -352,6 +353,7 @@ func (n *Node) Crash() {
 // then memberlist announces the leave so the others remove this peer at
 // once, then everything stops.
 func (n *Node) Leave(timeout time.Duration) {
+	n.printer.message(viewlog.Leaving, true)
 	if n.raft != nil && n.raft.State() == raft.Leader {
 		if err := n.raft.LeadershipTransfer().Error(); err != nil {
 			n.log.Info("no leadership transfer before leaving", "error", err)

@@ -65,5 +65,12 @@ func Unreachable(peer int, isLeader bool) string {
 	return fmt.Sprintf("peer %d unreachable", peer)
 }
 
-// Crashing is the message a peer prints just before a scripted crash.
-const Crashing = "crashing"
+// Messages a peer prints about itself.
+const (
+	// Joining: the peer has started (after its -d delay) and asks to join.
+	Joining = "joining"
+	// Crashing: the peer is about to crash on purpose (-c, -t).
+	Crashing = "crashing"
+	// Leaving: the peer leaves the group gracefully (SIGTERM, SIGINT).
+	Leaving = "leaving"
+)
