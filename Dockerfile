@@ -6,6 +6,9 @@
 # .dockerignore keeps the build context to these files and hostsfile.txt.
 FROM scratch
 
+# `make image` removes the untagged images of earlier builds by this label.
+LABEL org.opencontainers.image.title=roster
+
 COPY bin/image/rootfs/ /
 COPY bin/image/roster /roster
 COPY hostsfile.txt /hostsfile.txt

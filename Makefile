@@ -21,13 +21,15 @@ IMAGE_DIR := bin/image
 build:
 	$(GO) build -o bin/roster .
 
-# The compose files use `image: roster`.
+# The compose files use `image: roster`. The image an earlier build tagged
+# roster is left untagged by the new one: prune it.
 image:
 	rm -rf $(IMAGE_DIR)
 	mkdir -p $(IMAGE_DIR)/rootfs/tmp
 	chmod 1777 $(IMAGE_DIR)/rootfs/tmp
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags "-s -w" -o $(IMAGE_DIR)/roster .
 	docker build -t roster .
+	docker image prune -f --filter label=org.opencontainers.image.title=roster >/dev/null
 
 testcase-1 testcase-2 testcase-3 testcase-4: testcase-%: image build
 	COMPOSE="$(COMPOSE)" ROSTER=bin/roster OUT=out sh peer/e2e/testcase.sh $*
