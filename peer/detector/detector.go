@@ -212,6 +212,14 @@ func (d *Detector) rejoinMissing(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			if p.Host == "" {
+				// Under Docker a crashed container's name stops resolving:
+				// skip it quietly rather than have memberlist warn each time.
+				if _, err := net.DefaultResolver.LookupHost(ctx, p.Name); err != nil {
+					d.log.Trace("peer does not resolve", "peer", p.Name, "error", err)
+					return
+				}
+			}
 			if _, err := d.ml.Join([]string{d.seed(p)}); err != nil {
 				d.log.Trace("join failed", "peer", p.Name, "error", err)
 			}

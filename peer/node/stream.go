@@ -32,9 +32,15 @@ func listenStream(bind string, advertise net.Addr) (*tcpStream, error) {
 	return t, nil
 }
 
+// maxDial caps Raft's dial timeout. On a LAN a connect takes well under a
+// millisecond; a crashed container's address, though, does not refuse
+// connections, it swallows them, and the leader's failed heartbeat (which
+// starts the direct check) would otherwise wait for Raft's whole I/O timeout.
+const maxDial = 500 * time.Millisecond
+
 // Dial connects to another peer's Raft port.
 func (t *tcpStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{Timeout: timeout}
+	d := net.Dialer{Timeout: min(timeout, maxDial)}
 	if t.source != nil {
 		d.LocalAddr = t.source
 	}
