@@ -28,21 +28,11 @@ func healthCommand() *ucli.Command {
 		UsageText: "roster health [--addr HOST:PORT]",
 		Description: "Prints the peer's answer (one JSON line) on success, or one line saying why not.\n" +
 			"   Used as the Docker image's HEALTHCHECK.",
-		Flags: []ucli.Flag{
-			&ucli.StringFlag{
-				Name:    "addr",
-				Usage:   "`HOST:PORT` of the peer's HTTP API",
-				Value:   defaultHealthAddr,
-				EnvVars: []string{"ROSTER_API_ADDR"},
-			},
-		},
+		Flags: []ucli.Flag{apiAddrFlag()},
 		Action: func(c *ucli.Context) error {
-			if c.NArg() > 0 {
-				return usageErr("health: unexpected argument %q", c.Args().First())
-			}
-			addr := c.String("addr")
-			if err := checkHostPort(addr); err != nil {
-				return usageErr("health: --addr %q: %v", addr, err)
+			addr, err := apiAddr(c)
+			if err != nil {
+				return err
 			}
 			body, err := apiGet(c.Context, addr, "/health", healthTimeout)
 			if err != nil {
@@ -52,6 +42,28 @@ func healthCommand() *ucli.Command {
 			return nil
 		},
 	}
+}
+
+// apiAddrFlag is the --addr flag of the commands that ask a running peer.
+func apiAddrFlag() ucli.Flag {
+	return &ucli.StringFlag{
+		Name:    "addr",
+		Usage:   "`HOST:PORT` of the peer's HTTP API",
+		Value:   defaultHealthAddr,
+		EnvVars: []string{"ROSTER_API_ADDR"},
+	}
+}
+
+// apiAddr returns a checked --addr, for a command that takes no arguments.
+func apiAddr(c *ucli.Context) (string, error) {
+	if c.NArg() > 0 {
+		return "", usageErr("%s: unexpected argument %q", c.Command.Name, c.Args().First())
+	}
+	addr := c.String("addr")
+	if err := checkHostPort(addr); err != nil {
+		return "", usageErr("%s: --addr %q: %v", c.Command.Name, addr, err)
+	}
+	return addr, nil
 }
 
 // checkHostPort accepts "host:port" with a numeric port in 1-65535.

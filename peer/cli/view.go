@@ -17,16 +17,13 @@ func viewCommand() *ucli.Command {
 		Usage:     "print the committed view a running peer holds, as a view line (or JSON)",
 		UsageText: "roster view [--addr HOST:PORT] [--json]",
 		Flags: []ucli.Flag{
-			&ucli.StringFlag{Name: "addr", Usage: "`HOST:PORT` of the peer's HTTP API", Value: defaultHealthAddr, EnvVars: []string{"ROSTER_API_ADDR"}},
+			apiAddrFlag(),
 			&ucli.BoolFlag{Name: "json", Usage: "print the peer's status as JSON"},
 		},
 		Action: func(c *ucli.Context) error {
-			if c.NArg() > 0 {
-				return usageErr("view: unexpected argument %q", c.Args().First())
-			}
-			addr := c.String("addr")
-			if err := checkHostPort(addr); err != nil {
-				return usageErr("view: --addr %q: %v", addr, err)
+			addr, err := apiAddr(c)
+			if err != nil {
+				return err
 			}
 			body, err := apiGet(c.Context, addr, "/health", healthTimeout)
 			if err != nil {

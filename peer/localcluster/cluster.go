@@ -157,24 +157,25 @@ func (c *Cluster) Running() []int {
 	return out
 }
 
-// Crash stops peer id without a graceful leave (it prints "crashing", as -c).
-func (c *Cluster) Crash(id int) {
+// take removes peer id from the running set and returns it (nil if none).
+func (c *Cluster) take(id int) *node.Node {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	n := c.nodes[id]
 	delete(c.nodes, id)
-	c.mu.Unlock()
-	if n != nil {
+	return n
+}
+
+// Crash stops peer id without a graceful leave (it prints "crashing", as -c).
+func (c *Cluster) Crash(id int) {
+	if n := c.take(id); n != nil {
 		n.Crash()
 	}
 }
 
 // Leave makes peer id leave gracefully.
 func (c *Cluster) Leave(id int) {
-	c.mu.Lock()
-	n := c.nodes[id]
-	delete(c.nodes, id)
-	c.mu.Unlock()
-	if n != nil {
+	if n := c.take(id); n != nil {
 		n.Leave(5 * time.Second)
 	}
 }
