@@ -46,6 +46,7 @@ func New(stdout, stderr io.Writer) *ucli.App {
 			checkCommand(),
 			healthCommand(),
 			viewCommand(),
+			nemesisCommand(),
 		},
 		ExitErrHandler: func(*ucli.Context, error) {},
 		OnUsageError: func(c *ucli.Context, err error, _ bool) error {

@@ -159,8 +159,9 @@ func (c *Control) find(name string) (*proc, error) {
 // ctx is done, or every process has exited), then stops everything (SIGTERM,
 // then SIGKILL after StopTimeout) and reaps every process it started.
 // Each process runs in the scenario's directory, in its own process group,
-// with the runner's environment plus Options.Env, the service's environment
-// and ROSTER_LAB_RUN_DIR (the run directory). Problems with the scenario or
+// with the runner's environment plus Options.Env, the service's environment,
+// ROSTER_LAB_RUN_DIR (the run directory) and ROSTER_LAB_PEERS (each peer's
+// API address, for roster nemesis). Problems with the scenario or
 // options are *InputError; a returned Result always has every process
 // stopped and reaped. Run may be called concurrently.
 func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
@@ -218,7 +219,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 			sink: out, diag: diag, t0: t0, changed: changed,
 			startReq: make(chan struct{}, 1),
 		}
-		p.env = append(append(append(os.Environ(), opts.Env...), s.Env...), "ROSTER_LAB_RUN_DIR="+runDir)
+		p.env = append(append(append(os.Environ(), opts.Env...), s.Env...), "ROSTER_LAB_RUN_DIR="+runDir, peersEnv(lay.endpoints))
 		if s.Tool() {
 			p.args = s.Args
 			if _, _, _, ok := hostsfileFlag(s.Args); ok {
