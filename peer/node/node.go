@@ -270,9 +270,14 @@ func (n *Node) bootstrap() error {
 	}}}).Error()
 }
 
+// leaderSilence is how long a follower waits for the leader's heartbeats (one
+// every HeartbeatTimeout/10 = 50 ms) before it checks the leader directly.
+const leaderSilence = 250 * time.Millisecond
+
 // watchHeartbeats asks failure detection for a direct check of a peer Raft
 // suspects: on the leader, any peer its heartbeats fail to reach; on a
-// follower, the leader it stopped hearing from. Raft notices a crash within
+// follower, the leader it stopped hearing from (silent for leaderSilence, or
+// lost by Raft). Raft notices a crash within
 // about a heartbeat, well before a SWIM probe round, so the check (and the
 // view change) can start long before memberlist's verdict.
 func (n *Node) watchHeartbeats(ctx context.Context) {
@@ -287,10 +292,19 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 	n.raft.RegisterObserver(obs)
 	defer n.raft.DeregisterObserver(obs)
 	lastLeader := 0
+	tick := time.NewTicker(leaderSilence / 2)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-tick.C:
+			// A follower that has not heard from the leader for several
+			// heartbeat intervals checks it before Raft's heartbeat timeout.
+			if lastLeader != 0 && lastLeader != n.cfg.Self.ID && n.raft.State() == raft.Follower &&
+				time.Since(n.raft.LastContact()) > leaderSilence {
+				n.det.Check(lastLeader)
+			}
 		case o := <-ch:
 			switch d := o.Data.(type) {
 			case raft.FailedHeartbeatObservation:
