@@ -16,6 +16,7 @@ func labCommand() *ucli.Command {
 		HideHelpCommand: true,
 		Subcommands: []*ucli.Command{
 			labUpCommand(),
+			soakCommand(),
 			benchCommand(),
 		},
 		Action: func(c *ucli.Context) error {
