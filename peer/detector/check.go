@@ -17,54 +17,100 @@ const (
 	recheckInterval = time.Second
 )
 
-// Check verifies directly that peer id is alive, because another signal (the
-// leader's Raft heartbeats failing) suggests it is not. It returns at once;
-// the check runs in the background, one per peer at a time. If the peer is
-// confirmed down, it leaves the alive set before memberlist's own verdict,
-// OnDown is called, and it is re-checked until it answers again (then it
-// rejoins the alive set) or memberlist declares it dead.
+// Check verifies directly that peer id is alive, because another signal
+// suggests it is not: the leader's Raft heartbeats failing, a follower not
+// hearing from the leader, or memberlist declaring it dead (memberlist alone
+// wrongly declares live peers dead a few times in ten minutes at 10 % loss,
+// and a removal is what users see). It returns at once; the check runs in
+// the background, one per peer at a time. A peer confirmed down leaves the
+// member set (before memberlist's own verdict, if that has not come), OnDown
+// is called, and it is re-checked until it answers again or memberlist
+// forgets it. A peer that memberlist declared dead but that answers stays a
+// member, and is re-checked until memberlist sees it alive again.
 func (d *Detector) Check(id int) {
 	d.mu.Lock()
-	m, alive := d.alive[id]
-	if !alive || d.checks[id] || id == d.cfg.Self.ID {
+	_, known := d.known(id)
+	if !known || d.checks[id] || id == d.cfg.Self.ID {
 		d.mu.Unlock()
 		return
 	}
 	d.checks[id] = true
 	d.mu.Unlock()
-	go d.check(id, m)
+	go d.check(id)
 }
 
-func (d *Detector) check(id int, m Member) {
+// known returns the member record of id if memberlist sees it alive or
+// declared it dead unconfirmed. The caller holds d.mu.
+func (d *Detector) known(id int) (Member, bool) {
+	if m, ok := d.alive[id]; ok {
+		return m, true
+	}
+	m, ok := d.pending[id]
+	return m, ok
+}
+
+func (d *Detector) check(id int) {
 	defer func() {
 		d.mu.Lock()
 		delete(d.checks, id)
 		d.mu.Unlock()
 	}()
-	name, addr := d.cfg.Hosts.Peers[id-1].Name, m.Addr
-	for i := 0; i < checkRounds; i++ {
-		if d.answers(name, addr) {
+	name := d.cfg.Hosts.Peers[id-1].Name
+	for {
+		d.mu.Lock()
+		m, known := d.known(id)
+		_, pending := d.pending[id]
+		d.mu.Unlock()
+		if !known {
 			return
 		}
-		if !d.stillAlive(id) {
+		if !d.silent(id, name, m.Addr) {
+			if !pending {
+				return
+			}
+			time.Sleep(recheckInterval) // memberlist still says dead: ask again
+			continue
+		}
+		d.mu.Lock()
+		_, known = d.known(id)
+		if known {
+			d.down[id] = true
+		}
+		d.mu.Unlock()
+		if !known {
 			return
 		}
-	}
-	d.mu.Lock()
-	_, alive := d.alive[id]
-	if alive {
-		d.down[id] = true
-	}
-	d.mu.Unlock()
-	if !alive {
+		d.log.Info("peer confirmed down by direct check", "peer", name)
+		if d.cfg.OnDown != nil {
+			d.cfg.OnDown(id)
+		}
+		d.notify()
+		d.recheckDown(id, name, m.Addr)
 		return
 	}
-	d.log.Info("peer confirmed down by direct check", "peer", name)
-	if d.cfg.OnDown != nil {
-		d.cfg.OnDown(id)
+}
+
+// silent reports whether checkRounds rounds in a row get no answer, giving
+// up early if memberlist forgets the peer meanwhile.
+func (d *Detector) silent(id int, name string, addr net.IP) bool {
+	for range checkRounds {
+		if d.answers(name, addr) {
+			return false
+		}
+		d.mu.Lock()
+		_, known := d.known(id)
+		d.mu.Unlock()
+		if !known {
+			return false
+		}
 	}
-	d.notify()
-	// Keep checking until it answers again or memberlist forgets it.
+	return true
+}
+
+// recheckDown pings a peer confirmed down every recheckInterval until it
+// answers again (it rejoins the member set) or it is no longer down
+// (memberlist saw it alive, or forgot it).
+func (d *Detector) recheckDown(id int, name string, addr net.IP) {
 	for {
 		time.Sleep(recheckInterval)
 		d.mu.Lock()
@@ -82,13 +128,6 @@ func (d *Detector) check(id int, m Member) {
 			return
 		}
 	}
-}
-
-func (d *Detector) stillAlive(id int) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	_, ok := d.alive[id]
-	return ok
 }
 
 // answers reports whether the peer acks any of pingsPerRound UDP pings sent

@@ -62,7 +62,8 @@ type Detector struct {
 	mu      sync.Mutex
 	alive   map[int]Member
 	leaving map[int]bool      // peers that announced a graceful leave
-	down    map[int]bool      // peers confirmed dead by a direct check, not yet by memberlist
+	pending map[int]Member    // declared dead by memberlist, not yet confirmed
+	down    map[int]bool      // confirmed dead by a direct check
 	checks  map[int]bool      // direct checks in flight
 	joining map[int]bool      // re-joins in flight
 	acked   map[int]time.Time // last ack to a direct ping
@@ -77,6 +78,7 @@ func Start(cfg Config) (*Detector, error) {
 		changed: make(chan struct{}, 1),
 		alive:   map[int]Member{},
 		leaving: map[int]bool{},
+		pending: map[int]Member{},
 		down:    map[int]bool{},
 		checks:  map[int]bool{},
 		joining: map[int]bool{},
@@ -150,14 +152,18 @@ func (d *Detector) notify() {
 	}
 }
 
-// Members returns the alive hostsfile peers, the local one included.
+// Members returns the hostsfile peers that count as alive, the local one
+// included: those memberlist sees alive, and those it declared dead that no
+// direct check has confirmed down yet.
 func (d *Detector) Members() map[int]Member {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := make(map[int]Member, len(d.alive))
-	for id, m := range d.alive {
-		if !d.down[id] {
-			out[id] = m
+	out := make(map[int]Member, len(d.alive)+len(d.pending))
+	for _, set := range []map[int]Member{d.pending, d.alive} {
+		for id, m := range set {
+			if !d.down[id] {
+				out[id] = m
+			}
 		}
 	}
 	return out

@@ -27,27 +27,35 @@ func (d *Detector) up(n *memberlist.Node) {
 	d.mu.Lock()
 	d.alive[id] = Member{ID: id, Addr: n.Addr, Meta: meta}
 	d.leaving[id] = meta.Leaving
+	delete(d.pending, id)
 	delete(d.down, id)
 	d.mu.Unlock()
 	d.notify()
 }
 
-// gone records a node that memberlist declared dead or that left.
+// gone records a node that memberlist declared dead or that left. A
+// graceful leave removes it at once. A death is only a suspicion until a
+// direct check confirms it (see Check), unless a check already did.
 func (d *Detector) gone(n *memberlist.Node) {
 	id, ok := d.cfg.Hosts.ID(n.Name)
 	if !ok {
 		return
 	}
 	d.mu.Lock()
-	_, wasAlive := d.alive[id]
+	m, wasAlive := d.alive[id]
 	graceful := d.leaving[id]
-	reported := d.down[id]
+	confirmed := d.down[id]
 	delete(d.alive, id)
 	delete(d.leaving, id)
-	delete(d.down, id)
+	if graceful || confirmed || !wasAlive {
+		delete(d.pending, id)
+		delete(d.down, id)
+	} else {
+		d.pending[id] = m
+	}
 	d.mu.Unlock()
-	if wasAlive && !graceful && !reported && d.cfg.OnDown != nil {
-		d.cfg.OnDown(id)
+	if wasAlive && !graceful && !confirmed {
+		d.Check(id)
 	}
 	d.notify()
 }
