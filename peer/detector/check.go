@@ -7,13 +7,15 @@ import (
 
 // Direct check settings: a peer is confirmed down when checkRounds rounds in a
 // row each get no ack to any of pingsPerRound UDP pings sent at once (each
-// waits memberlist's ProbeTimeout). With 10 % loss on every link a ping and
-// its ack fail together with p ≈ 0.19, a round with 0.19³ ≈ 0.007, and three
-// rounds about once in 3·10⁶ checks; a crashed peer is confirmed in about
-// three probe timeouts (0.9 s).
+// waits memberlist's ProbeTimeout). With 20 % loss each way a ping or its ack
+// is lost with p = 0.36, a round fails with 0.36⁵ ≈ 0.006, and three rounds
+// about once in 5·10⁶ checks (at 10 %: once in 10¹¹); the leader may check
+// a follower several times a second under loss, since every cut connection
+// fails a heartbeat. A crashed peer is confirmed in about three probe
+// timeouts (0.9 s).
 const (
 	checkRounds     = 3
-	pingsPerRound   = 3
+	pingsPerRound   = 5
 	recheckInterval = time.Second
 )
 

@@ -26,8 +26,8 @@
 // At start, a peer's command line fills Flags (ParseLoss, ParseDelay,
 // ParsePartition) and Flags.Apply installs them:
 //
-//	--loss 0.1                     10% loss on every link (also "10%")
-//	--latency 50ms±20ms            delay on every link ("50ms+-20ms", "50ms~20ms")
+//	--loss 0.1                     drop 10% of what this peer sends, on every link (also "10%")
+//	--latency 50ms±20ms            delay what this peer sends ("50ms+-20ms", "50ms~20ms")
 //	--partition "1,2|3,4,5"        sides, '|' or '/' between them
 //	--partition-at 15s             when the partition starts (default 0)
 //	--heal-at 30s                  when it heals (default never)

@@ -138,7 +138,9 @@ func (f Flags) Rules() []Rule {
 	if f.Loss == 0 && f.Delay == 0 {
 		return nil
 	}
-	return []Rule{{Loss: f.Loss, Delay: Duration(f.Delay), Jitter: Duration(f.Jitter)}}
+	// Sent traffic only: when every peer starts with the same flags, each
+	// link then loses (or delays) each way once, not at both ends.
+	return []Rule{{Dir: Out, Loss: f.Loss, Delay: Duration(f.Delay), Jitter: Duration(f.Jitter)}}
 }
 
 // Apply checks the flags, installs their rules on inj (replacing its rules),

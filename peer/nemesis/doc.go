@@ -11,7 +11,7 @@
 //	--at 35s heal                  remove the partition on every peer
 //	--at 20s pause one 10s         peer one drops all its traffic for 10 s
 //	--at 22s resume one            end a pause early
-//	--at 10s loss 10%              every peer drops 10 % of its traffic on every link
+//	--at 10s loss 10%              every peer drops 10 % of what it sends on every link
 //	--at 10s loss 0.2 two,three    only two and three do (0 removes the loss)
 //	--at 10s delay 50ms±20ms       every message delayed 50 ms give or take 20 ms ("50ms+-20ms")
 //	--at 70s clear                 remove every fault of every peer (or of a list of peers)

@@ -211,9 +211,10 @@ func (r *Runner) targets(ctx context.Context, refs []string) ([]Target, Result) 
 }
 
 // withLink returns rules with the link rule (the one that matches every
-// peer, both ways, all traffic, and blocks nothing) changed as a asks: its
-// loss for Loss, its delay for Delay. A link rule left with no effect is
-// dropped.
+// peer, all traffic, what this peer sends, and blocks nothing) changed as a
+// asks: its loss for Loss, its delay for Delay. A link rule left with no
+// effect is dropped. Link rules act on sent traffic only, so that when every
+// peer has one, each link loses (or delays) each way once, not twice.
 func withLink(rules []fault.Rule, a Action) []fault.Rule {
 	var out []fault.Rule
 	var link fault.Rule
@@ -230,13 +231,13 @@ func withLink(rules []fault.Rule, a Action) []fault.Rule {
 		link.Delay, link.Jitter = fault.Duration(a.Delay), fault.Duration(a.Jitter)
 	}
 	if link.Loss > 0 || link.Delay > 0 {
-		out = append(out, fault.Rule{Loss: link.Loss, Delay: link.Delay, Jitter: link.Jitter})
+		out = append(out, fault.Rule{Dir: fault.Out, Loss: link.Loss, Delay: link.Delay, Jitter: link.Jitter})
 	}
 	return out
 }
 
 func isLink(r fault.Rule) bool {
-	return len(r.Peers) == 0 && (r.Dir == "" || r.Dir == fault.Both) && (r.Scope == "" || r.Scope == fault.All) && !r.Block
+	return len(r.Peers) == 0 && r.Dir == fault.Out && (r.Scope == "" || r.Scope == fault.All) && !r.Block
 }
 
 // each calls do on every target's fault API at once, each retried until
