@@ -41,6 +41,9 @@ type Config struct {
 	// OnDown is called (from a memberlist goroutine; it must not block)
 	// when a peer is found dead, not when it leaves gracefully.
 	OnDown func(id int)
+	// OnAddr, if set, is called (from a memberlist goroutine; it must not
+	// block) with every address memberlist reports for a hostsfile peer.
+	OnAddr func(id int, addr net.IP)
 	Logger hclog.Logger
 }
 

@@ -24,6 +24,9 @@ func (d *Detector) up(n *memberlist.Node) {
 		d.log.Warn("ignoring a node with unreadable metadata", "name", n.Name, "addr", n.Address())
 		return
 	}
+	if d.cfg.OnAddr != nil {
+		d.cfg.OnAddr(id, n.Addr)
+	}
 	d.mu.Lock()
 	d.alive[id] = Member{ID: id, Addr: n.Addr, Meta: meta}
 	d.leaving[id] = meta.Leaving

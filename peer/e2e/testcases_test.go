@@ -1,17 +1,20 @@
 package e2e
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"roster/peer/checker"
 	"roster/peer/hostsfile"
+	"roster/peer/lab"
 )
 
 // view is an expected view: its id and members.
@@ -64,10 +67,27 @@ var (
 		survivors: []int{2, 3, 4}, final: view{0, []int{2, 3, 4}}, optional: "-t"}
 )
 
+// The fault scenarios. Views in between depend on timing; their ends do not.
+var (
+	// 5: {1,2} cut from {3,4,5}, then healed: all five end in one view.
+	case5 = expectation{n: 5, views: joinViews(), survivors: seq(1, 5), final: view{0, seq(1, 5)}}
+	// 6: 10 % loss everywhere, five crashes: no live peer removed.
+	case6 = expectation{n: 6, crash: []int{5}, views: joinViews(), survivors: seq(1, 4), final: view{0, seq(1, 4)}}
+	// 7: five crashes and compose restarts it: removed (view 6), re-added (view 7).
+	case7 = expectation{n: 7, views: append(joinViews(), view{6, seq(1, 4)}, view{7, seq(1, 5)}),
+		survivors: seq(1, 5), final: view{7, seq(1, 5)}}
+	// 8: the leader pauses for 10 s: removed by a new leader, then re-added.
+	case8 = expectation{n: 8, views: joinViews(), survivors: seq(1, 5), final: view{0, seq(1, 5)}}
+)
+
 func TestCase1Joins(t *testing.T)       { testCase(t, case1) }
 func TestCase2OneCrash(t *testing.T)    { testCase(t, case2) }
 func TestCase3ManyCrashes(t *testing.T) { testCase(t, case3) }
 func TestCase4LeaderCrash(t *testing.T) { testCase(t, case4) }
+func TestCase5Partition(t *testing.T)   { testCase(t, case5) }
+func TestCase6Loss(t *testing.T)        { testCase(t, case6) }
+func TestCase7Restart(t *testing.T)     { testCase(t, case7) }
+func TestCase8LeaderPause(t *testing.T) { testCase(t, case8) }
 
 func testCase(t *testing.T, exp expectation) {
 	requireDocker(t)
@@ -94,7 +114,7 @@ func testCase(t *testing.T, exp expectation) {
 	}
 
 	// The checker's verdict on the same logs, and its figures.
-	report := checker.Check(crun, checker.Options{Hostsfile: hostsMap(hosts)})
+	report := checker.Check(crun, checker.Options{Hostsfile: hostsMap(hosts), ExpectRemovals: expectedRemovals(t, exp.n, hosts)})
 	var text strings.Builder
 	report.WriteText(&text)
 	htmlPath := strings.TrimSuffix(run.LogPath, ".log") + ".html"
@@ -226,4 +246,25 @@ func fmtID(id int) string {
 		return "(any)"
 	}
 	return fmt.Sprint(id)
+}
+
+// expectedRemovals returns the peers the compose file's x-roster says may
+// rightly be removed while alive (the minority of a partition, a paused peer).
+func expectedRemovals(t *testing.T, n int, hosts *hostsfile.File) []int {
+	t.Helper()
+	sc, err := lab.Load(context.Background(), filepath.Join(repoRoot, fmt.Sprintf("docker-compose-testcase-%d.yml", n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int
+	for _, ref := range sc.ExpectRemovals {
+		if id, ok := hosts.ID(ref); ok {
+			ids = append(ids, id)
+		} else if id, err := strconv.Atoi(ref); err == nil {
+			ids = append(ids, id)
+		} else {
+			t.Fatalf("x-roster expect_removals: %q is neither a hostsfile name nor an id", ref)
+		}
+	}
+	return ids
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,12 +44,26 @@ func reason(v verdict) string {
 type conn struct {
 	net.Conn
 	inj   *Injector
-	peer  int
+	peer  atomic.Int64 // remote peer id, 0 until the Resolver knows host
 	host  string
 	scope Scope
 
 	once     sync.Once
 	closeErr error
+}
+
+// remote returns the remote peer id, asking the Resolver again while it is
+// unknown: a connection may come before the address is learned (a peer
+// learns the others' container IPs from memberlist), and must not escape the
+// faults that start later.
+func (c *conn) remote() int {
+	p := c.peer.Load()
+	if p == 0 {
+		if p = int64(c.inj.peerOf(c.host)); p != 0 {
+			c.peer.Store(p)
+		}
+	}
+	return int(p)
 }
 
 // Read reads from the connection, then cuts it (with probability Loss, or
@@ -58,10 +73,11 @@ func (c *conn) Read(b []byte) (int, error) {
 	if n == 0 {
 		return n, err
 	}
-	v := c.inj.judge(c.peer, In, c.scope)
+	peer := c.remote()
+	v := c.inj.judge(peer, In, c.scope)
 	if !v.pass() {
 		c.Close()
-		return 0, &Error{Op: "read", Peer: c.peer, Addr: c.host, Reason: reason(v)}
+		return 0, &Error{Op: "read", Peer: peer, Addr: c.host, Reason: reason(v)}
 	}
 	if v.delay > 0 {
 		time.Sleep(v.delay)
@@ -72,10 +88,11 @@ func (c *conn) Read(b []byte) (int, error) {
 // Write cuts the connection (with probability Loss, or when blocked), or
 // sleeps the delay, then writes.
 func (c *conn) Write(b []byte) (int, error) {
-	v := c.inj.judge(c.peer, Out, c.scope)
+	peer := c.remote()
+	v := c.inj.judge(peer, Out, c.scope)
 	if !v.pass() {
 		c.Close()
-		return 0, &Error{Op: "write", Peer: c.peer, Addr: c.host, Reason: reason(v)}
+		return 0, &Error{Op: "write", Peer: peer, Addr: c.host, Reason: reason(v)}
 	}
 	if v.delay > 0 {
 		time.Sleep(v.delay)
@@ -99,7 +116,8 @@ func (c *conn) Close() error {
 // when the peer is blocked by now (a fault may have started since the check
 // at dial or accept time).
 func (i *Injector) track(nc net.Conn, peer int, host string, sc Scope) *conn {
-	c := &conn{Conn: nc, inj: i, peer: peer, host: host, scope: sc}
+	c := &conn{Conn: nc, inj: i, host: host, scope: sc}
+	c.peer.Store(int64(peer))
 	i.mu.Lock()
 	if i.blockedLocked(peer, Both, sc) {
 		i.mu.Unlock()

@@ -227,7 +227,7 @@ func (i *Injector) cutBlocked() {
 	i.mu.Lock()
 	var cut []*conn
 	for c := range i.conns {
-		if i.blockedLocked(c.peer, Both, c.scope) {
+		if i.blockedLocked(c.remote(), Both, c.scope) {
 			cut = append(cut, c)
 		}
 	}

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -32,7 +31,7 @@ type FaultOptions struct {
 // the hostsfile's names and addresses, plus every address failure detection
 // has seen a peer at. Learned addresses are kept after the peer is gone, so
 // that a partition still cuts a peer the others have declared dead. Safe for
-// concurrent use.
+// concurrent use. Failure detection feeds it (learn) as it hears of peers.
 type resolver struct {
 	mu    sync.RWMutex
 	hosts map[string]int
@@ -85,20 +84,6 @@ func (n *Node) setupFaults(opts *Options) {
 		h := n.faults.Handler()
 		opts.Handlers["/faults"] = h
 		opts.Handlers["/faults/"] = h
-	}
-}
-
-// learnAddresses feeds the resolver the addresses failure detection sees.
-func (n *Node) learnAddresses(ctx context.Context) {
-	for {
-		for id, m := range n.det.Members() {
-			n.resolver.learn(m.Addr.String(), id)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(200 * time.Millisecond):
-		}
 	}
 }
 

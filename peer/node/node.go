@@ -123,6 +123,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort},
 		WrapTransport: opts.WrapTransport,
 		OnDown:        n.peerDown,
+		OnAddr:        n.learnAddr,
 		Logger:        logger,
 	}); err != nil {
 		return nil, err
@@ -153,7 +154,6 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	n.goRun(func() { n.det.Run(ctx, time.Second) })
 	n.goRun(func() { n.watchHeartbeats(ctx) })
 	if n.faults != nil {
-		n.goRun(func() { n.learnAddresses(ctx) })
 		start := opts.Faults.Start
 		if start.IsZero() {
 			start = time.Now()
@@ -319,6 +319,13 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 				lastLeader = id
 			}
 		}
+	}
+}
+
+// learnAddr tells the fault injector's resolver where a peer is.
+func (n *Node) learnAddr(id int, ip net.IP) {
+	if n.resolver != nil {
+		n.resolver.learn(ip.String(), id)
 	}
 }
 
