@@ -2,8 +2,6 @@ package lab
 
 import (
 	"context"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -21,16 +19,7 @@ func TestSoakRunWithTheRealPeer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a 24 s scenario with real peers; skipped with -short")
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "roster")
-	build := exec.Command(goTool(), "build", "-o", bin, ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build of the module root: %v\n%s", err, out)
-	}
+	_, bin := buildRoster(t)
 	ev := func(at time.Duration, words ...string) SoakEvent {
 		a, err := nemesis.ParseAction(words)
 		if err != nil {

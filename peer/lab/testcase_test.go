@@ -19,16 +19,7 @@ func TestTestCase2WithTheRealPeer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a 22 s scenario with real peers; skipped with -short")
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "roster")
-	build := exec.Command(goTool(), "build", "-o", bin, ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build of the module root: %v\n%s", err, out)
-	}
+	root, bin := buildRoster(t)
 	sc, err := Load(context.Background(), filepath.Join(root, "docker-compose-testcase-2.yml"))
 	if err != nil {
 		t.Fatal(err)
@@ -63,4 +54,21 @@ func TestTestCase2WithTheRealPeer(t *testing.T) {
 	if f := final[5]; !f.Crashed {
 		t.Errorf("peer 5 should end crashed: %+v", f)
 	}
+}
+
+// buildRoster builds the real roster binary from the module root into a
+// temporary directory, and returns the root and the binary's path.
+func buildRoster(t *testing.T) (root, bin string) {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(t.TempDir(), "roster")
+	build := exec.Command(goTool(), "build", "-o", bin, ".")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build of the module root: %v\n%s", err, out)
+	}
+	return root, bin
 }
