@@ -47,6 +47,13 @@ func (s *sink) line(name, text string) {
 }
 
 // collected returns a copy of the stamped log so far.
+// size is the length of the collected log so far (always at a line's end).
+func (s *sink) size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.Len()
+}
+
 func (s *sink) collected() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -55,10 +55,15 @@ type Options struct {
 
 // Result is what a run did. Plain data once Run has returned.
 type Result struct {
-	// Log is every output line of every process, in arrival order, as
+	// Log is every output line of every process until the scenario ended
+	// (its duration ran out, or it was interrupted), in arrival order, as
 	// "name | 2026-11-21T20:18:00.123456789Z line\n" (the name padded to the
-	// longest service name), the shape of `docker compose logs -t`.
+	// longest service name), the shape of `docker compose logs -t`. This is
+	// what the checker judges.
 	Log []byte
+	// Teardown is what the processes printed after that, while the run
+	// stopped them (their graceful leaves), in the same shape.
+	Teardown []byte
 	// Hostsfile maps each peer name of the generated hostsfile to its id.
 	Hostsfile map[string]int
 	// HostsfileText is the generated hostsfile.
@@ -267,6 +272,7 @@ wait:
 		}
 	}
 
+	ended := out.size()
 	close(stop)
 	for _, p := range ctl.procs {
 		p.beginStop()
@@ -286,7 +292,8 @@ wait:
 		<-done
 	}
 	res.Elapsed = time.Since(t0)
-	res.Log = out.collected()
+	all := out.collected()
+	res.Log, res.Teardown = all[:ended], all[ended:]
 
 	for _, p := range ctl.procs {
 		p.mu.Lock()

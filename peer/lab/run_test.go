@@ -81,8 +81,9 @@ func TestRunPrefixesOutputAndCollectsAStampedLog(t *testing.T) {
 			t.Errorf("collected line %q is not name | timestamp line", l)
 		}
 	}
-	if strings.Count(string(res.Log), "\n") != strings.Count(out.String(), "\n") {
-		t.Errorf("the collected log has %d lines, the live output %d", strings.Count(string(res.Log), "\n"), strings.Count(out.String(), "\n"))
+	collected := string(res.Log) + string(res.Teardown)
+	if strings.Count(collected, "\n") != strings.Count(out.String(), "\n") {
+		t.Errorf("the collected log has %d lines, the live output %d", strings.Count(collected, "\n"), strings.Count(out.String(), "\n"))
 	}
 	if res.Hostsfile["three"] != 1 || res.Hostsfile["one"] != 2 || res.Hostsfile["two"] != 3 {
 		t.Errorf("hostsfile %v", res.Hostsfile)

@@ -47,8 +47,15 @@ func TestTestCase2WithTheRealPeer(t *testing.T) {
 		final[f.Peer] = f
 	}
 	for p := 1; p <= 4; p++ {
-		if f := final[p]; f.ViewID != 6 || !slices.Equal(f.Members, []int{1, 2, 3, 4}) {
-			t.Errorf("peer %d ends on view %d %v, want view 6 [1,2,3,4]", p, f.ViewID, f.Members)
+		if f := final[p]; f.ViewID != 6 || !slices.Equal(f.Members, []int{1, 2, 3, 4}) || f.Crashed {
+			t.Errorf("peer %d ends on view %d %v (crashed %v), want alive on view 6 [1,2,3,4]", p, f.ViewID, f.Members, f.Crashed)
+		}
+	}
+	// The survivors' graceful leaves at the end of the run are not judged:
+	// completeness and convergence must apply to peers 1-4.
+	for _, name := range []string{checker.Completeness, checker.Convergence} {
+		if prop, ok := v.Report.Property(name); !ok || prop.Verdict != checker.Held {
+			t.Errorf("%s: %+v, want held", name, prop)
 		}
 	}
 	if f := final[5]; !f.Crashed {
