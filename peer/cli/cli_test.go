@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -69,4 +71,31 @@ func TestHelpKeepsDashHForHostsfile(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "--hostsfile value, -h value") || !strings.Contains(out, "--crash-after value, -c value") {
 		t.Fatalf("exit %d, help:\n%s", code, out)
 	}
+}
+
+func TestPortInUseExitsTwoWithOneLine(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	hosts := writeFile(t, "hosts", "one 127.0.0.1\n")
+	code, _, stderr := runArgs(t, "-h", hosts, "--name", "one", "--bind", "127.0.0.1",
+		"--raft-port", strconv.Itoa(port), "--gossip-port", strconv.Itoa(freePort(t)), "--api-port", "0", "--data-dir", t.TempDir())
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if code != ExitUsage || len(lines) != 1 || !strings.Contains(lines[0], "raft port") || !strings.Contains(lines[0], "address already in use") {
+		t.Fatalf("exit %d, stderr %q; want exit 2 and one line about the raft port in use", code, stderr)
+	}
+}
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
