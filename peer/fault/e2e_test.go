@@ -3,7 +3,6 @@ package fault
 import (
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"slices"
 	"testing"
@@ -18,15 +17,7 @@ import (
 func startMemberlist(t *testing.T, subnet, id int, inj *Injector) *memberlist.Memberlist {
 	t.Helper()
 	ip := peerIP(subnet, id)
-	needLoopbackIP(t, ip)
-	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
-		BindAddrs: []string{ip},
-		BindPort:  0,
-		Logger:    log.New(io.Discard, "", 0),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	nt := newNetTransport(t, ip)
 	conf := memberlist.DefaultLocalConfig()
 	conf.Name = fmt.Sprint("peer", id)
 	conf.Transport = inj.WrapTransport(nt)

@@ -67,15 +67,7 @@ type gossipPeer struct {
 func newGossipPeer(t *testing.T, subnet, id, n int, seed uint64) *gossipPeer {
 	t.Helper()
 	ip := peerIP(subnet, id)
-	needLoopbackIP(t, ip)
-	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
-		BindAddrs: []string{ip},
-		BindPort:  0,
-		Logger:    log.New(io.Discard, "", 0),
-	})
-	if err != nil {
-		t.Fatalf("NetTransport on %s: %v", ip, err)
-	}
+	nt := newNetTransport(t, ip)
 	inj := New(Options{Self: id, Resolver: resolverFor(subnet, n), Seed: seed, LocalIP: net.ParseIP(ip)})
 	p := &gossipPeer{
 		id:   id,
@@ -172,4 +164,20 @@ func expectRefused(t *testing.T, err error, reason string) {
 // addrOf is p's memberlist Address.
 func addrOf(p *gossipPeer) memberlist.Address {
 	return memberlist.Address{Addr: p.addr, Name: fmt.Sprint(p.id)}
+}
+
+// newNetTransport returns a real memberlist NetTransport on ip (a loopback
+// address this host must have), on a free port, logging nowhere.
+func newNetTransport(t *testing.T, ip string) *memberlist.NetTransport {
+	t.Helper()
+	needLoopbackIP(t, ip)
+	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
+		BindAddrs: []string{ip},
+		BindPort:  0,
+		Logger:    log.New(io.Discard, "", 0),
+	})
+	if err != nil {
+		t.Fatalf("NetTransport on %s: %v", ip, err)
+	}
+	return nt
 }

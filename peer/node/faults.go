@@ -115,7 +115,7 @@ func (n *Node) armLeaderCrash(opts *Options) {
 				n.faults.Pause(time.Hour)
 				n.printer.message(viewlog.Crashing, true)
 				go func() {
-					n.stop(false)
+					n.stop(0)
 					close(n.crashed)
 				}()
 			})

@@ -98,7 +98,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	started := false
 	defer func() {
 		if !started {
-			n.stop(false)
+			n.stop(0)
 		}
 	}()
 	var err error
@@ -367,12 +367,12 @@ func (n *Node) Faults() *fault.Injector { return n.faults }
 // anyone: the others must detect the failure.
 func (n *Node) Crash() {
 	n.printer.message(viewlog.Crashing, true)
-	n.stop(false)
+	n.stop(0)
 }
 
 // Leave leaves the group gracefully: a leader hands over leadership first,
-// then memberlist announces the leave so the others remove this peer at
-// once, then everything stops.
+// then memberlist announces the leave (within timeout) so the others remove
+// this peer at once, then everything stops.
 func (n *Node) Leave(timeout time.Duration) {
 	n.printer.message(viewlog.Leaving, true)
 	if n.raft != nil && n.raft.State() == raft.Leader {
@@ -380,20 +380,22 @@ func (n *Node) Leave(timeout time.Duration) {
 			n.log.Info("no leadership transfer before leaving", "error", err)
 		}
 	}
-	n.stop(true)
+	n.stop(timeout)
 }
 
 // Close stops the peer without a graceful leave (as Crash, without the line).
-func (n *Node) Close() { n.stop(false) }
+func (n *Node) Close() { n.stop(0) }
 
-func (n *Node) stop(graceful bool) {
+// stop stops the peer; with a positive leave timeout it first leaves the
+// group gracefully, waiting at most that long for memberlist to announce it.
+func (n *Node) stop(leave time.Duration) {
 	n.once.Do(func() {
 		if n.cancel != nil {
 			n.cancel()
 		}
 		if n.det != nil {
-			if graceful {
-				if err := n.det.Leave(2 * time.Second); err != nil {
+			if leave > 0 {
+				if err := n.det.Leave(leave); err != nil {
 					n.log.Warn("leave", "error", err)
 				}
 			}
