@@ -2,7 +2,8 @@
 # cases under Docker, and the end-to-end tests.
 #
 #   make build        bin/roster
-#   make image        static binary + `docker build -t roster .` (no registry needed)
+#   make image        static binary (-tags nolab: the peer, check, health, view and
+#                     nemesis; not the local runner) + `docker build -t roster .`
 #   make testcase-N   run docker-compose-testcase-N.yml (N = 1..4) for its scripted
 #                     length, save the logs to out/testcase-N.log, tear down, check
 #   make e2e          the Docker end-to-end tests (test cases 1-4, judged by the checker)
@@ -27,15 +28,15 @@ image:
 	rm -rf $(IMAGE_DIR)
 	mkdir -p $(IMAGE_DIR)/rootfs/tmp
 	chmod 1777 $(IMAGE_DIR)/rootfs/tmp
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -trimpath -ldflags "-s -w" -o $(IMAGE_DIR)/roster .
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -tags nolab -trimpath -ldflags "-s -w" -o $(IMAGE_DIR)/roster .
 	docker build -t roster .
 	docker image prune -f --filter label=org.opencontainers.image.title=roster >/dev/null
 
 testcase-1 testcase-2 testcase-3 testcase-4: testcase-%: image build
-	COMPOSE="$(COMPOSE)" ROSTER=bin/roster OUT=out sh peer/e2e/testcase.sh $*
+	COMPOSE="$(COMPOSE)" ROSTER=bin/roster OUT=out sh lab/e2e/testcase.sh $*
 
 e2e:
-	ROSTER_E2E=1 COMPOSE="$(COMPOSE)" $(GO) test ./peer/e2e/ -v -count=1 -timeout 20m
+	ROSTER_E2E=1 COMPOSE="$(COMPOSE)" $(GO) test ./lab/e2e/ -v -count=1 -timeout 20m
 
 clean:
 	rm -rf bin out

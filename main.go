@@ -4,9 +4,9 @@ package main
 import (
 	"os"
 
-	"roster/peer/cli"
+	"roster/command"
 )
 
 func main() {
-	os.Exit(cli.Main(os.Args))
+	os.Exit(command.Main(os.Args))
 }

@@ -1,5 +1,5 @@
 // Package api is a peer's HTTP API: health, the committed view, and the
-// mount point for the fault API and the groups registry.
+// mount point for handlers that what runs the peer adds (the lab's fault API).
 package api
 
 import (

@@ -4,9 +4,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"roster/peer/hostsfile"
 )
@@ -18,6 +18,9 @@ const (
 	DefaultAPIPort    = 8082
 	DefaultVoters     = 5
 )
+
+// ErrNoHostsfile says a peer was started without a hostsfile.
+var ErrNoHostsfile = errors.New("a hostsfile is required: -h FILE")
 
 // Config is everything a peer needs to start.
 type Config struct {
@@ -45,13 +48,6 @@ type Config struct {
 	// LogLevel is the level of diagnostic logs (trace, debug, info, warn, error, off).
 	LogLevel string
 
-	// StartDelay is how long to wait before starting (-d).
-	StartDelay time.Duration
-	// CrashAfter, when positive, crashes the peer that long after it started (-c).
-	CrashAfter time.Duration
-	// LeaderCrash enables the leader-crash-with-message-loss scenario (-t).
-	LeaderCrash bool
-
 	// ViewLog receives the view lines (stderr in production).
 	ViewLog io.Writer
 	// DiagLog receives diagnostic logs (stderr in production).
@@ -61,7 +57,7 @@ type Config struct {
 // Validate checks the config, fills Self, and returns an error a user can act on.
 func (c *Config) Validate() error {
 	if c.Hosts == nil {
-		return fmt.Errorf("a hostsfile is required (-h FILE)")
+		return ErrNoHostsfile
 	}
 	if c.Name == "" {
 		return fmt.Errorf("this peer has no name (use --name)")
@@ -87,9 +83,6 @@ func (c *Config) Validate() error {
 	}
 	if c.Voters < 1 {
 		return fmt.Errorf("--voters %d: want at least 1", c.Voters)
-	}
-	if c.StartDelay < 0 || c.CrashAfter < 0 {
-		return fmt.Errorf("-d and -c must not be negative")
 	}
 	return nil
 }

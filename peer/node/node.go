@@ -24,14 +24,14 @@ import (
 	"roster/peer/api"
 	"roster/peer/config"
 	"roster/peer/detector"
-	"roster/peer/fault"
 	"roster/peer/fsm"
 	"roster/peer/reconcile"
 	"roster/peer/viewlog"
 )
 
-// Options are the seams for fault injection and scenarios; the zero value
-// runs a plain peer.
+// Options are the seams a peer offers to what runs it (fault injection,
+// scenarios, measurement); the zero value runs a plain peer. The functions
+// are called from the peer's own goroutines and must not block.
 type Options struct {
 	// WrapTransport wraps memberlist's transport.
 	WrapTransport func(memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
@@ -41,8 +41,15 @@ type Options struct {
 	Handlers map[string]http.Handler
 	// Hooks act around the leader's view commits.
 	Hooks reconcile.Hooks
-	// Faults turns on fault injection (implied by Config.LeaderCrash).
-	Faults FaultOptions
+	// OnPeerAddr, if set, is called with each address failure detection
+	// sees a peer at.
+	OnPeerAddr func(id int, ip net.IP)
+	// Intercept, if set, is called from Raft's FSM goroutine with each view
+	// this peer installs and the view before it, before anything is printed;
+	// when it returns true the view is neither printed nor made current (the
+	// caller is about to crash the peer). It must not call Crash or Close
+	// itself (they wait for that goroutine): it may start a goroutine that does.
+	Intercept func(prev, next fsm.View) bool
 	// OnInstall, if set, is called with each view this peer prints, from
 	// Raft's FSM goroutine, right after the line is written.
 	OnInstall func(fsm.View)
@@ -61,9 +68,7 @@ type Node struct {
 	api     *api.Server
 	tmpDir  string
 
-	faults   *fault.Injector // nil without fault injection
-	resolver *resolver
-	crashed  chan struct{} // closed when the peer crashed by itself (-t)
+	onPeerAddr func(id int, ip net.IP)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -77,24 +82,8 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	logger := hclog.New(&hclog.LoggerOptions{
-		Name:   cfg.Name,
-		Level:  hclog.LevelFromString(cfg.LogLevel),
-		Output: cfg.DiagLog,
-	})
-	if cfg.LogLevel == "off" {
-		logger = hclog.NewNullLogger()
-	}
-	n := &Node{cfg: cfg, log: logger, crashed: make(chan struct{})}
-	if cfg.LeaderCrash {
-		opts.Faults.Enabled = true
-	}
-	if opts.Faults.Enabled {
-		n.setupFaults(&opts)
-		if cfg.LeaderCrash {
-			n.armLeaderCrash(&opts)
-		}
-	}
+	logger := Logger(cfg)
+	n := &Node{cfg: cfg, log: logger, onPeerAddr: opts.OnPeerAddr}
 	started := false
 	defer func() {
 		if !started {
@@ -115,6 +104,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	vl := viewlog.New(cfg.ViewLog, cfg.Self.ID)
 	n.printer = newPrinter(cfg.Self.ID, vl, dataDir, func() { n.det.SetJoined() })
 	n.printer.onPrint = opts.OnInstall
+	n.printer.intercept = opts.Intercept
 	n.fsm = fsm.New(n.printer.installed)
 
 	if n.det, err = detector.Start(detector.Config{
@@ -153,15 +143,6 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	n.goRun(func() { loop.Run(ctx) })
 	n.goRun(func() { n.det.Run(ctx, time.Second) })
 	n.goRun(func() { n.watchHeartbeats(ctx) })
-	if n.faults != nil {
-		start := opts.Faults.Start
-		if start.IsZero() {
-			start = time.Now()
-		}
-		if err = opts.Faults.Flags.Apply(ctx, n.faults, start); err != nil {
-			return nil, err
-		}
-	}
 	if n.api != nil {
 		n.goRun(func() {
 			if err := n.api.Serve(); err != nil {
@@ -172,6 +153,19 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	n.printer.message(viewlog.Joining, true)
 	started = true
 	return n, nil
+}
+
+// Logger returns the diagnostic logger a peer with cfg logs to (named after
+// the peer, at cfg.LogLevel, to cfg.DiagLog). Safe for concurrent use.
+func Logger(cfg config.Config) hclog.Logger {
+	if cfg.LogLevel == "off" {
+		return hclog.NewNullLogger()
+	}
+	return hclog.New(&hclog.LoggerOptions{
+		Name:   cfg.Name,
+		Level:  hclog.LevelFromString(cfg.LogLevel),
+		Output: cfg.DiagLog,
+	})
 }
 
 func (n *Node) goRun(f func()) {
@@ -322,10 +316,10 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 	}
 }
 
-// learnAddr tells the fault injector's resolver where a peer is.
+// learnAddr passes a peer's address to Options.OnPeerAddr.
 func (n *Node) learnAddr(id int, ip net.IP) {
-	if n.resolver != nil {
-		n.resolver.learn(ip.String(), id)
+	if n.onPeerAddr != nil {
+		n.onPeerAddr(id, ip)
 	}
 }
 
@@ -346,6 +340,9 @@ func (n *Node) Status() api.Status {
 // View returns the committed view this peer holds.
 func (n *Node) View() fsm.View { return n.fsm.View() }
 
+// Logger returns the peer's diagnostic logger.
+func (n *Node) Logger() hclog.Logger { return n.log }
+
 // IsLeader reports whether this peer is the Raft leader.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 
@@ -356,12 +353,6 @@ func (n *Node) APIAddr() net.Addr {
 	}
 	return n.api.Addr()
 }
-
-// Crashed is closed when the peer crashed by itself (the -t scenario).
-func (n *Node) Crashed() <-chan struct{} { return n.crashed }
-
-// Faults returns the fault injector, or nil when fault injection is off.
-func (n *Node) Faults() *fault.Injector { return n.faults }
 
 // Crash prints "crashing" and stops the peer at once, without telling
 // anyone: the others must detect the failure.

@@ -25,16 +25,9 @@ type printer struct {
 	current fsm.View // last installed view
 	onFirst func()   // called once, when the peer first sees itself in a view
 	onPrint func(fsm.View)
-	// crash, when armed, runs instead of printing the next view this peer
-	// commits as leader that removes a member (test case 4).
-	crash func()
-}
-
-// armCrash arms the leader-crash scenario (see Node.armLeaderCrash).
-func (p *printer) armCrash(f func()) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.crash = f
+	// intercept, if set, sees each installed view first; true drops it
+	// (see Options.Intercept).
+	intercept func(prev, next fsm.View) bool
 }
 
 func newPrinter(self int, log *viewlog.Logger, dataDir string, onFirst func()) *printer {
@@ -49,13 +42,7 @@ func newPrinter(self int, log *viewlog.Logger, dataDir string, onFirst func()) *
 func (p *printer) installed(v fsm.View, _ bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	prev := p.current
-	if p.crash != nil && v.Leader == p.self && removes(prev, v) {
-		crash := p.crash
-		p.crash = nil
-		p.mu.Unlock()
-		crash()
-		p.mu.Lock()
+	if p.intercept != nil && p.intercept(p.current, v) {
 		return
 	}
 	p.current = v
@@ -93,14 +80,4 @@ func (p *printer) leaderOfView() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.current.Leader
-}
-
-// removes reports whether next lacks a member of prev.
-func removes(prev, next fsm.View) bool {
-	for _, m := range prev.Members {
-		if !next.Contains(m) {
-			return true
-		}
-	}
-	return false
 }

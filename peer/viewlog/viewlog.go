@@ -73,4 +73,7 @@ const (
 	Crashing = "crashing"
 	// Leaving: the peer leaves the group gracefully (SIGTERM, SIGINT).
 	Leaving = "leaving"
+	// Killed is written by a runner, not a peer: it killed the peer from
+	// outside at this point of the log.
+	Killed = "killed"
 )

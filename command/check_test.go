@@ -1,0 +1,123 @@
+package command
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const checkdata = "../lab/checker/testdata/"
+
+// runCheck runs "roster check args..." with stdin and returns the exit
+// status, stdout and stderr.
+func runCheckCmd(t *testing.T, stdin io.Reader, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	app := New(&stdout, &stderr)
+	if stdin != nil {
+		app.Reader = stdin
+	}
+	code := run(app, append([]string{"roster", "check"}, args...), &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestCheckStatuses(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{checkdata + "tc2_compose_v2_t.log"}, ExitOK, "verdict: PASS"},
+		{[]string{checkdata + "tc3_runner.log"}, ExitOK, "crash to removal  4"},
+		{[]string{checkdata + "bad_agreement_members.log"}, ExitFailure, "verdict: FAIL (violated: agreement)"},
+		{[]string{checkdata + "bad_garbage.log"}, ExitUsage, "CANNOT JUDGE"},
+		{[]string{"--killed", "5", checkdata + "killed_v2.log"}, ExitOK, "verdict: PASS"},
+		{[]string{"--hostsfile", "../hostsfile.txt", "--killed", "five", checkdata + "killed_v2.log"}, ExitOK, "verdict: PASS"},
+		{[]string{"--expect-removals", "4,5", checkdata + "partition.log"}, ExitOK, "2 expected"},
+		{[]string{"--hostsfile", "../hostsfile.txt", checkdata + "silent_peer_v1_t.log"}, ExitFailure, "survivor 5 is missing"},
+	}
+	for _, c := range cases {
+		code, out, errOut := runCheckCmd(t, nil, c.args...)
+		if code != c.code || !strings.Contains(out, c.out) {
+			t.Errorf("check %v: exit %d, want %d; want %q in stdout\nstdout:\n%s\nstderr: %s", c.args, code, c.code, c.out, out, errOut)
+		}
+	}
+}
+
+func TestCheckStdin(t *testing.T) {
+	f, err := os.Open(checkdata + "tc1_plain.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	code, out, _ := runCheckCmd(t, f, "-")
+	if code != ExitOK || !strings.Contains(out, "1 source,") {
+		t.Errorf("exit %d\n%s", code, out)
+	}
+	code, out, _ = runCheckCmd(t, strings.NewReader("{peer_id:1, view_id: 1, leader: 1, memb_list: [1]}\n"))
+	if code != ExitOK || !strings.Contains(out, "the only survivor, 1, ends on view 1") {
+		t.Errorf("no args: exit %d\n%s", code, out)
+	}
+}
+
+func TestCheckBadInput(t *testing.T) {
+	for _, args := range [][]string{
+		{"/nonexistent/run.log"},
+		{checkdata},
+		{"--killed", "three", checkdata + "tc1_plain.log"},
+		{"--hostsfile", "/nonexistent/hosts", checkdata + "tc1_plain.log"},
+	} {
+		code, out, errOut := runCheckCmd(t, nil, args...)
+		lines := strings.Split(strings.TrimSpace(errOut), "\n")
+		if code != ExitUsage || out != "" || len(lines) != 1 || !strings.HasPrefix(lines[0], "roster: check: ") {
+			t.Errorf("check %v: exit %d, stdout %q, stderr %q; want exit 2 and one line", args, code, out, errOut)
+		}
+	}
+}
+
+func TestCheckJSONAndHTML(t *testing.T) {
+	page := filepath.Join(t.TempDir(), "run.html")
+	code, out, errOut := runCheckCmd(t, nil, "--json", "--html", page, checkdata+"tc4_compose_v2_t.log")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep struct {
+		Verdict    string `json:"verdict"`
+		Properties []struct {
+			Name    string `json:"name"`
+			Verdict string `json:"verdict"`
+		} `json:"properties"`
+		Figures struct {
+			Failover struct {
+				Stats *struct {
+					N int `json:"n"`
+				} `json:"stats"`
+			} `json:"leader_failover"`
+		} `json:"figures"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, out)
+	}
+	if rep.Verdict != "pass" || len(rep.Properties) != 6 || rep.Figures.Failover.Stats == nil || rep.Figures.Failover.Stats.N != 1 {
+		t.Errorf("report %+v", rep)
+	}
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	for _, want := range []string{"<svg", "v7 [2,3,4] L3", "crash", "leader failover", "<!DOCTYPE html>"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, banned := range []string{"<script", "http://", "https://", "src="} {
+		if strings.Contains(strings.ReplaceAll(html, `xmlns="http://www.w3.org/2000/svg"`, ""), banned) {
+			t.Errorf("page contains %q: it must be self-contained", banned)
+		}
+	}
+}

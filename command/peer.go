@@ -1,0 +1,181 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"roster/lab/fault"
+	"roster/lab/faultnode"
+	"roster/peer/config"
+	"roster/peer/hostsfile"
+	"roster/peer/node"
+)
+
+func peerFlags() []ucli.Flag {
+	host, _ := os.Hostname()
+	return []ucli.Flag{
+		&ucli.StringFlag{Name: "hostsfile", Aliases: []string{"h"}, EnvVars: []string{"ROSTER_HOSTSFILE"}, Usage: "the hostsfile: one peer name a line, the line number is its id", TakesFile: true},
+		&ucli.Float64Flag{Name: "delay", Aliases: []string{"d"}, EnvVars: []string{"ROSTER_DELAY"}, Usage: "seconds to wait before starting"},
+		&ucli.Float64Flag{Name: "crash-after", Aliases: []string{"c"}, EnvVars: []string{"ROSTER_CRASH_AFTER"}, Usage: "crash (print \"crashing\", exit 1, no graceful leave) this many seconds after starting"},
+		&ucli.BoolFlag{Name: "leader-crash", Aliases: []string{"t"}, EnvVars: []string{"ROSTER_LEADER_CRASH"}, Usage: "test case 4: as leader, drop the replication of the next removal to the peer next in line and crash once it reached a majority"},
+		&ucli.StringFlag{Name: "name", EnvVars: []string{"ROSTER_NAME"}, Value: host, Usage: "this peer's name in the hostsfile", DefaultText: "the hostname"},
+		&ucli.StringFlag{Name: "bind", EnvVars: []string{"ROSTER_BIND"}, Value: "0.0.0.0", Usage: "IP address to listen on"},
+		&ucli.StringFlag{Name: "advertise", EnvVars: []string{"ROSTER_ADVERTISE"}, Usage: "IP address the other peers reach this one at (default: the bind address, or an interface's)"},
+		&ucli.IntFlag{Name: "raft-port", EnvVars: []string{"ROSTER_RAFT_PORT"}, Value: config.DefaultRaftPort, Usage: "TCP port for Raft"},
+		&ucli.IntFlag{Name: "gossip-port", EnvVars: []string{"ROSTER_GOSSIP_PORT"}, Value: config.DefaultGossipPort, Usage: "UDP and TCP port for memberlist failure detection; also the port of hostsfile peers whose line names none"},
+		&ucli.IntFlag{Name: "api-port", EnvVars: []string{"ROSTER_API_PORT"}, Value: config.DefaultAPIPort, Usage: "TCP port for the HTTP API (0 turns it off)"},
+		&ucli.StringFlag{Name: "data-dir", EnvVars: []string{"ROSTER_DATA_DIR"}, Usage: "directory for Raft's state; a restarted peer with the same directory rejoins with its history (default: a temporary directory, removed at exit)"},
+		&ucli.IntFlag{Name: "voters", EnvVars: []string{"ROSTER_VOTERS"}, Value: config.DefaultVoters, Usage: "the most Raft voters (rounded down to odd); other members replicate as non-voters"},
+		&ucli.StringFlag{Name: "log-level", EnvVars: []string{"ROSTER_LOG_LEVEL"}, Value: "warn", Usage: "diagnostic log level: trace, debug, info, warn, error or off"},
+		&ucli.BoolFlag{Name: "faults", EnvVars: []string{"ROSTER_FAULTS"}, Usage: "serve the fault API (/faults on the API port) to change faults at run time", Category: "fault injection"},
+		&ucli.StringFlag{Name: "loss", EnvVars: []string{"ROSTER_LOSS"}, Usage: "drop this share of what this peer sends on every link, e.g. 0.1 or 10% (UDP packets dropped; TCP dials refused and connections cut at a write); give every peer the same --loss for that loss on every link, each way", Category: "fault injection"},
+		&ucli.StringFlag{Name: "latency", EnvVars: []string{"ROSTER_LATENCY"}, Usage: "delay every message this peer sends, e.g. 50ms or 50ms±20ms (also 50ms+-20ms); -d is the start delay", Category: "fault injection"},
+		&ucli.StringFlag{Name: "partition", EnvVars: []string{"ROSTER_PARTITION"}, Usage: "cut the group into sides, e.g. \"1,2|3,4,5\"", Category: "fault injection"},
+		&ucli.DurationFlag{Name: "partition-at", EnvVars: []string{"ROSTER_PARTITION_AT"}, Usage: "when the partition starts, counted from the peer's process start (before -d)", Category: "fault injection"},
+		&ucli.DurationFlag{Name: "heal-at", EnvVars: []string{"ROSTER_HEAL_AT"}, Usage: "when the partition heals, counted from the process start (default: never)", Category: "fault injection"},
+		&ucli.Uint64Flag{Name: "fault-seed", EnvVars: []string{"ROSTER_FAULT_SEED"}, Usage: "seed of the random losses and jitter, to replay a run (default: random, logged at info level)", Category: "fault injection"},
+	}
+}
+
+// faultOptions reads the fault injection flags; enabled says whether any
+// asks for fault injection.
+func faultOptions(c *ucli.Context, start time.Time) (fo faultnode.Options, enabled bool, err error) {
+	fo = faultnode.Options{API: c.Bool("faults"), Start: start, Seed: c.Uint64("fault-seed"), LeaderCrash: c.Bool("leader-crash")}
+	if s := c.String("loss"); s != "" {
+		if fo.Flags.Loss, err = fault.ParseLoss(s); err != nil {
+			return fo, false, err
+		}
+	}
+	if s := c.String("latency"); s != "" {
+		if fo.Flags.Delay, fo.Flags.Jitter, err = fault.ParseDelay(s); err != nil {
+			return fo, false, err
+		}
+	}
+	if s := c.String("partition"); s != "" {
+		if fo.Flags.Partition, err = fault.ParsePartition(s); err != nil {
+			return fo, false, err
+		}
+	}
+	fo.Flags.PartitionAt, fo.Flags.HealAt = c.Duration("partition-at"), c.Duration("heal-at")
+	if err := fo.Flags.Validate(); err != nil {
+		return fo, false, err
+	}
+	enabled = fo.API || fo.LeaderCrash || fo.Flags.Loss > 0 || fo.Flags.Delay > 0 || len(fo.Flags.Partition) > 0 || c.IsSet("fault-seed")
+	return fo, enabled, nil
+}
+
+// peerConfig builds and checks the peer's config from the flags.
+func peerConfig(c *ucli.Context) (config.Config, error) {
+	cfg := config.Config{
+		Name: c.String("name"), Bind: c.String("bind"), Advertise: c.String("advertise"),
+		RaftPort: c.Int("raft-port"), GossipPort: c.Int("gossip-port"), APIPort: c.Int("api-port"),
+		DataDir: c.String("data-dir"), Voters: c.Int("voters"), LogLevel: c.String("log-level"),
+		ViewLog: c.App.ErrWriter, DiagLog: c.App.ErrWriter,
+	}
+	switch cfg.LogLevel {
+	case "trace", "debug", "info", "warn", "error", "off":
+	default:
+		return cfg, fmt.Errorf("--log-level %q: want trace, debug, info, warn, error or off", cfg.LogLevel)
+	}
+	path := c.String("hostsfile")
+	if path == "" {
+		return cfg, config.ErrNoHostsfile
+	}
+	hf, err := hostsfile.Load(path)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Hosts = hf
+	return cfg, cfg.Validate()
+}
+
+// maxSeconds bounds -d and -c: a day.
+const maxSeconds = 86400
+
+// seconds reads a flag given in seconds (-d, -c): a finite number from 0 to
+// a day.
+func seconds(c *ucli.Context, flag string) (time.Duration, error) {
+	s := c.Float64(flag)
+	if math.IsNaN(s) || math.IsInf(s, 0) || s < 0 || s > maxSeconds {
+		return 0, fmt.Errorf("--%s %v: want seconds from 0 to %d", flag, s, maxSeconds)
+	}
+	return time.Duration(s * float64(time.Second)), nil
+}
+
+// runPeer runs one peer until a signal (graceful leave, exit 0) or its
+// scripted crash (exit 1).
+func runPeer(c *ucli.Context) error {
+	if c.NArg() > 0 {
+		return usageErr("unexpected argument %q (a peer takes only flags; commands: lab, check, health, view)", c.Args().First())
+	}
+	if !c.IsSet("hostsfile") && c.NumFlags() == 0 {
+		ucli.ShowAppHelp(c)
+		return usageErr("a hostsfile is required: -h FILE")
+	}
+	start := time.Now()
+	cfg, err := peerConfig(c)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	delay, err := seconds(c, "delay")
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	crashAfter, err := seconds(c, "crash-after")
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	faults, withFaults, err := faultOptions(c, start)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	var opts node.Options
+	var fp *faultnode.Peer
+	var selfCrash <-chan struct{}
+	if withFaults {
+		fp = faultnode.New(cfg, faults)
+		opts = fp.NodeOptions(opts)
+		selfCrash = fp.Crashed()
+	}
+	n, err := node.Start(cfg, opts)
+	if err != nil {
+		return usageErr("peer %s: %v", cfg.Name, err)
+	}
+	if fp != nil {
+		defer fp.Close()
+		if err := fp.Attach(n); err != nil {
+			n.Close()
+			return usageErr("peer %s: %v", cfg.Name, err)
+		}
+	}
+	var crash <-chan time.Time
+	if crashAfter > 0 {
+		crash = time.After(crashAfter)
+	}
+	select {
+	case <-ctx.Done():
+		n.Leave(5 * time.Second)
+		return nil
+	case <-crash:
+		n.Crash()
+		return ucli.Exit("", ExitFailure)
+	case <-selfCrash:
+		return ucli.Exit("", ExitFailure)
+	}
+}

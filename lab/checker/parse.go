@@ -1,0 +1,126 @@
+package checker
+
+import (
+	"roster/peer/viewlog"
+
+	"strings"
+	"time"
+)
+
+// Kind says what a view log record reports (see viewlog.Kind).
+type Kind = viewlog.Kind
+
+// The kinds of records.
+const (
+	KindView        = viewlog.KindView
+	KindCrash       = viewlog.KindCrash
+	KindUnreachable = viewlog.KindUnreachable
+	KindMessage     = viewlog.KindMessage
+)
+
+// Record is one parsed view log record (see viewlog.Record).
+type Record = viewlog.Record
+
+// Line is one parsed log line: an optional "name | " prefix as docker compose
+// and the lab runner print it, an optional RFC 3339 timestamp, and the view log
+// record when the rest of the line is one.
+type Line struct {
+	// Name is the container or runner name before " | " ("" when absent).
+	Name string
+	// Time is the line's timestamp (zero when absent).
+	Time time.Time
+	// Rec is the view log record, nil when the line is not one.
+	Rec *Record
+}
+
+// ParseLine parses one log line. It never fails: a line that is not a view log
+// record returns a Line with a nil Rec (its Name and Time are still filled when
+// present, so a container's diagnostics show when it started). Surrounding
+// whitespace, a trailing CR and ANSI colour codes are ignored. It is safe for
+// concurrent use.
+func ParseLine(s string) Line {
+	s = stripANSI(s)
+	var ln Line
+	rest := s
+	if name, after, ok := splitPrefix(s); ok {
+		ln.Name, rest = name, after
+	}
+	rest = strings.TrimSpace(rest)
+	if t, after, ok := splitTime(rest); ok {
+		ln.Time, rest = t, strings.TrimSpace(after)
+	}
+	if rec, ok := viewlog.Parse(rest); ok {
+		ln.Rec = &rec
+	}
+	return ln
+}
+
+// splitPrefix splits "name   | rest" into its name and rest. Names are what
+// docker compose prints: letters, digits, '-', '_' and '.'.
+func splitPrefix(s string) (name, rest string, ok bool) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	start := i
+	for i < len(s) && isNameByte(s[i]) {
+		i++
+	}
+	if i == start {
+		return "", "", false
+	}
+	name = s[start:i]
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	if i >= len(s) || s[i] != '|' {
+		return "", "", false
+	}
+	return name, s[i+1:], true
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
+}
+
+// splitTime takes an RFC 3339 timestamp (any fraction of a second) off the
+// front of s.
+func splitTime(s string) (time.Time, string, bool) {
+	end := strings.IndexAny(s, " \t")
+	if end < 0 {
+		end = len(s)
+	}
+	tok := s[:end]
+	if len(tok) < len("2006-01-02T15:04:05Z") || tok[0] < '0' || tok[0] > '9' {
+		return time.Time{}, s, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, tok)
+	if err != nil {
+		return time.Time{}, s, false
+	}
+	return t, s[end:], true
+}
+
+// stripANSI removes terminal escape sequences (ESC [ ... final byte) and a
+// trailing CR.
+func stripANSI(s string) string {
+	s = strings.TrimRight(s, "\r\n")
+	if strings.IndexByte(s, 0x1b) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != 0x1b {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+1 < len(s) && s[i+1] == '[' {
+			j := i + 2
+			for j < len(s) && !(s[j] >= 0x40 && s[j] <= 0x7e) {
+				j++
+			}
+			i = j // skip the final byte too
+		}
+	}
+	return b.String()
+}

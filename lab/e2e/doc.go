@@ -1,0 +1,16 @@
+// Package e2e holds roster's end-to-end tests under Docker. They build the
+// image once (make image), run the compose test cases
+// (docker-compose-testcase-N.yml) for their scripted length under a fresh
+// compose project each, collect `compose logs -t`, tear everything down
+// (also on failure or Ctrl-C), and judge the view logs: the expected views of
+// README.md (test cases), and the checker's properties.
+//
+// They run only when ROSTER_E2E=1 (`make e2e`); otherwise every test here
+// skips, so `go test ./...` stays fast on machines without Docker. The compose
+// command is `docker compose` if it works, else `docker-compose`; set COMPOSE
+// to force one; ROSTER_E2E_NO_BUILD=1 uses the roster image already built.
+// The logs of each case, and the checker's picture of it, are kept in out/e2e/.
+//
+// lab/e2e/testcase.sh is the shell version of one run, used by
+// `make testcase-N`.
+package e2e

@@ -1,0 +1,83 @@
+package systest
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"roster/lab/checker"
+	"roster/lab/localcluster"
+	"roster/peer/fsm"
+)
+
+// cluster is a localcluster bound to a test: failures stop the test, and
+// the peers stop (and their view logs are shown on failure) at its end.
+type cluster struct {
+	*localcluster.Cluster
+	t *testing.T
+}
+
+func newCluster(t *testing.T, n int) *cluster {
+	t.Helper()
+	lc, err := localcluster.New(t.TempDir(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{Cluster: lc, t: t}
+	t.Cleanup(func() {
+		lc.Close()
+		if !t.Failed() {
+			c.check()
+		}
+		if t.Failed() {
+			t.Logf("view logs:\n%s", lc.ViewLogs())
+		}
+	})
+	return c
+}
+
+// check judges every peer's view log with the checker: every property
+// must hold. Crashes and graceful leaves are in the logs themselves.
+func (c *cluster) check() {
+	c.t.Helper()
+	run, err := checker.Read([]checker.Source{{Name: "views", R: strings.NewReader(c.ViewLogs())}}, checker.Options{})
+	if err != nil {
+		c.t.Fatalf("checker: %v", err)
+	}
+	rep := checker.Check(run, checker.Options{})
+	if rep.Status() != 0 {
+		var b strings.Builder
+		rep.WriteText(&b)
+		c.t.Errorf("the checker rejects the run:\n%s", b.String())
+	}
+}
+
+func (c *cluster) start(id int) {
+	c.t.Helper()
+	if err := c.Start(id); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *cluster) waitView(members []int, timeout time.Duration) fsm.View {
+	c.t.Helper()
+	v, err := c.WaitView(members, timeout)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return v
+}
+
+// startAll starts peers 1..n one after the other, each once the previous
+// one is in the view, and returns the final view.
+func (c *cluster) startAll(n int) fsm.View {
+	c.t.Helper()
+	var v fsm.View
+	for id := 1; id <= n; id++ {
+		c.start(id)
+		v = c.waitView(ids(1, id), 10*time.Second)
+	}
+	return v
+}
+
+var ids = localcluster.Ids

@@ -1,8 +1,0 @@
-//go:build unix && !linux
-
-package lab
-
-import "syscall"
-
-// dieWithParent is a no-op where the kernel has no parent-death signal.
-func dieWithParent(*syscall.SysProcAttr) {}
