@@ -2,8 +2,10 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -33,6 +35,8 @@ func peerFlags() []ucli.Flag {
 		&ucli.IntFlag{Name: "api-port", EnvVars: []string{"ROSTER_API_PORT"}, Value: config.DefaultAPIPort, Usage: "TCP port for the HTTP API (0 turns it off)"},
 		&ucli.StringFlag{Name: "data-dir", EnvVars: []string{"ROSTER_DATA_DIR"}, Usage: "directory for Raft's state; a restarted peer with the same directory rejoins with its history (default: a temporary directory, removed at exit)"},
 		&ucli.IntFlag{Name: "voters", EnvVars: []string{"ROSTER_VOTERS"}, Value: config.DefaultVoters, Usage: "the most Raft voters (rounded down to odd); other members replicate as non-voters"},
+		&ucli.StringFlag{Name: "api-token", EnvVars: []string{tokenEnv}, Usage: "require this token (\"Authorization: Bearer TOKEN\", at least 16 characters) on every API request that changes state; prefer the environment variable to the flag, which other users can see in ps"},
+		&ucli.BoolFlag{Name: "api-token-reads", EnvVars: []string{"ROSTER_API_TOKEN_READS"}, Usage: "require the API token on reads (/health, /ready, /view, ...) too"},
 		&ucli.StringFlag{Name: "log-level", EnvVars: []string{"ROSTER_LOG_LEVEL"}, Value: "warn", Usage: "diagnostic log level: trace, debug, info, warn, error or off"},
 		&ucli.BoolFlag{Name: "faults", EnvVars: []string{"ROSTER_FAULTS"}, Usage: "serve the fault API (/faults on the API port) to change faults at run time", Category: "fault injection"},
 		&ucli.StringFlag{Name: "loss", EnvVars: []string{"ROSTER_LOSS"}, Usage: "drop this share of what this peer sends on every link, e.g. 0.1 or 10% (UDP packets dropped; TCP dials refused and connections cut at a write); give every peer the same --loss for that loss on every link, each way", Category: "fault injection"},
@@ -77,6 +81,7 @@ func peerConfig(c *ucli.Context) (config.Config, error) {
 		Name: c.String("name"), Bind: c.String("bind"), Advertise: c.String("advertise"),
 		RaftPort: c.Int("raft-port"), GossipPort: c.Int("gossip-port"), APIPort: c.Int("api-port"),
 		DataDir: c.String("data-dir"), Voters: c.Int("voters"), LogLevel: c.String("log-level"),
+		APIToken: c.String("api-token"), APITokenReads: c.Bool("api-token-reads"),
 		ViewLog: c.App.ErrWriter, DiagLog: c.App.ErrWriter,
 	}
 	switch cfg.LogLevel {
@@ -136,6 +141,9 @@ func runPeer(c *ucli.Context) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	if err := checkFaultAPI(cfg, faults.API); err != nil {
+		return usageErr("%v", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if delay > 0 {
@@ -155,7 +163,7 @@ func runPeer(c *ucli.Context) error {
 	}
 	n, err := node.Start(cfg, opts)
 	if err != nil {
-		return usageErr("peer %s: %v", cfg.Name, err)
+		return startErr(cfg.Name, err)
 	}
 	if fp != nil {
 		defer fp.Close()
@@ -178,4 +186,28 @@ func runPeer(c *ucli.Context) error {
 	case <-selfCrash:
 		return ucli.Exit("", ExitFailure)
 	}
+}
+
+// checkFaultAPI refuses the fault API (anyone who reaches it can pause or
+// cut off the peer) without an API token, unless the API listens on a
+// loopback address only.
+func checkFaultAPI(cfg config.Config, api bool) error {
+	if !api || cfg.APIPort == 0 || cfg.APIToken != "" {
+		return nil
+	}
+	if ip := net.ParseIP(cfg.Bind); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--faults lets anyone who reaches the API port pause or cut off this peer: set an API token (--api-token or %s), or --bind a loopback address", tokenEnv)
+}
+
+// startErr turns node.Start's error into the exit: a data dir that cannot
+// be used exits ExitStorage, anything else (ports, a data dir of another
+// cluster) ExitUsage, each with one line.
+func startErr(name string, err error) error {
+	var se *node.StoreError
+	if errors.As(err, &se) {
+		return ucli.Exit(fmt.Sprintf("roster: peer %s: %v", name, err), ExitStorage)
+	}
+	return usageErr("peer %s: %v", name, err)
 }

@@ -1,5 +1,7 @@
-// Package api is a peer's HTTP API: health, the committed view, and the
-// mount point for handlers that what runs the peer adds (the lab's fault API).
+// Package api is a peer's HTTP API: liveness (/health), readiness (/ready),
+// the committed view, and the mount point for handlers that what runs the
+// peer adds (the lab's fault API); with a token set, state-changing requests
+// need it (see Options).
 package api
 
 import (
@@ -13,7 +15,7 @@ import (
 	"roster/peer/fsm"
 )
 
-// Status is a peer's answer to /health.
+// Status is a peer's state, part of its answer to /health and /ready.
 type Status struct {
 	Name string `json:"name"`
 	ID   int    `json:"id"`
@@ -27,7 +29,12 @@ type Status struct {
 // Peer is what the API asks of the running peer. Its methods are called
 // from HTTP handler goroutines and must be safe for concurrent use.
 type Peer interface {
+	// Status returns the peer's state.
 	Status() Status
+	// Live says whether the peer is alive: it serves, Raft runs.
+	Live() Health
+	// Ready says whether the peer takes part in its cluster (see /ready).
+	Ready() Health
 }
 
 // Server serves the API. Handle may be called before Serve only.
@@ -39,15 +46,16 @@ type Server struct {
 }
 
 // Listen binds the API address; it fails at once if the port is taken.
-func Listen(addr string, peer Peer) (*Server, error) {
+func Listen(addr string, peer Peer, opts Options) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{peer: peer, mux: http.NewServeMux(), ln: ln}
 	s.mux.HandleFunc("GET /health", s.health)
+	s.mux.HandleFunc("GET /ready", s.ready)
 	s.mux.HandleFunc("GET /view", s.view)
-	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{Handler: newAuthorizer(opts).wrap(s.mux), ReadHeaderTimeout: 5 * time.Second}
 	return s, nil
 }
 
@@ -73,12 +81,19 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	st := s.peer.Status()
+	writeHealth(w, s.peer.Live())
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	writeHealth(w, s.peer.Ready())
+}
+
+func writeHealth(w http.ResponseWriter, h Health) {
 	code := http.StatusOK
-	if st.State == "Shutdown" {
+	if !h.OK {
 		code = http.StatusServiceUnavailable
 	}
-	writeJSON(w, code, st)
+	writeJSON(w, code, h)
 }
 
 func (s *Server) view(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,9 @@
 package detector
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Meta is what a peer tells the others about itself through memberlist's
 // node metadata (at most memberlist.MetaMaxSize bytes).
@@ -15,6 +18,9 @@ type Meta struct {
 	// Joined is set once the peer has been in a view: it belongs to a
 	// cluster, so peer 1 must not bootstrap a second one.
 	Joined bool `json:"j,omitempty"`
+	// Cluster is the id of the cluster the peer's data belongs to ("" while
+	// it has none): a peer refuses peers that announce another.
+	Cluster string `json:"c,omitempty"`
 }
 
 func (m Meta) encode() []byte {
@@ -29,4 +35,14 @@ func decodeMeta(b []byte) (Meta, bool) {
 		return Meta{}, false
 	}
 	return m, true
+}
+
+// SetCluster announces the id of the cluster this peer's data belongs to.
+func (d *Detector) SetCluster(id string) {
+	d.mu.Lock()
+	d.meta.Cluster = id
+	d.mu.Unlock()
+	if err := d.ml.UpdateNode(time.Second); err != nil {
+		d.log.Warn("announce cluster id", "error", err)
+	}
 }

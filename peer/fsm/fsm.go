@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -21,6 +22,12 @@ type Result struct {
 type FSM struct {
 	mu   sync.RWMutex
 	view View
+	// cluster is the cluster id: expected (ExpectCluster), or learned from
+	// the first change or a snapshot; "" while unknown (and forever in a
+	// cluster created before cluster ids existed).
+	cluster string
+	// onCluster, if set, is called when the FSM learns the cluster id.
+	onCluster func(id string)
 	// onView is called, in order, for every view the FSM installs, whether
 	// by a log entry or by restoring a snapshot (restored is true then).
 	onView func(v View, restored bool)
@@ -30,6 +37,25 @@ type FSM struct {
 // goroutine for each installed view; it must not block for long.
 func New(onView func(v View, restored bool)) *FSM {
 	return &FSM{onView: onView}
+}
+
+// ExpectCluster sets the cluster id the FSM belongs to (read from the data
+// dir): a first change or a snapshot of another cluster is then refused with
+// a *ForeignClusterError. onLearn, if not nil, is called from Raft's FSM
+// goroutine when the FSM learns the id from the log or a snapshot. Call it
+// before Raft starts.
+func (f *FSM) ExpectCluster(id string, onLearn func(id string)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cluster = id
+	f.onCluster = onLearn
+}
+
+// Cluster returns the cluster id, "" while unknown. Safe for concurrent use.
+func (f *FSM) Cluster() string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.cluster
 }
 
 // View returns the current view. Safe for concurrent use.
@@ -50,6 +76,19 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	f.mu.Lock()
 	cur := f.view
+	learned := ""
+	if c.Cluster != "" && c.Base == cur.ID {
+		switch f.cluster {
+		case c.Cluster:
+		case "":
+			f.cluster, learned = c.Cluster, c.Cluster
+		default:
+			err := &ForeignClusterError{Have: f.cluster, Got: c.Cluster}
+			f.mu.Unlock()
+			return Result{View: cur.Clone(), Err: err}
+		}
+	}
+	onCluster := f.onCluster
 	if c.Base != cur.ID {
 		f.mu.Unlock()
 		return Result{View: cur.Clone(), Err: ErrStale}
@@ -61,6 +100,9 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	f.view = next
 	f.mu.Unlock()
+	if learned != "" && onCluster != nil {
+		onCluster(learned)
+	}
 	if f.onView != nil {
 		f.onView(next.Clone(), false)
 	}
@@ -70,27 +112,90 @@ func (f *FSM) Apply(l *raft.Log) any {
 // snapshotState is the serialized form of the FSM.
 type snapshotState struct {
 	View View `json:"view"`
+	// Cluster is the cluster id ("" in clusters made before ids existed).
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // Snapshot captures the current state for Raft.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	return &snapshot{state: snapshotState{View: f.View()}}, nil
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return &snapshot{state: snapshotState{View: f.view.Clone(), Cluster: f.cluster}}, nil
 }
 
 // Restore replaces the state with a snapshot.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	var s snapshotState
-	if err := json.NewDecoder(rc).Decode(&s); err != nil {
+	if err := json.NewDecoder(io.LimitReader(rc, maxSnapshot)).Decode(&s); err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	if err := s.check(); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
 	f.mu.Lock()
+	learned := ""
+	switch {
+	case s.Cluster == "" || s.Cluster == f.cluster:
+	case f.cluster == "":
+		f.cluster, learned = s.Cluster, s.Cluster
+	default:
+		err := &ForeignClusterError{Have: f.cluster, Got: s.Cluster}
+		f.mu.Unlock()
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
 	f.view = s.View
+	onCluster := f.onCluster
 	f.mu.Unlock()
+	if learned != "" && onCluster != nil {
+		onCluster(learned)
+	}
 	if f.onView != nil && s.View.ID > 0 {
 		f.onView(s.View.Clone(), true)
 	}
 	return nil
+}
+
+// SnapshotView reads the view of a snapshot the FSM wrote (to tell what a
+// restarted peer held before it replays its log).
+func SnapshotView(r io.Reader) (View, error) {
+	var s snapshotState
+	if err := json.NewDecoder(io.LimitReader(r, maxSnapshot)).Decode(&s); err != nil {
+		return View{}, fmt.Errorf("read snapshot: %w", err)
+	}
+	if err := s.check(); err != nil {
+		return View{}, fmt.Errorf("read snapshot: %w", err)
+	}
+	return s.View, nil
+}
+
+// maxSnapshot bounds what Restore reads: a view of every possible peer id
+// takes far less.
+const maxSnapshot = 64 << 20
+
+// check rejects a decoded snapshot no FSM could have written.
+func (s snapshotState) check() error {
+	if s.Cluster != "" && !ValidClusterID(s.Cluster) {
+		return fmt.Errorf("bad cluster id %q", s.Cluster)
+	}
+	if !sortedUnique(s.View.Members) || !positive(s.View.Members) || s.View.Leader < 0 {
+		return fmt.Errorf("members %v are not ascending", s.View.Members)
+	}
+	if s.View.ID == 0 && (len(s.View.Members) > 0 || s.View.Leader != 0) {
+		return errors.New("members or a leader before the first view")
+	}
+	return nil
+}
+
+// ForeignClusterError says a log entry or snapshot belongs to another
+// cluster than the FSM's.
+type ForeignClusterError struct {
+	// Have is the FSM's cluster id, Got the one the entry or snapshot carries.
+	Have, Got string
+}
+
+func (e *ForeignClusterError) Error() string {
+	return fmt.Sprintf("entry of cluster %s, but this peer belongs to cluster %s", e.Got, e.Have)
 }
 
 type snapshot struct{ state snapshotState }

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"roster/peer/api"
 	"roster/peer/config"
@@ -64,9 +62,13 @@ type Node struct {
 	det     *detector.Detector
 	raft    *raft.Raft
 	trans   *raft.NetworkTransport
-	store   *raftboltdb.BoltStore
+	store   *watchedStore
+	snaps   raft.SnapshotStore
 	api     *api.Server
 	tmpDir  string
+	dataDir string
+	faults  *diskFaults
+	guard   *clusterGuard
 
 	onPeerAddr func(id int, ip net.IP)
 
@@ -77,7 +79,10 @@ type Node struct {
 
 // Start starts a peer: it binds its ports, joins the others, and (peer 1
 // with no state and no cluster around) bootstraps the cluster. The returned
-// error says which part failed, e.g. a port in use.
+// error says which part failed, e.g. a port in use; it is a *StoreError
+// when the data dir cannot be used (damaged, or held by another process),
+// and a *ForeignClusterError when the data dir belongs to another cluster
+// than the peers it finds.
 func Start(cfg config.Config, opts Options) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -100,17 +105,25 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	} else if err = os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	n.dataDir = dataDir
+	n.faults = newDiskFaults(logger.Named("storage"), dataDir)
+	n.guard = &clusterGuard{n: n, log: logger.Named("cluster")}
+	cluster, err := readClusterID(dataDir)
+	if err != nil {
+		return nil, err
+	}
 
 	vl := viewlog.New(cfg.ViewLog, cfg.Self.ID)
-	n.printer = newPrinter(cfg.Self.ID, vl, dataDir, func() { n.det.SetJoined() })
+	n.printer = newPrinter(cfg.Self.ID, vl, dataDir, func() { n.det.SetJoined() }, logger, n.faults)
 	n.printer.onPrint = opts.OnInstall
 	n.printer.intercept = opts.Intercept
 	n.fsm = fsm.New(n.printer.installed)
+	n.fsm.ExpectCluster(cluster, n.clusterLearned)
 
 	if n.det, err = detector.Start(detector.Config{
 		Self: cfg.Self, Hosts: cfg.Hosts,
 		BindAddr: cfg.Bind, AdvertiseAddr: cfg.Advertise, Port: cfg.GossipPort,
-		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort},
+		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort, Cluster: cluster},
 		WrapTransport: opts.WrapTransport,
 		OnDown:        n.peerDown,
 		OnAddr:        n.learnAddr,
@@ -118,12 +131,16 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err = n.checkClusterAtStart(cluster); err != nil {
+		return nil, err
+	}
 
 	if err = n.startRaft(dataDir, opts); err != nil {
 		return nil, err
 	}
 	if cfg.APIPort != 0 {
-		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n); err != nil {
+		apiOpts := api.Options{Token: cfg.APIToken, TokenReads: cfg.APITokenReads}
+		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n, apiOpts); err != nil {
 			return nil, fmt.Errorf("api port: %w", unwrapNet(err))
 		}
 		for p, h := range opts.Handlers {
@@ -137,10 +154,12 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	loop := &reconcile.Loop{
-		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: n.det,
+		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: guardedMembers{n.det, n.guard},
 		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
+		Cluster: n.fsm.Cluster,
 	}
 	n.goRun(func() { loop.Run(ctx) })
+	n.goRun(func() { n.watchCluster(ctx) })
 	n.goRun(func() { n.det.Run(ctx, time.Second) })
 	n.goRun(func() { n.watchHeartbeats(ctx) })
 	if n.api != nil {
@@ -194,15 +213,19 @@ func unwrapNet(err error) error {
 
 func (n *Node) startRaft(dataDir string, opts Options) error {
 	cfg := n.cfg
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dataDir, "raft.db")})
+	store, snaps, err := openStores(dataDir, n.faults, n.log.Named("snapshots"))
 	if err != nil {
-		return fmt.Errorf("raft store in %s: %w", dataDir, err)
+		return err
 	}
-	n.store = store
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(dataDir, 2, n.log.Named("snapshots"))
-	if err != nil {
-		return fmt.Errorf("raft snapshots in %s: %w", dataDir, err)
+	n.store, n.snaps = store, snaps
+	var lastView uint64
+	if err := guard(dataDir, func() (err error) {
+		lastView, err = lastViewInLog(store, snaps)
+		return err
+	}); err != nil {
+		return storeError(dataDir, err)
 	}
+	n.printer.settle(lastView)
 	advertise := &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
 	sl, err := listenStream(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)), advertise)
 	if err != nil {
@@ -216,11 +239,17 @@ func (n *Node) startRaft(dataDir string, opts Options) error {
 		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net")},
 	})
 	rc := raftConfig(cfg.Self.ID, quietLogger{n.log.Named("raft")})
-	r, err := raft.NewRaft(rc, n.fsm, store, store, snaps, n.trans)
-	if err != nil {
-		return fmt.Errorf("start raft: %w", err)
+	// Raft reads its whole state here; the store was checked, but a
+	// snapshot may still be damaged, or disagree with the cluster id.
+	var r *raft.Raft
+	if err := guard(dataDir, func() (err error) {
+		r, err = raft.NewRaft(rc, n.fsm, store, store, snaps, n.trans)
+		return err
+	}); err != nil {
+		return storeError(dataDir, err)
 	}
 	n.raft = r
+	store.running.Store(true)
 	return nil
 }
 
@@ -259,6 +288,19 @@ func (n *Node) bootstrap() error {
 		n.log.Info("a cluster exists already: waiting to be added")
 		return nil
 	}
+	// A new cluster gets a new id, kept before anything else: the first
+	// view's entry carries it. A data dir that has one and no Raft state
+	// (a crash between the two) keeps it.
+	id := n.fsm.Cluster()
+	if id == "" {
+		id = fsm.NewClusterID()
+		if err := writeClusterID(n.dataDir, id); err != nil {
+			return &StoreError{Dir: n.dataDir, File: clusterFile, Err: err}
+		}
+		n.fsm.ExpectCluster(id, n.clusterLearned)
+		n.det.SetCluster(id)
+	}
+	n.log.Info("bootstrapping a new cluster", "cluster", id)
 	return n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
 		ID: reconcile.ServerID(n.cfg.Self.ID), Address: n.trans.LocalAddr(), Suffrage: raft.Voter,
 	}}}).Error()
@@ -394,6 +436,9 @@ func (n *Node) stop(leave time.Duration) {
 		}
 		if n.api != nil {
 			n.api.Close()
+		}
+		if n.store != nil {
+			close(n.store.stop) // a term write stalled on a failing disk gives up
 		}
 		if n.raft != nil {
 			n.raft.Shutdown().Error()

@@ -45,6 +45,9 @@ type Loop struct {
 	Tick   time.Duration
 	Logger hclog.Logger
 	Hooks  Hooks
+	// Cluster, if set, returns the cluster id the first view's change
+	// carries (called on the loop's goroutine, only for that change).
+	Cluster func() string
 }
 
 // ServerID is the Raft server id of peer id.
@@ -129,6 +132,9 @@ func (l *Loop) take(s Step) error {
 	id, addr := ServerID(s.Server.ID), raft.ServerAddress(s.Server.Addr)
 	switch s.Kind {
 	case Commit:
+		if s.Change.Base == 0 && l.Cluster != nil {
+			s.Change.Cluster = l.Cluster()
+		}
 		if l.Hooks.BeforeCommit != nil {
 			l.Hooks.BeforeCommit(s.Change)
 		}
