@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -123,4 +124,25 @@ func writeProbe(dir string) error {
 		err = cerr
 	}
 	return err
+}
+
+// diskCheckEvery is how often a peer checks that its data dir can be
+// written, and retries a marker write that failed.
+const diskCheckEvery = 2 * time.Second
+
+// watchDisk checks the data dir every diskCheckEvery until ctx is done, so
+// that a full or failing disk is logged (and seen to recover) even while
+// nothing else writes.
+func (n *Node) watchDisk(ctx context.Context) {
+	t := time.NewTicker(diskCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n.faults.probe()
+		n.printer.retryMarker()
+	}
 }

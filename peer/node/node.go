@@ -119,6 +119,10 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	n.printer.intercept = opts.Intercept
 	n.fsm = fsm.New(n.printer.installed)
 	n.fsm.ExpectCluster(cluster, n.clusterLearned)
+	// The data dir first: a damaged one stops the peer before it joins.
+	if err = n.openData(); err != nil {
+		return nil, err
+	}
 
 	if n.det, err = detector.Start(detector.Config{
 		Self: cfg.Self, Hosts: cfg.Hosts,
@@ -160,6 +164,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 	n.goRun(func() { loop.Run(ctx) })
 	n.goRun(func() { n.watchCluster(ctx) })
+	n.goRun(func() { n.watchDisk(ctx) })
 	n.goRun(func() { n.det.Run(ctx, time.Second) })
 	n.goRun(func() { n.watchHeartbeats(ctx) })
 	if n.api != nil {
@@ -213,19 +218,7 @@ func unwrapNet(err error) error {
 
 func (n *Node) startRaft(dataDir string, opts Options) error {
 	cfg := n.cfg
-	store, snaps, err := openStores(dataDir, n.faults, n.log.Named("snapshots"))
-	if err != nil {
-		return err
-	}
-	n.store, n.snaps = store, snaps
-	var lastView uint64
-	if err := guard(dataDir, func() (err error) {
-		lastView, err = lastViewInLog(store, snaps)
-		return err
-	}); err != nil {
-		return storeError(dataDir, err)
-	}
-	n.printer.settle(lastView)
+	store, snaps := n.store, n.snaps
 	advertise := &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
 	sl, err := listenStream(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)), advertise)
 	if err != nil {

@@ -29,6 +29,8 @@ type printer struct {
 	marker   uint64
 	markerOK bool
 	markerIs string // why not, for the warning
+	// dirty is set while the file does not hold last (a write failed).
+	dirty bool
 
 	mu      sync.Mutex
 	last    uint64   // last printed view id
@@ -111,8 +113,27 @@ func (p *printer) settle(lastKnown uint64) {
 		return
 	}
 	// Replace the bad marker, so that the next start does not warn again.
+	p.writeMarker()
+}
+
+// writeMarker writes last to the marker file; the caller holds p.mu. A
+// failed write is loud, and retried by retryMarker.
+func (p *printer) writeMarker() {
 	if err := writeFileAtomic(p.path, []byte(strconv.FormatUint(p.last, 10)+"\n")); err != nil {
+		p.dirty = true
 		p.faults.fail(opMarker, err)
+		return
+	}
+	p.dirty = false
+	p.faults.ok(opMarker)
+}
+
+// retryMarker writes the marker again if the last write failed.
+func (p *printer) retryMarker() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dirty {
+		p.writeMarker()
 	}
 }
 
@@ -138,11 +159,7 @@ func (p *printer) installed(v fsm.View, _ bool) {
 	// Record first: a crash in between loses a line rather than repeating
 	// one. A failed write is loud (the peer would repeat the line after a
 	// restart), but the line is printed anyway.
-	if err := writeFileAtomic(p.path, []byte(strconv.FormatUint(v.ID, 10)+"\n")); err != nil {
-		p.faults.fail(opMarker, err)
-	} else {
-		p.faults.ok(opMarker)
-	}
+	p.writeMarker()
 	p.log.View(v.ID, v.Leader, v.Members)
 	if p.onPrint != nil {
 		p.onPrint(v)

@@ -232,3 +232,22 @@ func storeError(dir string, err error) error {
 	}
 	return &StoreError{Dir: dir, Corrupt: true, Err: err}
 }
+
+// openData checks and opens the Raft stores in the data dir, and tells the
+// printer how far the local store goes. Errors are *StoreError.
+func (n *Node) openData() error {
+	store, snaps, err := openStores(n.dataDir, n.faults, n.log.Named("snapshots"))
+	if err != nil {
+		return err
+	}
+	n.store, n.snaps = store, snaps
+	var lastView uint64
+	if err := guard(n.dataDir, func() (err error) {
+		lastView, err = lastViewInLog(store, snaps)
+		return err
+	}); err != nil {
+		return storeError(n.dataDir, err)
+	}
+	n.printer.settle(lastView)
+	return nil
+}
