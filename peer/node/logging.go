@@ -6,9 +6,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// expectedFailures are Raft errors that only say a peer is down or cut off.
-// roster reports that itself through the view log, and Raft repeats them
-// many times a second, so they are logged at debug level instead of error.
+// expectedFailures are Raft errors that only say a peer is down or cut off,
+// or that a storage write failed. roster reports those itself (the view log,
+// diskFaults), and Raft repeats them many times a second, so they are logged
+// at debug level instead of error.
 var expectedFailures = []string{
 	"failed to heartbeat to",
 	"failed to appendEntries to",
@@ -18,6 +19,10 @@ var expectedFailures = []string{
 	// A joining peer has an empty log; the leader walks back to its start.
 	"failed to get previous log",
 	"appendEntries rejected, sending older logs",
+	// Storage failures: diskFaults logs them, once a minute while they last.
+	"failed to append to logs",
+	"failed to commit logs",
+	"failed to take snapshot",
 }
 
 // quietLogger demotes expectedFailures to debug. Safe for concurrent use,
