@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -397,8 +396,11 @@ func idleConns(ctx context.Context, e *env) string {
 		}
 	}
 	msg := fmt.Sprintf("%d of %d connections held open; ", held, len(conns))
-	if rejoin != nil || apiErr != nil {
-		return e.fail("%speer %d not re-added (%v) / API of %d: %v", msg, other, short(rejoin), target, short(apiErr))
+	if rejoin != nil {
+		return e.fail("%speer %d not re-added: %v", msg, other, short(rejoin))
+	}
+	if apiErr != nil {
+		return e.fail("%speer %d re-added, but the API of peer %d does not answer: %v", msg, other, target, short(apiErr))
 	}
 	return msg + fmt.Sprintf("peer %d restarted and re-added; API answers", other)
 }
@@ -573,5 +575,3 @@ func short(err error) string {
 	}
 	return s
 }
-
-var _ = syscall.SIGKILL
