@@ -22,13 +22,12 @@ type analysis struct {
 	run     *Run
 	opts    Options
 	views   map[int]*viewInfo
-	ids     []int // view ids, ascending
-	killed  map[int]bool
-	paused  map[int]bool
+	ids     []int          // view ids, ascending
+	outside map[int]string // peers down at the end by the options: the state they are in
 	expect  map[int]bool
 	started map[int]bool
 	crashed map[int]bool   // down at the end (crashed, killed, paused or left)
-	state   map[int]string // why a peer in crashed is down: StateCrashed, StateKilled, StatePaused or StateLeft
+	state   map[int]string // why a peer in crashed is down: one of the State constants
 	surv    []int          // survivors, ascending
 	final   map[int]*Event
 	printed map[int]int // the newest view id each peer printed, in any life
@@ -42,8 +41,7 @@ func analyse(run *Run, opts Options) *analysis {
 	a := &analysis{
 		run: run, opts: opts,
 		views:   map[int]*viewInfo{},
-		killed:  setOf(opts.Killed),
-		paused:  setOf(opts.Paused),
+		outside: map[int]string{},
 		expect:  setOf(opts.ExpectRemovals),
 		started: setOf(run.Started),
 		crashed: map[int]bool{},
@@ -73,6 +71,14 @@ func analyse(run *Run, opts Options) *analysis {
 		}
 	}
 	sort.Ints(a.ids)
+	for _, o := range []struct {
+		ids   []int
+		state string
+	}{{opts.Exited, StateExited}, {opts.Disconnected, StateDisconnected}, {opts.Paused, StatePaused}, {opts.Killed, StateKilled}} {
+		for _, p := range o.ids {
+			a.outside[p] = o.state
+		}
+	}
 	for _, p := range run.Started {
 		lives := splitLives(run.PeerEvents(p), restartsOf(opts.Restarts, p))
 		a.lives[p] = lives
@@ -90,11 +96,9 @@ func analyse(run *Run, opts Options) *analysis {
 			}
 		}
 		last := lives[len(lives)-1]
-		switch {
-		case a.killed[p]:
-			a.state[p] = StateKilled
-		case a.paused[p]:
-			a.state[p] = StatePaused
+		switch st := a.outside[p]; {
+		case st != "" && (st != StateExited || last.end == nil):
+			a.state[p] = st
 		case last.end != nil:
 			a.state[p] = endState(last.end)
 		default:

@@ -225,21 +225,16 @@ func (a *analysis) accuracy() (Property, []Removal) {
 	var live []int
 	for _, r := range a.removals() {
 		rm := Removal{Peer: r.peer, ViewID: r.view, Line: a.views[r.view].first.Quote()}
-		// A peer killed or paused from outside is down at an unknown time
-		// after the last view it printed.
-		outside := r.view > a.printed[r.peer]
-		switch {
+		switch l := a.lifeBefore(r.peer, r.view); {
 		case a.expect[r.peer]:
 			rm.Reason = "expected"
 			expected++
-		case outside && a.killed[r.peer]:
-			rm.Reason = StateKilled
+		case l != nil:
+			rm.Reason = l.reason()
 			explained++
-		case outside && a.paused[r.peer]:
-			rm.Reason = StatePaused
-			explained++
-		case a.lifeBefore(r.peer, r.view) != nil:
-			rm.Reason = a.lifeBefore(r.peer, r.view).reason()
+		case a.outside[r.peer] != "" && r.view > a.printed[r.peer]:
+			// Down from outside at an unknown time after the last view it printed.
+			rm.Reason = a.outside[r.peer]
 			explained++
 		default:
 			rm.Reason = "live"
@@ -337,7 +332,7 @@ func (a *analysis) downText() string {
 		by[a.state[p]] = append(by[a.state[p]], p)
 	}
 	var parts []string
-	for _, st := range []string{StateCrashed, StateKilled, StatePaused, StateLeft} {
+	for _, st := range []string{StateCrashed, StateKilled, StateExited, StatePaused, StateDisconnected, StateLeft} {
 		if len(by[st]) > 0 {
 			parts = append(parts, fmt.Sprintf("%s %s", st, fmtList(by[st])))
 		}

@@ -61,6 +61,12 @@ const (
 	StateKilled = "killed"
 	// StatePaused is a peer paused at the end (Options.Paused).
 	StatePaused = "paused"
+	// StateDisconnected is a peer on no network at the end
+	// (Options.Disconnected).
+	StateDisconnected = "disconnected"
+	// StateExited is a peer whose process exited without a crash record
+	// (Options.Exited).
+	StateExited = "exited"
 	// StateLeft is a peer whose last life ended with a graceful "leaving".
 	StateLeft = "left"
 )
@@ -74,7 +80,8 @@ type FinalView struct {
 	// Crashed is true when the peer is down at the end: it crashed, was
 	// killed or paused, or left. State says which.
 	Crashed bool `json:"crashed"`
-	// State is StateAlive, StateCrashed, StateKilled, StatePaused or StateLeft.
+	// State is StateAlive, StateCrashed, StateKilled, StatePaused,
+	// StateDisconnected, StateExited or StateLeft.
 	State string `json:"state"`
 	// Lives counts the peer's lives (more than 1 when it restarted).
 	Lives int `json:"lives"`
@@ -87,8 +94,8 @@ type Report struct {
 	Properties []Property `json:"properties"`
 	Figures    Figures    `json:"figures"`
 	// Started, Crashed, Left and Survivors list peer ids, sorted. Crashed
-	// holds the peers down at the end not by choice (crashed, killed or
-	// paused), Left those whose last life ended with a graceful leave.
+	// holds the peers down at the end not by choice (crashed, killed,
+	// paused, disconnected or exited), Left those whose last life ended with a graceful leave.
 	Started   []int `json:"started"`
 	Crashed   []int `json:"crashed"`
 	Left      []int `json:"left"`
@@ -102,6 +109,8 @@ type Report struct {
 	ViewLines int      `json:"view_lines"`
 	Ignored   int      `json:"ignored_lines"`
 	Warnings  []string `json:"warnings,omitempty"`
+	// Engine repeats Options.Engine: the containers' state, when read.
+	Engine []string `json:"engine,omitempty"`
 	// Verdict is "pass", "fail" or "cannot judge"; ExitStatus is Status().
 	Verdict    string `json:"verdict"`
 	ExitStatus int    `json:"status"`
@@ -121,6 +130,7 @@ func Check(run *Run, opts Options) *Report {
 		ViewLines: a.viewCnt,
 		Ignored:   run.Ignored,
 		Warnings:  append([]string(nil), run.Warnings...),
+		Engine:    append([]string(nil), opts.Engine...),
 	}
 	for _, p := range sortedKeys(a.crashed) {
 		if a.state[p] == StateLeft {

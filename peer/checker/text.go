@@ -19,7 +19,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(r.Left) > 0 {
 		left = fmt.Sprintf(", left %s", fmtList(r.Left))
 	}
-	ew.printf("peers: started %s, crashed %s%s, survivors %s\n\n", fmtList(r.Started), fmtList(r.Crashed), left, fmtList(r.Survivors))
+	ew.printf("peers: started %s, crashed %s%s, survivors %s\n", fmtList(r.Started), fmtList(r.Crashed), left, fmtList(r.Survivors))
+	for _, e := range r.Engine {
+		ew.printf("engine: %s\n", e)
+	}
+	ew.printf("\n")
 
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROPERTY\tVERDICT\tDETAIL")
