@@ -374,13 +374,19 @@ func FuzzRun(f *testing.F) {
 		"{peer_id:1, view_id: 1073741824, leader: 7, memb_list: [1,1,1073741824]}")
 	f.Add(`2026-11-21T20:18:09Z {peer_id:1, view_id: 6, leader: 1, message:"peer 3 unreachable"}`,
 		"2026-11-21T20:18:01Z {peer_id:3, view_id: 0, leader: 0, memb_list: []}")
+	f.Add(`three | 2026-11-21T20:18:12Z {peer_id:3, view_id: 5, leader: 1, message:"leaving"}`,
+		`three | 2026-11-21T20:18:13Z {peer_id:3, view_id: 0, leader: 0, message:"joining"}`)
+	f.Add(`{peer_id:1, view_id: 1, leader: 1, message:"crashing"}`,
+		`2026-11-21T20:18:16Z {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}`)
 	f.Fuzz(func(t *testing.T, a, b string) {
 		in := a + "\n" + b + "\n" + a + "\n"
 		run, err := Read([]Source{{Name: "fuzz", R: strings.NewReader(in)}}, Options{Hostsfile: hosts})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep := Check(run, Options{Killed: []int{2}, ExpectRemovals: []int{3}})
+		at := time.Date(2026, 11, 21, 20, 18, 15, 0, time.UTC)
+		rep := Check(run, Options{Killed: []int{2}, ExpectRemovals: []int{3}, Paused: []int{4}, Exited: []int{1, 5}, Disconnected: []int{3},
+			Restarts: []Restart{{Peer: 1, At: at, Ended: at.Add(-time.Second)}, {Peer: 3, At: at}, {Peer: 1, At: at.Add(-time.Hour)}}})
 		var sb strings.Builder
 		if err := rep.WriteText(&sb); err != nil {
 			t.Fatal(err)
@@ -394,6 +400,46 @@ func FuzzRun(f *testing.F) {
 		if st := rep.Status(); st < 0 || st > 2 {
 			t.Fatalf("status %d", st)
 		}
+		// Lives only split a peer's lines: every line is in exactly one.
+		a2 := analyse(run, Options{Restarts: []Restart{{Peer: 1, At: at}}})
+		for _, p := range run.Started {
+			n := 0
+			for _, l := range a2.lives[p] {
+				n += len(l.events)
+			}
+			if n != len(run.PeerEvents(p)) {
+				t.Fatalf("peer %d: %d events in lives, %d read", p, n, len(run.PeerEvents(p)))
+			}
+		}
+	})
+}
+
+// FuzzParseInspect: no engine output panics the mapping.
+func FuzzParseInspect(f *testing.F) {
+	b, err := os.ReadFile("testdata/compose_faults_inspect.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`[{"Name":"/x-one","State":{"Status":"exited","ExitCode":137,"StartedAt":"2026-11-21T20:18:15Z","FinishedAt":"0001-01-01T00:00:00Z"},"Config":{"Labels":{"com.docker.compose.service":"one"}}}]`))
+	f.Add([]byte(`[{"Name":"","State":{"Status":"running"},"NetworkSettings":{"Networks":null}}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cs, err := ParseInspect(data)
+		if err != nil {
+			return
+		}
+		opts := Options{Hostsfile: hosts}
+		run, err := Read([]Source{{Name: "x", R: strings.NewReader("one | {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}\n")}}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if notes := ApplyContainers(&opts, run, cs); len(notes) != len(cs) {
+			t.Fatalf("%d notes for %d containers", len(notes), len(cs))
+		}
+		for _, c := range cs {
+			_ = c.String()
+		}
+		Check(run, opts)
 	})
 }
 

@@ -32,8 +32,9 @@
 // # Properties
 //
 // A peer is down at the end when its last life ended with a crash record
-// (crashed, killed or left), or when Options.Killed or Options.Paused names
-// it. Survivors are the started peers not down at the end; a peer's final
+// (crashed, killed or left), or when Options.Killed, Paused, Disconnected or
+// Exited names it (what `roster check --compose` learns from the container
+// engine; see ApplyContainers). Survivors are the started peers not down at the end; a peer's final
 // view is its last view line.
 //
 //   - agreement: every view id has one member set and one leader across all lines.
@@ -49,8 +50,8 @@
 //     b) follows the end of a life of that peer: the life ended in a view
 //     older than b, no view between them admitted the peer again, and, with
 //     timestamps, it ended (or was last seen) no later than b was first
-//     printed. A removal after the last view a peer in Options.Killed or
-//     Options.Paused printed is explained too, and so is any removal of a
+//     printed. A removal after the last view printed by a peer that the
+//     options say is down is explained too, and so is any removal of a
 //     peer in Options.ExpectRemovals.
 //   - convergence: all survivors end on the same view id.
 //
