@@ -64,12 +64,13 @@ type guard struct {
 	cfg   guardConfig
 	limit *netguard.ConnLimiter
 
-	packets chan *memberlist.Packet
-	streams chan net.Conn
-	done    chan struct{}
-	wg      sync.WaitGroup
-	once    sync.Once
-	err     error
+	packets  chan *memberlist.Packet
+	streams  chan net.Conn
+	stopping chan struct{} // closed when Shutdown starts: deliver nothing more
+	done     chan struct{} // closed once the inner transport is shut down
+	wg       sync.WaitGroup
+	once     sync.Once
+	err      error
 }
 
 func newGuard(t memberlist.NodeAwareTransport, cfg guardConfig) *guard {
@@ -78,12 +79,13 @@ func newGuard(t memberlist.NodeAwareTransport, cfg guardConfig) *guard {
 		known = cfg.Resolver.Known
 	}
 	g := &guard{
-		inner:   t,
-		cfg:     cfg,
-		limit:   &netguard.ConnLimiter{PerIP: streamsPerIP, Total: streamsUnknown, Known: known},
-		packets: make(chan *memberlist.Packet),
-		streams: make(chan net.Conn),
-		done:    make(chan struct{}),
+		inner:    t,
+		cfg:      cfg,
+		limit:    &netguard.ConnLimiter{PerIP: streamsPerIP, Total: streamsUnknown, Known: known},
+		packets:  make(chan *memberlist.Packet),
+		streams:  make(chan net.Conn),
+		stopping: make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	g.wg.Add(2)
 	go g.forwardPackets()
@@ -122,11 +124,14 @@ func (g *guard) DialAddressTimeout(addr memberlist.Address, timeout time.Duratio
 	return &streamConn{Conn: c, g: g, label: false, release: func() {}}, nil
 }
 
-// Shutdown shuts the wrapped transport down and stops the guard.
+// Shutdown shuts the wrapped transport down and stops the guard. The
+// guard keeps draining the inner transport while it shuts down (its
+// listeners block on unbuffered sends), delivering nothing more.
 func (g *guard) Shutdown() error {
 	g.once.Do(func() {
-		close(g.done)
+		close(g.stopping)
 		g.err = g.inner.Shutdown()
+		close(g.done)
 		g.wg.Wait()
 	})
 	return g.err
@@ -153,8 +158,7 @@ func (g *guard) forwardPackets() {
 			}
 			select {
 			case g.packets <- p:
-			case <-g.done:
-				return
+			case <-g.stopping:
 			}
 		}
 	}
@@ -190,9 +194,8 @@ func (g *guard) forwardStreams() {
 			sc := &streamConn{Conn: c, g: g, label: true, release: release}
 			select {
 			case g.streams <- sc:
-			case <-g.done:
+			case <-g.stopping:
 				sc.Close()
-				return
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -104,4 +105,48 @@ func TestStreamConnCutsCompressed(t *testing.T) {
 		t.Fatalf("read error %v, want %v", err, errCompressed)
 	}
 	sc.Close()
+}
+
+// fakeTransport sends packets on an unbuffered channel until Shutdown,
+// which waits for its sender, as memberlist's NetTransport does.
+type fakeTransport struct {
+	memberlist.NodeAwareTransport
+	packets chan *memberlist.Packet
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+func (f *fakeTransport) PacketCh() <-chan *memberlist.Packet { return f.packets }
+func (f *fakeTransport) StreamCh() <-chan net.Conn           { return nil }
+func (f *fakeTransport) Shutdown() error {
+	close(f.stop)
+	<-f.done
+	return nil
+}
+
+// TestGuardShutdownDrains: Shutdown ends while the inner transport is
+// still pushing packets that nobody reads (it used to wait forever).
+func TestGuardShutdownDrains(t *testing.T) {
+	f := &fakeTransport{packets: make(chan *memberlist.Packet), stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		for {
+			select {
+			case f.packets <- &memberlist.Packet{Buf: []byte{0}, From: &net.UDPAddr{}}:
+			case <-f.stop:
+				return
+			}
+		}
+	}()
+	g := newGuard(f, guardConfig{Label: Label})
+	ended := make(chan struct{})
+	go func() {
+		g.Shutdown()
+		close(ended)
+	}()
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not end")
+	}
 }
