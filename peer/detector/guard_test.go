@@ -131,10 +131,12 @@ func TestGuardShutdownDrains(t *testing.T) {
 	go func() {
 		defer close(f.done)
 		for {
+			// As memberlist's udpListen: a send that only a reader ends.
+			f.packets <- &memberlist.Packet{Buf: []byte{0}, From: &net.UDPAddr{}}
 			select {
-			case f.packets <- &memberlist.Packet{Buf: []byte{0}, From: &net.UDPAddr{}}:
 			case <-f.stop:
 				return
+			default:
 			}
 		}
 	}()
