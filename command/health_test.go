@@ -41,7 +41,7 @@ func (p fakePeer) Ready() api.Health {
 }
 
 // servePeer serves a peer's real API for p and returns its address.
-func servePeer(t *testing.T, p api.Peer, o api.Options) string {
+func servePeer(t *testing.T, p api.Peer, o api.Limits) string {
 	t.Helper()
 	s, err := api.Listen("127.0.0.1:0", p, o)
 	if err != nil {
@@ -53,7 +53,7 @@ func servePeer(t *testing.T, p api.Peer, o api.Options) string {
 }
 
 func TestHealthReady(t *testing.T) {
-	addr := servePeer(t, fakePeer{live: true, ready: true}, api.Options{})
+	addr := servePeer(t, fakePeer{live: true, ready: true}, api.Limits{})
 	code, out, errOut := runHealth(t, "--addr", addr)
 	if code != ExitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
@@ -65,7 +65,7 @@ func TestHealthReady(t *testing.T) {
 }
 
 func TestHealthNotReady(t *testing.T) {
-	addr := servePeer(t, fakePeer{live: true, ready: false}, api.Options{})
+	addr := servePeer(t, fakePeer{live: true, ready: false}, api.Limits{})
 	code, out, errOut := runHealth(t, "--addr", addr)
 	if code != ExitFailure || out != "" {
 		t.Fatalf("exit %d, stdout %q; want %d and nothing", code, out, ExitFailure)
@@ -80,7 +80,7 @@ func TestHealthNotReady(t *testing.T) {
 }
 
 func TestHealthNotLive(t *testing.T) {
-	addr := servePeer(t, fakePeer{live: false}, api.Options{})
+	addr := servePeer(t, fakePeer{live: false}, api.Limits{})
 	code, _, errOut := runHealth(t, "--addr", addr, "--live")
 	if code != ExitFailure || !strings.Contains(errOut, "not live: raft: follower") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
@@ -88,7 +88,7 @@ func TestHealthNotLive(t *testing.T) {
 }
 
 func TestHealthToken(t *testing.T) {
-	addr := servePeer(t, fakePeer{live: true, ready: true}, api.Options{Token: "0123456789abcdef", TokenReads: true})
+	addr := servePeer(t, fakePeer{live: true, ready: true}, api.Limits{Token: "0123456789abcdef", TokenReads: true})
 	t.Setenv(tokenEnv, "")
 	if code, _, errOut := runHealth(t, "--addr", addr); code != ExitFailure || !strings.Contains(errOut, "401") {
 		t.Errorf("without the token: exit %d, stderr %q", code, errOut)
@@ -100,7 +100,7 @@ func TestHealthToken(t *testing.T) {
 }
 
 func TestHealthEnvAddr(t *testing.T) {
-	t.Setenv("ROSTER_API_ADDR", servePeer(t, fakePeer{live: true, ready: true}, api.Options{}))
+	t.Setenv("ROSTER_API_ADDR", servePeer(t, fakePeer{live: true, ready: true}, api.Limits{}))
 	if code, _, errOut := runHealth(t); code != ExitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}

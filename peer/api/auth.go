@@ -7,16 +7,6 @@ import (
 	"strings"
 )
 
-// Options set who may use the API.
-type Options struct {
-	// Token, if set, is required (as "Authorization: Bearer TOKEN") by
-	// every request that changes state: any method but GET, HEAD and
-	// OPTIONS, on every path, mounted handlers included.
-	Token string
-	// TokenReads requires the token on reads too.
-	TokenReads bool
-}
-
 // authorizer checks the bearer token of requests. Safe for concurrent use.
 type authorizer struct {
 	sum   [sha256.Size]byte // of the token
@@ -24,7 +14,7 @@ type authorizer struct {
 	reads bool
 }
 
-func newAuthorizer(o Options) authorizer {
+func newAuthorizer(o Limits) authorizer {
 	return authorizer{sum: sha256.Sum256([]byte(o.Token)), on: o.Token != "", reads: o.TokenReads}
 }
 

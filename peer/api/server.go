@@ -6,13 +6,16 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"log"
 	"net"
 	"net/http"
 	"time"
 
 	"roster/peer/fsm"
+	"roster/peer/netguard"
 )
 
 // Status is a peer's state, part of its answer to /health and /ready.
@@ -45,17 +48,56 @@ type Server struct {
 	ln   net.Listener
 }
 
+// Bounds of the API: what one connection or request can hold. No request
+// of the API needs a body over a few hundred bytes or a second to send.
+const (
+	maxHeaderBytes    = 16 << 10
+	maxBodyBytes      = 64 << 10
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	// idleTimeout closes a kept-alive connection with no request.
+	idleTimeout = 30 * time.Second
+	// connsPerIP and connsTotal cap concurrent connections.
+	connsPerIP = 16
+	connsTotal = 64
+)
+
+// Limits are the API's options beyond its address.
+type Limits struct {
+	// TLS, if set, makes the API serve HTTPS.
+	TLS *tls.Config
+	// Log counts refused connections at a bounded rate.
+	Log *netguard.RateLog
+	// Token, if set, is required (as "Authorization: Bearer TOKEN") by
+	// every request that changes state: any method but GET, HEAD and
+	// OPTIONS, on every path, mounted handlers included.
+	Token string
+	// TokenReads requires the token on reads too.
+	TokenReads bool
+}
+
 // Listen binds the API address; it fails at once if the port is taken.
-func Listen(addr string, peer Peer, opts Options) (*Server, error) {
+func Listen(addr string, peer Peer, lim Limits) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	ln = &netguard.Listener{Listener: ln, Limit: &netguard.ConnLimiter{PerIP: connsPerIP, Total: connsTotal}, Log: lim.Log, Name: "api"}
+	if lim.TLS != nil {
+		ln = tls.NewListener(ln, lim.TLS)
 	}
 	s := &Server{peer: peer, mux: http.NewServeMux(), ln: ln}
 	s.mux.HandleFunc("GET /health", s.health)
 	s.mux.HandleFunc("GET /ready", s.ready)
 	s.mux.HandleFunc("GET /view", s.view)
-	s.srv = &http.Server{Handler: newAuthorizer(opts).wrap(s.mux), ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{
+		Handler:           http.MaxBytesHandler(newAuthorizer(lim).wrap(s.mux), maxBodyBytes),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          log.New(lim.Log.Writer("api"), "", 0),
+	}
 	return s, nil
 }
 

@@ -5,12 +5,14 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -23,7 +25,10 @@ import (
 	"roster/peer/config"
 	"roster/peer/detector"
 	"roster/peer/fsm"
+	"roster/peer/identity"
+	"roster/peer/netguard"
 	"roster/peer/reconcile"
+	"roster/peer/secure"
 	"roster/peer/viewlog"
 )
 
@@ -70,6 +75,14 @@ type Node struct {
 	faults  *diskFaults
 	guard   *clusterGuard
 
+	resolver *identity.Resolver
+	netLog   *netguard.RateLog // bad input from the network, at a bounded rate
+	// netRaftLog bounds the rate of Raft's network layer's own complaints.
+	netRaftLog *netguard.RateLog
+	keyring    *secure.Keyring // nil when the cluster has no key
+	tls        *secure.TLS     // nil without a key or TLS files
+	stream     *stream
+
 	onPeerAddr func(id int, ip net.IP)
 
 	cancel context.CancelFunc
@@ -113,6 +126,13 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 
+	n.resolver = identity.New(cfg.Hosts, nil)
+	n.netLog = netguard.NewRateLog(logger.Named("net"))
+	n.netRaftLog = netguard.NewRateLog(logger.Named("raft-net"))
+	if err := n.setupSecurity(); err != nil {
+		return nil, err
+	}
+
 	vl := viewlog.New(cfg.ViewLog, cfg.Self.ID)
 	n.printer = newPrinter(cfg.Self.ID, vl, dataDir, func() { n.det.SetJoined() }, logger, n.faults)
 	n.printer.onPrint = opts.OnInstall
@@ -132,6 +152,10 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		OnDown:        n.peerDown,
 		OnAddr:        n.learnAddr,
 		Logger:        logger,
+		Keyring:       n.memberlistKeyring(),
+		Resolver:      n.resolver,
+		AddrCheck:     cfg.CheckAddrs(),
+		Log:           n.netLog,
 	}); err != nil {
 		return nil, err
 	}
@@ -143,8 +167,12 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	if cfg.APIPort != 0 {
-		apiOpts := api.Options{Token: cfg.APIToken, TokenReads: cfg.APITokenReads}
-		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n, apiOpts); err != nil {
+		var apiTLS *tls.Config
+		if n.tls != nil && !n.tls.Derived() {
+			apiTLS = n.tls.API()
+		}
+		lim := api.Limits{TLS: apiTLS, Log: n.netLog, Token: cfg.APIToken, TokenReads: cfg.APITokenReads}
+		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n, lim); err != nil {
 			return nil, fmt.Errorf("api port: %w", unwrapNet(err))
 		}
 		for p, h := range opts.Handlers {
@@ -173,6 +201,9 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 				logger.Error("api stopped", "error", err)
 			}
 		})
+	}
+	if !cfg.Secured() {
+		logger.Info("no cluster key: anyone who reaches this peer's ports can join the cluster and write views (see roster keygen, --encrypt)")
 	}
 	n.printer.message(viewlog.Joining, true)
 	started = true
@@ -220,18 +251,25 @@ func (n *Node) startRaft(dataDir string, opts Options) error {
 	cfg := n.cfg
 	store, snaps := n.store, n.snaps
 	advertise := &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
-	sl, err := listenStream(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)), advertise)
+	sl, err := listenStream(streamConfig{
+		Bind: net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)), Advertise: advertise,
+		TLS: n.tls, Resolver: n.resolver, AddrCheck: cfg.CheckAddrs(), Log: n.netLog,
+	})
 	if err != nil {
 		return fmt.Errorf("raft port: %w", unwrapNet(err))
+	}
+	n.stream = sl
+	if n.keyring != nil {
+		n.keyring.Watch(sl.KeysChanged)
 	}
 	var stream raft.StreamLayer = sl
 	if opts.WrapStream != nil {
 		stream = opts.WrapStream(stream)
 	}
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net")},
+		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net"), n.netRaftLog},
 	})
-	rc := raftConfig(cfg.Self.ID, quietLogger{n.log.Named("raft")})
+	rc := raftConfig(cfg.Self.ID, quietLogger{Logger: n.log.Named("raft")})
 	// Raft reads its whole state here; the store was checked, but a
 	// snapshot may still be damaged, or disagree with the cluster id.
 	var r *raft.Raft
@@ -375,6 +413,23 @@ func (n *Node) Status() api.Status {
 // View returns the committed view this peer holds.
 func (n *Node) View() fsm.View { return n.fsm.View() }
 
+// Voters returns the ids of the voters in the Raft configuration this peer
+// holds (its latest, committed or not), ascending; nil when it cannot tell.
+func (n *Node) Voters() []int {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return nil
+	}
+	var out []int
+	for _, s := range f.Configuration().Servers {
+		if id, err := strconv.Atoi(string(s.ID)); err == nil && s.Suffrage == raft.Voter {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Logger returns the peer's diagnostic logger.
 func (n *Node) Logger() hclog.Logger { return n.log }
 
@@ -438,6 +493,8 @@ func (n *Node) stop(leave time.Duration) {
 		}
 		if n.trans != nil {
 			n.trans.Close()
+		} else if n.stream != nil {
+			n.stream.Close()
 		}
 		n.wg.Wait()
 		if n.store != nil {
@@ -446,6 +503,8 @@ func (n *Node) stop(leave time.Duration) {
 		if n.tmpDir != "" {
 			os.RemoveAll(n.tmpDir)
 		}
+		n.netLog.Close()
+		n.netRaftLog.Close()
 	})
 }
 

@@ -11,20 +11,20 @@ import (
 	"roster/peer/fsm"
 )
 
-// fakePeer answers with fixed health.
-type fakePeer struct{ live, ready bool }
+// fixedPeer answers with fixed health.
+type fixedPeer struct{ live, ready bool }
 
-func (p fakePeer) Status() Status {
+func (p fixedPeer) Status() Status {
 	return Status{Name: "two", ID: 2, State: "Follower", Leader: 1, View: fsm.View{ID: 3, Leader: 1, Members: []int{1, 2}}}
 }
-func (p fakePeer) Live() Health {
+func (p fixedPeer) Live() Health {
 	return NewHealth(p.Status(), []Check{{Name: "raft", OK: p.live, Detail: "follower"}})
 }
-func (p fakePeer) Ready() Health {
+func (p fixedPeer) Ready() Health {
 	return NewHealth(p.Status(), []Check{{Name: "raft", OK: true, Detail: "follower"}, {Name: "leader", OK: p.ready, Detail: "no leader known"}})
 }
 
-func serve(t *testing.T, p Peer, o Options) string {
+func serveFixed(t *testing.T, p Peer, o Limits) string {
 	t.Helper()
 	s, err := Listen("127.0.0.1:0", p, o)
 	if err != nil {
@@ -52,7 +52,7 @@ func do(t *testing.T, method, url, token string) (int, string) {
 }
 
 func TestHealthAndReady(t *testing.T) {
-	addr := serve(t, fakePeer{live: true, ready: false}, Options{})
+	addr := serveFixed(t, fixedPeer{live: true, ready: false}, Limits{})
 	code, body := do(t, "GET", "http://"+addr+"/health", "")
 	if code != 200 || !strings.Contains(body, `"ok":true`) {
 		t.Fatalf("/health: %d %s", code, body)
@@ -83,7 +83,7 @@ func TestHealthAndReady(t *testing.T) {
 const token = "0123456789abcdef-lab"
 
 func TestTokenGuardsWrites(t *testing.T) {
-	addr := serve(t, fakePeer{live: true, ready: true}, Options{Token: token})
+	addr := serveFixed(t, fixedPeer{live: true, ready: true}, Limits{Token: token})
 	base := "http://" + addr
 	for _, m := range []string{"POST", "PUT", "DELETE", "PATCH"} {
 		if code, body := do(t, m, base+"/faults", ""); code != http.StatusUnauthorized || !strings.Contains(body, "needs the API token") {
@@ -120,7 +120,7 @@ func TestTokenGuardsWrites(t *testing.T) {
 }
 
 func TestTokenReads(t *testing.T) {
-	addr := serve(t, fakePeer{live: true, ready: true}, Options{Token: token, TokenReads: true})
+	addr := serveFixed(t, fixedPeer{live: true, ready: true}, Limits{Token: token, TokenReads: true})
 	base := "http://" + addr
 	for _, p := range []string{"/health", "/ready", "/view", "/faults"} {
 		if code, _ := do(t, "GET", base+p, ""); code != http.StatusUnauthorized {
