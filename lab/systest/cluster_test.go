@@ -18,6 +18,9 @@ type cluster struct {
 	// expect lists peers the test may rightly remove while alive (the
 	// minority of a partition), for the checker.
 	expect []int
+	// processes is what peers run as processes beside the in-process ones
+	// printed (their later lives), judged after the in-process logs.
+	processes strings.Builder
 }
 
 func newCluster(t *testing.T, n int) *cluster {
@@ -33,7 +36,7 @@ func newCluster(t *testing.T, n int) *cluster {
 			c.check()
 		}
 		if t.Failed() {
-			t.Logf("view logs:\n%s", lc.ViewLogs())
+			t.Logf("view logs:\n%s%s", lc.ViewLogs(), c.processes.String())
 		}
 	})
 	return c
@@ -44,7 +47,7 @@ func newCluster(t *testing.T, n int) *cluster {
 func (c *cluster) check() {
 	c.t.Helper()
 	opts := checker.Options{ExpectRemovals: c.expect}
-	run, err := checker.Read([]checker.Source{{Name: "views", R: strings.NewReader(c.ViewLogs())}}, opts)
+	run, err := checker.Read([]checker.Source{{Name: "views", R: strings.NewReader(c.ViewLogs() + c.processes.String())}}, opts)
 	if err != nil {
 		c.t.Fatalf("checker: %v", err)
 	}

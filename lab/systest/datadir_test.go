@@ -18,6 +18,7 @@ import (
 	"roster/lab/localcluster"
 	"roster/peer/api"
 	"roster/peer/config"
+	"roster/peer/viewlog"
 )
 
 // clusterID reads the cluster id kept in a data dir.
@@ -56,10 +57,13 @@ func oldCluster(t *testing.T) string {
 // stopped by stop, or after timeout).
 type peerProcess struct {
 	cmd    *exec.Cmd
-	stderr bytes.Buffer
+	stderr syncBuffer
 	done   chan struct{}
 	err    error
 }
+
+// output returns what the process wrote to stderr so far.
+func (p *peerProcess) output() string { return p.stderr.String() }
 
 func startProcess(t *testing.T, bin string, c *cluster, id int, dataDir string) *peerProcess {
 	t.Helper()
@@ -85,13 +89,13 @@ func (p *peerProcess) exit(t *testing.T, timeout time.Duration) (int, string) {
 	select {
 	case <-p.done:
 	case <-time.After(timeout):
-		t.Fatalf("the peer did not exit within %v; stderr:\n%s", timeout, p.stderr.String())
+		t.Fatalf("the peer did not exit within %v; stderr:\n%s", timeout, p.output())
 	}
 	var ee *exec.ExitError
 	if p.err != nil && !errors.As(p.err, &ee) {
 		t.Fatal(p.err)
 	}
-	return p.cmd.ProcessState.ExitCode(), p.stderr.String()
+	return p.cmd.ProcessState.ExitCode(), p.output()
 }
 
 var (
@@ -178,13 +182,21 @@ func TestDataDirOfAnotherCluster(t *testing.T) {
 	// Doing what it says: a new data dir joins as a new member.
 	p := startProcess(t, bin, c, 3, t.TempDir())
 	waitFor(t, 15*time.Second, func() bool { return c.Node(1).View().Contains(3) }, func() string {
-		return "peer 3 with a new data dir was not added: " + p.stderr.String()
+		return "peer 3 with a new data dir was not added: " + p.output()
 	})
 	waitReady(t, c, 3, true, 10*time.Second)
+	// It printed the view that added it before it leaves.
+	v := c.Node(1).View()
+	line := viewlog.FormatView(3, v.ID, v.Leader, v.Members)
+	waitFor(t, 10*time.Second, func() bool { return strings.Contains(p.output(), line) }, func() string {
+		return "peer 3 did not print " + line + ":\n" + p.output()
+	})
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	if code, stderr := p.exit(t, 15*time.Second); code != 0 {
+	code, stderr = p.exit(t, 15*time.Second)
+	if code != 0 {
 		t.Fatalf("peer 3 left with exit %d:\n%s", code, stderr)
 	}
+	c.processes.WriteString(stderr) // its new life, for the checker
 	c.waitView([]int{1}, 10*time.Second)
 }
 
