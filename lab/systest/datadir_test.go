@@ -317,10 +317,12 @@ func TestDiskFull(t *testing.T) {
 	}
 	f.Close()
 	c.start(4) // a view change peer 3 must store
-	h := waitReady(t, c, 3, false, 15*time.Second)
-	if r := strings.Join(h.Reasons(), "; "); !strings.Contains(r, "data_dir: ") || !strings.Contains(r, "no space left on device") {
-		t.Fatalf("peer 3's reasons %q: want the data dir, full", r)
-	}
+	var h api.Health
+	waitFor(t, 15*time.Second, func() bool {
+		h, _ = apiOf(c, 3, "").Ready(context.Background())
+		r := strings.Join(h.Reasons(), "; ")
+		return !h.OK && strings.Contains(r, "data_dir: ") && strings.Contains(r, "no space left on device")
+	}, func() string { return "peer 3's readiness " + h.String() + ": want the data dir, full" })
 	if l := logs[3].String(); !strings.Contains(l, "[ERROR]") || !strings.Contains(l, "storage fault") || !strings.Contains(l, "no space left on device") {
 		t.Fatalf("peer 3 logged:\n%s", l)
 	}

@@ -70,7 +70,7 @@ func (l *Loop) Run(ctx context.Context) {
 			term := l.Raft.CurrentTerm()
 			if term != readyTerm {
 				// Apply everything earlier leaders committed before judging the view.
-				if err := l.Raft.Barrier(timeout).Error(); err != nil {
+				if err := wait(ctx, l.Raft.Barrier(timeout)); err != nil {
 					l.Logger.Warn("barrier failed", "error", err)
 				} else {
 					readyTerm = term
@@ -117,7 +117,7 @@ func (l *Loop) reconcile(ctx context.Context) {
 			return
 		}
 		l.Logger.Debug("reconcile", "step", step.String())
-		if err := l.take(step); err != nil {
+		if err := l.take(ctx, step); err != nil {
 			if errors.Is(err, fsm.ErrStale) || errors.Is(err, fsm.ErrNoop) {
 				continue // the view moved on under us: plan again from it
 			}
@@ -127,7 +127,7 @@ func (l *Loop) reconcile(ctx context.Context) {
 	}
 }
 
-func (l *Loop) take(s Step) error {
+func (l *Loop) take(ctx context.Context, s Step) error {
 	r := l.Raft
 	id, addr := ServerID(s.Server.ID), raft.ServerAddress(s.Server.Addr)
 	switch s.Kind {
@@ -139,7 +139,7 @@ func (l *Loop) take(s Step) error {
 			l.Hooks.BeforeCommit(s.Change)
 		}
 		f := r.Apply(s.Change.Encode(), timeout)
-		if err := f.Error(); err != nil {
+		if err := wait(ctx, f); err != nil {
 			return err
 		}
 		res, _ := f.Response().(fsm.Result)
@@ -151,13 +151,13 @@ func (l *Loop) take(s Step) error {
 		}
 		return nil
 	case AddNonvoter:
-		return r.AddNonvoter(id, addr, 0, timeout).Error()
+		return wait(ctx, r.AddNonvoter(id, addr, 0, timeout))
 	case Promote:
-		return r.AddVoter(id, addr, 0, timeout).Error()
+		return wait(ctx, r.AddVoter(id, addr, 0, timeout))
 	case Demote:
-		return r.DemoteVoter(id, 0, timeout).Error()
+		return wait(ctx, r.DemoteVoter(id, 0, timeout))
 	case Remove:
-		return r.RemoveServer(id, 0, timeout).Error()
+		return wait(ctx, r.RemoveServer(id, 0, timeout))
 	}
 	return nil
 }
@@ -183,5 +183,31 @@ func (l *Loop) dropSilentJoiners(s *State) {
 		if !answering[id] {
 			delete(s.Alive, id)
 		}
+	}
+}
+
+// errNoAnswer says Raft did not answer a future in time.
+var errNoAnswer = errors.New("raft did not answer within the deadline")
+
+// wait waits for a Raft future until it is answered, ctx ends, or 2 ×
+// timeout passes. Raft answers every future it accepted when it commits,
+// loses leadership or shuts down, but the futures of Apply, Barrier and
+// configuration changes are not tied to its shutdown channel: one Raft
+// drops would block the loop, and so the peer's stop, forever (seen once
+// as a 10-minute hang of a cluster test in an AddVoter). Then the loop
+// goes on, and the goroutine that waits ends when Raft answers, or stays
+// blocked on a future nobody will answer.
+func wait(ctx context.Context, f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	t := time.NewTimer(2 * timeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return errNoAnswer
 	}
 }
