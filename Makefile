@@ -16,20 +16,22 @@ COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker 
 IMAGE_ARCH ?= $(shell docker version --format '{{.Server.Arch}}' 2>/dev/null | grep . || $(GO) env GOARCH)
 # Everything `docker build` sees (besides hostsfile.txt) lives here; see .dockerignore.
 IMAGE_DIR := bin/image
+# The image's tag: set IMAGE=roster-NAME for an image no other build retags.
+IMAGE ?= roster
 
 .PHONY: build image testcase-1 testcase-2 testcase-3 testcase-4 e2e clean
 
 build:
 	$(GO) build -o bin/roster .
 
-# The compose files use `image: roster`. The image an earlier build tagged
-# roster is left untagged by the new one: prune it.
+# The compose files use `image: roster` (the stack file ${ROSTER_IMAGE:-roster}).
+# The image an earlier build tagged is left untagged by the new one: prune it.
 image:
 	rm -rf $(IMAGE_DIR)
 	mkdir -p $(IMAGE_DIR)/rootfs/tmp
 	chmod 1777 $(IMAGE_DIR)/rootfs/tmp
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -tags nolab -trimpath -ldflags "-s -w" -o $(IMAGE_DIR)/roster .
-	docker build -t roster .
+	docker build -t $(IMAGE) .
 	docker image prune -f --filter label=org.opencontainers.image.title=roster >/dev/null
 
 testcase-1 testcase-2 testcase-3 testcase-4: testcase-%: image build

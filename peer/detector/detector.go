@@ -221,11 +221,15 @@ func (d *Detector) rejoinMissing(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			if p.Host == "" {
+			if !p.IsIP() {
 				// Under Docker a crashed container's name stops resolving:
 				// skip it quietly rather than have memberlist warn each time.
-				if _, err := net.DefaultResolver.LookupHost(ctx, p.Name); err != nil {
-					d.log.Trace("peer does not resolve", "peer", p.Name, "error", err)
+				host := p.Host
+				if host == "" {
+					host = p.Name
+				}
+				if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
+					d.log.Trace("peer does not resolve", "peer", p.Name, "host", host, "error", err)
 					return
 				}
 			}

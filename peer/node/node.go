@@ -110,7 +110,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 
 	if n.det, err = detector.Start(detector.Config{
 		Self: cfg.Self, Hosts: cfg.Hosts,
-		BindAddr: cfg.Bind, AdvertiseAddr: cfg.Advertise, Port: cfg.GossipPort,
+		BindAddr: cfg.Bind, AdvertiseAddr: n.advertiseAddr(), Port: cfg.GossipPort,
 		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort},
 		WrapTransport: opts.WrapTransport,
 		OnDown:        n.peerDown,
