@@ -7,6 +7,9 @@
 #   make testcase-N   run docker-compose-testcase-N.yml (N = 1..4) for its scripted
 #                     length, save the logs to out/testcase-N.log, tear down, check
 #   make e2e          the Docker end-to-end tests (test cases 1-4, judged by the checker)
+#   make swarm-e2e    deploy/swarm/docker-stack.yml on a single-node Docker Swarm
+#                     (made for the test and left after it, unless the engine is
+#                     in a swarm already): meet, kill, scale, judged by the checker
 #   make clean        remove bin/ and out/
 
 GO ?= go
@@ -19,7 +22,7 @@ IMAGE_DIR := bin/image
 # The image's tag: set IMAGE=roster-NAME for an image no other build retags.
 IMAGE ?= roster
 
-.PHONY: build image testcase-1 testcase-2 testcase-3 testcase-4 e2e clean
+.PHONY: build image testcase-1 testcase-2 testcase-3 testcase-4 e2e swarm-e2e clean
 
 build:
 	$(GO) build -o bin/roster .
@@ -39,6 +42,12 @@ testcase-1 testcase-2 testcase-3 testcase-4: testcase-%: image build
 
 e2e:
 	ROSTER_E2E=1 COMPOSE="$(COMPOSE)" $(GO) test ./lab/e2e/ -v -count=1 -timeout 20m
+
+# The stack runs an image of its own: another build's retag of roster cannot
+# change it under the test.
+SWARM_IMAGE ?= roster-swarm-e2e
+swarm-e2e:
+	ROSTER_SWARM_E2E=1 ROSTER_IMAGE=$(SWARM_IMAGE) $(GO) test ./lab/e2e/ -run 'Swarm|Stack' -v -count=1 -timeout 15m
 
 clean:
 	rm -rf bin out
