@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/memberlist"
 
 	"roster/peer/hostsfile"
+	"roster/peer/metrics"
 )
 
 // ProbeInterval is memberlist's probe period.
@@ -45,6 +46,8 @@ type Config struct {
 	// block) with every address memberlist reports for a hostsfile peer.
 	OnAddr func(id int, addr net.IP)
 	Logger hclog.Logger
+	// Metrics counts direct checks (nil: none).
+	Metrics *metrics.Peer
 }
 
 // Member is a hostsfile peer that memberlist sees alive.

@@ -26,6 +26,7 @@ import (
 	"roster/peer/config"
 	"roster/peer/detector"
 	"roster/peer/fsm"
+	"roster/peer/metrics"
 	"roster/peer/reconcile"
 	"roster/peer/viewlog"
 )
@@ -67,6 +68,7 @@ type Node struct {
 	trans   *raft.NetworkTransport
 	store   *raftboltdb.BoltStore
 	api     *api.Server
+	metrics *metrics.Peer
 	tmpDir  string
 
 	onPeerAddr func(id int, ip net.IP)
@@ -84,7 +86,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	logger := Logger(cfg)
-	n := &Node{cfg: cfg, log: logger, onPeerAddr: opts.OnPeerAddr}
+	n := &Node{cfg: cfg, log: logger, onPeerAddr: opts.OnPeerAddr, metrics: newMetrics(logger)}
 	started := false
 	defer func() {
 		if !started {
@@ -106,7 +108,10 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	n.printer = newPrinter(cfg.Self.ID, vl, dataDir, func() { n.det.SetJoined() })
 	n.printer.onPrint = opts.OnInstall
 	n.printer.intercept = opts.Intercept
-	n.fsm = fsm.New(n.printer.installed)
+	n.fsm = fsm.New(func(v fsm.View, restored bool) {
+		n.printer.installed(v, restored)
+		n.metrics.ViewInstalled(v.ID, v.Members)
+	})
 
 	if n.det, err = detector.Start(detector.Config{
 		Self: cfg.Self, Hosts: cfg.Hosts,
@@ -116,6 +121,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		OnDown:        n.peerDown,
 		OnAddr:        n.learnAddr,
 		Logger:        logger,
+		Metrics:       n.metrics,
 	}); err != nil {
 		return nil, err
 	}
@@ -127,6 +133,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n); err != nil {
 			return nil, fmt.Errorf("api port: %w", unwrapNet(err))
 		}
+		n.api.Handle("GET /v1/metrics", n.metrics.Handler())
 		for p, h := range opts.Handlers {
 			n.api.Handle(p, h)
 		}
@@ -140,6 +147,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	loop := &reconcile.Loop{
 		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: n.det,
 		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
+		Metrics: n.metrics,
 	}
 	n.goRun(func() { loop.Run(ctx) })
 	n.goRun(func() { n.det.Run(ctx, time.Second) })
@@ -308,6 +316,7 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 				}
 			case raft.LeaderObservation:
 				id, _ := strconv.Atoi(string(d.LeaderID))
+				n.metrics.LeaderObserved(id)
 				if lastLeader != 0 && id != lastLeader && lastLeader != n.cfg.Self.ID {
 					n.det.Check(lastLeader)
 				}
