@@ -156,7 +156,7 @@ func openSources(args []string, stdin io.Reader) ([]checker.Source, func(), erro
 			if pe, ok := err.(*os.PathError); ok {
 				err = pe.Err
 			}
-			return nil, closeAll, fmt.Errorf("cannot read %s: %v", name, err)
+			return nil, closeAll, fmt.Errorf("cannot read %s: %w", name, err)
 		}
 		srcs = append(srcs, checker.Source{Name: name, R: f})
 	}

@@ -111,7 +111,7 @@ type inspectJSON struct {
 func ParseInspect(data []byte) ([]Container, error) {
 	var raw []inspectJSON
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("docker inspect output: %v", err)
+		return nil, fmt.Errorf("docker inspect output: %w", err)
 	}
 	out := make([]Container, 0, len(raw))
 	for _, r := range raw {
