@@ -10,6 +10,8 @@
 #   make swarm-e2e    deploy/swarm/docker-stack.yml on a single-node Docker Swarm
 #                     (made for the test and left after it, unless the engine is
 #                     in a swarm already): meet, kill, scale, judged by the checker
+#   make k8s-check    decode deploy/kubernetes/*.yaml strictly into the k8s.io/api
+#                     types and check them against the peer (no cluster needed)
 #   make clean        remove bin/ and out/
 
 GO ?= go
@@ -22,7 +24,7 @@ IMAGE_DIR := bin/image
 # The image's tag: set IMAGE=roster-NAME for an image no other build retags.
 IMAGE ?= roster
 
-.PHONY: build image testcase-1 testcase-2 testcase-3 testcase-4 e2e swarm-e2e clean
+.PHONY: build image testcase-1 testcase-2 testcase-3 testcase-4 e2e swarm-e2e k8s-check clean
 
 build:
 	$(GO) build -o bin/roster .
@@ -48,6 +50,10 @@ e2e:
 SWARM_IMAGE ?= roster-swarm-e2e
 swarm-e2e:
 	ROSTER_SWARM_E2E=1 ROSTER_IMAGE=$(SWARM_IMAGE) $(GO) test ./lab/e2e/ -run 'Swarm|Stack' -v -count=1 -timeout 15m
+
+# deploy/kubernetes is a module of its own: k8s.io stays out of roster's go.mod.
+k8s-check:
+	cd deploy/kubernetes && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 clean:
 	rm -rf bin out
