@@ -47,6 +47,7 @@ func New(stdout, stderr io.Writer) *ucli.App {
 			healthCommand(),
 			viewCommand(),
 			nemesisCommand(),
+			keygenCommand(),
 		},
 		ExitErrHandler: func(*ucli.Context, error) {},
 		OnUsageError: func(c *ucli.Context, err error, _ bool) error {

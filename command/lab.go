@@ -18,6 +18,7 @@ func labCommand() *ucli.Command {
 			labUpCommand(),
 			soakCommand(),
 			benchCommand(),
+			labAttackCommand(),
 			labPeersCommand(),
 		},
 		Action: func(c *ucli.Context) error {
