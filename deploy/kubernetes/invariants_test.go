@@ -119,6 +119,23 @@ func TestStatefulSet(t *testing.T) {
 	if !named {
 		t.Error("ROSTER_NAME does not come from the pod name (metadata.name)")
 	}
+	// Every variable is one a roster flag reads; the key comes from a Secret.
+	envs := map[string]bool{}
+	for _, f := range command.New(io.Discard, io.Discard).Flags {
+		if ev, ok := f.(interface{ GetEnvVars() []string }); ok {
+			for _, e := range ev.GetEnvVars() {
+				envs[e] = true
+			}
+		}
+	}
+	for _, e := range c.Env {
+		if !envs[e.Name] {
+			t.Errorf("env %s: no roster flag reads it", e.Name)
+		}
+		if e.Name == "ROSTER_ENCRYPT" && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
+			t.Error("ROSTER_ENCRYPT not from a Secret")
+		}
+	}
 	// Resources: requests for scheduling, a memory limit, no CPU limit.
 	r := c.Resources
 	if r.Requests.Cpu().IsZero() || r.Requests.Memory().IsZero() || r.Limits.Memory().IsZero() {

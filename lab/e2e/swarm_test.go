@@ -85,6 +85,7 @@ type swarmStack struct {
 	name  string
 	dir   string // the repository root
 	image string
+	key   string // the cluster key (ROSTER_ENCRYPT), "" for an open cluster
 	once  sync.Once
 	err   error
 }
@@ -96,7 +97,7 @@ func (s *swarmStack) service(name string) string { return s.name + "_" + name }
 func (s *swarmStack) deploy(ctx context.Context) error {
 	cmd := exec.CommandContext(ctx, "docker", "stack", "deploy", "--resolve-image", "never", "-c", stackFile, s.name)
 	cmd.Dir = s.dir
-	cmd.Env = append(os.Environ(), "ROSTER_IMAGE="+s.image)
+	cmd.Env = append(os.Environ(), "ROSTER_IMAGE="+s.image, "ROSTER_ENCRYPT="+s.key)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("docker stack deploy: %v: %s", err, bytes.TrimSpace(out))
 	}

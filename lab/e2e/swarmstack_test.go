@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,7 +18,8 @@ import (
 
 // TestSwarmStack deploys deploy/swarm/docker-stack.yml on a Docker Swarm
 // (a single-node swarm on loopback, made for the test unless the engine is
-// in one already), and checks, from `docker service logs`:
+// in one already) with a cluster key of its own, and checks, from `docker
+// service logs`:
 //
 //   - the three peers meet on the overlay network: one view [1,2,3];
 //   - `docker kill` of peer 2's container: the others remove it, Swarm
@@ -54,7 +57,10 @@ func TestSwarmStack(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	st := &swarmStack{name: newProjectName(), dir: repoRoot, image: imageName}
+	// A key of the run's own: the stack runs encrypted, as it should anywhere.
+	var key [32]byte
+	rand.Read(key[:])
+	st := &swarmStack{name: newProjectName(), dir: repoRoot, image: imageName, key: base64.StdEncoding.EncodeToString(key[:])}
 	active.add(st)
 	t.Cleanup(func() {
 		if err := st.down(); err != nil {
@@ -66,6 +72,10 @@ func TestSwarmStack(t *testing.T) {
 	t.Logf("stack %s from %s, image %s", st.name, stackFile, imageName)
 	if err := st.deploy(ctx); err != nil {
 		t.Fatal(err)
+	}
+	env, err := docker(ctx, "service", "inspect", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}", st.service("one"))
+	if err != nil || !strings.Contains(env, `"ROSTER_ENCRYPT=`+st.key+`"`) {
+		t.Fatalf("the stack's peers do not get the cluster key (ROSTER_ENCRYPT): %v", err)
 	}
 	logs := followLogs(ctx, []string{st.service("one"), st.service("two"), st.service("three")})
 	defer logs.stop()
