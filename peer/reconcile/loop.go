@@ -33,25 +33,100 @@ type Hooks struct {
 	AfterCommit func(fsm.Change, fsm.View)
 }
 
+// Raft is what the loop needs from Raft; *raft.Raft satisfies it.
+type Raft interface {
+	// State is the node's Raft state (leader, follower, shutdown, ...).
+	State() raft.RaftState
+	// CurrentTerm is the node's current term.
+	CurrentTerm() uint64
+	// Barrier completes once every entry before it has been applied.
+	Barrier(timeout time.Duration) raft.Future
+	// GetConfiguration returns the latest Raft configuration.
+	GetConfiguration() raft.ConfigurationFuture
+	// Apply proposes a command to the log.
+	Apply(cmd []byte, timeout time.Duration) raft.ApplyFuture
+	// AddNonvoter adds a non-voting server, or updates its address.
+	AddNonvoter(id raft.ServerID, addr raft.ServerAddress, prevIndex uint64, timeout time.Duration) raft.IndexFuture
+	// AddVoter adds a voter, or makes a server one.
+	AddVoter(id raft.ServerID, addr raft.ServerAddress, prevIndex uint64, timeout time.Duration) raft.IndexFuture
+	// DemoteVoter takes a server's vote away.
+	DemoteVoter(id raft.ServerID, prevIndex uint64, timeout time.Duration) raft.IndexFuture
+	// RemoveServer removes a server from the configuration.
+	RemoveServer(id raft.ServerID, prevIndex uint64, timeout time.Duration) raft.IndexFuture
+	// LeaderCh signals changes of leadership.
+	LeaderCh() <-chan bool
+}
+
+var _ Raft = (*raft.Raft)(nil)
+
 // Loop is the leader's reconcile loop. Build it with all fields set and call
 // Run once; it is not safe to call Run twice.
 type Loop struct {
-	Raft      *raft.Raft
-	Self      int
-	View      func() fsm.View
-	Members   Membership
+	// Raft is this peer's Raft node.
+	Raft Raft
+	// Self is this peer's id.
+	Self int
+	// View returns the committed view this peer holds.
+	View func() fsm.View
+	// Members is failure detection.
+	Members Membership
+	// MaxVoters caps the number of Raft voters.
 	MaxVoters int
 	// Tick is how often the loop re-checks with no event (default 250 ms).
-	Tick   time.Duration
+	Tick time.Duration
+	// Logger receives the loop's diagnostics.
 	Logger hclog.Logger
-	Hooks  Hooks
+	// Hooks act around view commits.
+	Hooks Hooks
 }
 
 // ServerID is the Raft server id of peer id.
 func ServerID(id int) raft.ServerID { return raft.ServerID(strconv.Itoa(id)) }
 
-// timeout bounds each Raft operation of the loop.
+// timeout bounds each Raft operation of the loop, from its start until its
+// future completes. Raft's own timeout argument only bounds the enqueueing
+// of a request, not its completion.
 const timeout = 5 * time.Second
+
+// leadPoll is how often a wait on a Raft future checks that this peer still
+// leads and that Raft has not shut down.
+const leadPoll = 50 * time.Millisecond
+
+// errTimeout is returned for a Raft operation that did not complete within
+// timeout.
+var errTimeout = errors.New("raft operation timed out")
+
+// wait waits for f to complete, for at most timeout, and gives up early
+// when ctx is done, when Raft shuts down, or (with leading set) when this
+// peer stops leading. A future given up on may still complete later: every
+// step is planned again from the committed state, and a view change applies
+// only to the view it was computed from, so nothing is done twice. The
+// goroutine that waits on f ends when Raft completes it.
+func (l *Loop) wait(ctx context.Context, f raft.Future, leading bool) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	poll := time.NewTicker(leadPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return errTimeout
+		case <-poll.C:
+			switch st := l.Raft.State(); {
+			case st == raft.Shutdown:
+				return raft.ErrRaftShutdown
+			case leading && st != raft.Leader:
+				return raft.ErrLeadershipLost
+			}
+		}
+	}
+}
 
 // Run reconciles while this peer leads, until ctx is done.
 func (l *Loop) Run(ctx context.Context) {
@@ -67,7 +142,7 @@ func (l *Loop) Run(ctx context.Context) {
 			term := l.Raft.CurrentTerm()
 			if term != readyTerm {
 				// Apply everything earlier leaders committed before judging the view.
-				if err := l.Raft.Barrier(timeout).Error(); err != nil {
+				if err := l.wait(ctx, l.Raft.Barrier(timeout), true); err != nil {
 					l.Logger.Warn("barrier failed", "error", err)
 				} else {
 					readyTerm = term
@@ -92,7 +167,7 @@ func (l *Loop) Run(ctx context.Context) {
 func (l *Loop) reconcile(ctx context.Context) {
 	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
 		cf := l.Raft.GetConfiguration()
-		if err := cf.Error(); err != nil {
+		if err := l.wait(ctx, cf, false); err != nil {
 			l.Logger.Warn("get configuration", "error", err)
 			return
 		}
@@ -114,7 +189,7 @@ func (l *Loop) reconcile(ctx context.Context) {
 			return
 		}
 		l.Logger.Debug("reconcile", "step", step.String())
-		if err := l.take(step); err != nil {
+		if err := l.take(ctx, step); err != nil {
 			if errors.Is(err, fsm.ErrStale) || errors.Is(err, fsm.ErrNoop) {
 				continue // the view moved on under us: plan again from it
 			}
@@ -124,7 +199,8 @@ func (l *Loop) reconcile(ctx context.Context) {
 	}
 }
 
-func (l *Loop) take(s Step) error {
+// take takes one step and waits for Raft to complete it (see wait).
+func (l *Loop) take(ctx context.Context, s Step) error {
 	r := l.Raft
 	id, addr := ServerID(s.Server.ID), raft.ServerAddress(s.Server.Addr)
 	switch s.Kind {
@@ -133,7 +209,7 @@ func (l *Loop) take(s Step) error {
 			l.Hooks.BeforeCommit(s.Change)
 		}
 		f := r.Apply(s.Change.Encode(), timeout)
-		if err := f.Error(); err != nil {
+		if err := l.wait(ctx, f, true); err != nil {
 			return err
 		}
 		res, _ := f.Response().(fsm.Result)
@@ -145,13 +221,13 @@ func (l *Loop) take(s Step) error {
 		}
 		return nil
 	case AddNonvoter:
-		return r.AddNonvoter(id, addr, 0, timeout).Error()
+		return l.wait(ctx, r.AddNonvoter(id, addr, 0, timeout), true)
 	case Promote:
-		return r.AddVoter(id, addr, 0, timeout).Error()
+		return l.wait(ctx, r.AddVoter(id, addr, 0, timeout), true)
 	case Demote:
-		return r.DemoteVoter(id, 0, timeout).Error()
+		return l.wait(ctx, r.DemoteVoter(id, 0, timeout), true)
 	case Remove:
-		return r.RemoveServer(id, 0, timeout).Error()
+		return l.wait(ctx, r.RemoveServer(id, 0, timeout), true)
 	}
 	return nil
 }
