@@ -96,33 +96,42 @@ const leadPoll = 50 * time.Millisecond
 // timeout.
 var errTimeout = errors.New("raft operation timed out")
 
-// wait waits for f to complete, for at most timeout, and gives up early
-// when ctx is done, when Raft shuts down, or (with leading set) when this
-// peer stops leading. A future given up on may still complete later: every
+// do makes a Raft call and waits for its future to complete, for at most
+// timeout, giving up early when ctx is done, when Raft shuts down, or (with
+// leading set) when this peer stops leading. The call runs on a goroutine of
+// its own, since Raft may block it too (the enqueueing of a request waits
+// for Raft's main loop). A call given up on may still complete later: every
 // step is planned again from the committed state, and a view change applies
-// only to the view it was computed from, so nothing is done twice. The
-// goroutine that waits on f ends when Raft completes it.
-func (l *Loop) wait(ctx context.Context, f raft.Future, leading bool) error {
-	done := make(chan error, 1)
-	go func() { done <- f.Error() }()
+// only to the view it was computed from, so nothing is done twice. That
+// goroutine ends when Raft completes the future.
+func (l *Loop) do(ctx context.Context, leading bool, call func() raft.Future) (raft.Future, error) {
+	type result struct {
+		f   raft.Future
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		f := call()
+		done <- result{f, f.Error()}
+	}()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	poll := time.NewTicker(leadPoll)
 	defer poll.Stop()
 	for {
 		select {
-		case err := <-done:
-			return err
+		case r := <-done:
+			return r.f, r.err
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-deadline.C:
-			return errTimeout
+			return nil, errTimeout
 		case <-poll.C:
 			switch st := l.Raft.State(); {
 			case st == raft.Shutdown:
-				return raft.ErrRaftShutdown
+				return nil, raft.ErrRaftShutdown
 			case leading && st != raft.Leader:
-				return raft.ErrLeadershipLost
+				return nil, raft.ErrLeadershipLost
 			}
 		}
 	}
@@ -142,7 +151,7 @@ func (l *Loop) Run(ctx context.Context) {
 			term := l.Raft.CurrentTerm()
 			if term != readyTerm {
 				// Apply everything earlier leaders committed before judging the view.
-				if err := l.wait(ctx, l.Raft.Barrier(timeout), true); err != nil {
+				if _, err := l.do(ctx, true, func() raft.Future { return l.Raft.Barrier(timeout) }); err != nil {
 					l.Logger.Warn("barrier failed", "error", err)
 				} else {
 					readyTerm = term
@@ -166,13 +175,13 @@ func (l *Loop) Run(ctx context.Context) {
 // peer stops leading.
 func (l *Loop) reconcile(ctx context.Context) {
 	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
-		cf := l.Raft.GetConfiguration()
-		if err := l.wait(ctx, cf, false); err != nil {
+		f, err := l.do(ctx, false, func() raft.Future { return l.Raft.GetConfiguration() })
+		if err != nil {
 			l.Logger.Warn("get configuration", "error", err)
 			return
 		}
 		s := State{Self: l.Self, View: l.View(), Alive: l.Members.Alive(), MaxVoters: l.MaxVoters}
-		for _, srv := range cf.Configuration().Servers {
+		for _, srv := range f.(raft.ConfigurationFuture).Configuration().Servers {
 			id, err := strconv.Atoi(string(srv.ID))
 			if err != nil {
 				continue
@@ -199,35 +208,54 @@ func (l *Loop) reconcile(ctx context.Context) {
 	}
 }
 
-// take takes one step and waits for Raft to complete it (see wait).
+// take takes one step and waits for Raft to complete it (see do).
 func (l *Loop) take(ctx context.Context, s Step) error {
 	r := l.Raft
 	id, addr := ServerID(s.Server.ID), raft.ServerAddress(s.Server.Addr)
+	var call func() raft.Future
 	switch s.Kind {
 	case Commit:
-		if l.Hooks.BeforeCommit != nil {
-			l.Hooks.BeforeCommit(s.Change)
-		}
-		f := r.Apply(s.Change.Encode(), timeout)
-		if err := l.wait(ctx, f, true); err != nil {
-			return err
-		}
-		res, _ := f.Response().(fsm.Result)
-		if res.Err != nil {
-			return res.Err
-		}
-		if l.Hooks.AfterCommit != nil {
-			l.Hooks.AfterCommit(s.Change, res.View)
-		}
-		return nil
+		return l.commit(ctx, s.Change)
 	case AddNonvoter:
-		return l.wait(ctx, r.AddNonvoter(id, addr, 0, timeout), true)
+		call = func() raft.Future { return r.AddNonvoter(id, addr, 0, timeout) }
 	case Promote:
-		return l.wait(ctx, r.AddVoter(id, addr, 0, timeout), true)
+		call = func() raft.Future { return r.AddVoter(id, addr, 0, timeout) }
 	case Demote:
-		return l.wait(ctx, r.DemoteVoter(id, 0, timeout), true)
+		call = func() raft.Future { return r.DemoteVoter(id, 0, timeout) }
 	case Remove:
-		return l.wait(ctx, r.RemoveServer(id, 0, timeout), true)
+		call = func() raft.Future { return r.RemoveServer(id, 0, timeout) }
+	default:
+		return nil
+	}
+	_, err := l.do(ctx, true, call)
+	return err
+}
+
+// commit commits a view change, then makes the followers learn at once that
+// it committed. A follower learns the commit index from the leader's next
+// AppendEntries that is not a heartbeat: the next entry, or Raft's
+// CommitTimeout when the log is idle. The CommitTimeout is long (a short one
+// keeps an idle leader busy sending empty AppendEntries to every follower),
+// so the loop appends a Barrier, an entry the FSM never sees, right after
+// each view change; it carries the commit to every follower within a round
+// trip.
+func (l *Loop) commit(ctx context.Context, c fsm.Change) error {
+	if l.Hooks.BeforeCommit != nil {
+		l.Hooks.BeforeCommit(c)
+	}
+	f, err := l.do(ctx, true, func() raft.Future { return l.Raft.Apply(c.Encode(), timeout) })
+	if err != nil {
+		return err
+	}
+	res, _ := f.(raft.ApplyFuture).Response().(fsm.Result)
+	if res.Err != nil {
+		return res.Err
+	}
+	if _, err := l.do(ctx, true, func() raft.Future { return l.Raft.Barrier(timeout) }); err != nil {
+		l.Logger.Debug("barrier after a view change", "error", err)
+	}
+	if l.Hooks.AfterCommit != nil {
+		l.Hooks.AfterCommit(c, res.View)
 	}
 	return nil
 }

@@ -64,6 +64,7 @@ type fakeRaft struct {
 	ops      []string         // the operations asked for, in order
 	barriers map[uint64]int   // completed barriers per term
 	hang     map[string]bool  // operations whose futures never complete
+	block    map[string]bool  // operations whose calls never return (a wedged Raft)
 	failOnce map[string]error // operations that fail once with this error
 	refuse   []error          // results forced on the next Applies
 	before   func(f *fsm.FSM) // runs once before the next Apply
@@ -81,6 +82,7 @@ func newFakeRaft(t *testing.T, self int) *fakeRaft {
 		servers:  map[raft.ServerID]raft.Server{},
 		barriers: map[uint64]int{},
 		hang:     map[string]bool{},
+		block:    map[string]bool{},
 		failOnce: map[string]error{},
 		calls:    map[string]int{},
 	}
@@ -90,10 +92,17 @@ func newFakeRaft(t *testing.T, self int) *fakeRaft {
 }
 
 // op records an operation and returns the future to answer it with, or nil
-// when the operation should go ahead.
+// when the operation should go ahead. The caller holds f.mu; a blocked
+// operation releases it and never returns (until the test ends).
 func (f *fakeRaft) op(name, detail string) *future {
 	f.ops = append(f.ops, strings.TrimSpace(name+" "+detail))
 	f.calls[name]++
+	if f.block[name] {
+		f.mu.Unlock()
+		<-f.never
+		f.mu.Lock()
+		return &future{err: raft.ErrRaftShutdown}
+	}
 	if f.hang[name] {
 		return &future{block: f.never, err: raft.ErrRaftShutdown}
 	}
@@ -345,7 +354,9 @@ func TestLoopJoinsAndRemovals(t *testing.T) {
 	eventually(t, "view [1,2,3] with three voters", func() bool {
 		return r.view().Equal(want) && slices.Equal(r.voters(), []string{"1", "2", "3"})
 	})
-	if got, want := r.opsCopy(), []string{"barrier", "apply", "add-nonvoter 2", "add-nonvoter 3", "apply", "promote 2", "promote 3"}; !slices.Equal(got, want) {
+	// A barrier first, then one after each view change (it tells the
+	// followers at once that the change committed).
+	if got, want := r.opsCopy(), []string{"barrier", "apply", "barrier", "add-nonvoter 2", "add-nonvoter 3", "apply", "barrier", "promote 2", "promote 3"}; !slices.Equal(got, want) {
 		t.Fatalf("operations %q, want %q", got, want)
 	}
 
@@ -359,7 +370,7 @@ func TestLoopJoinsAndRemovals(t *testing.T) {
 		r.get(func(f *fakeRaft) { n = len(f.servers) })
 		return n == 2
 	})
-	if got, want := r.opsCopy()[7:], []string{"apply", "remove 3", "demote 2"}; !slices.Equal(got, want) {
+	if got, want := r.opsCopy()[9:], []string{"apply", "barrier", "remove 3", "demote 2"}; !slices.Equal(got, want) {
 		t.Fatalf("operations after the crash %q, want %q", got, want)
 	}
 }
@@ -409,28 +420,45 @@ func TestLoopReplansAfterRefusedChange(t *testing.T) {
 
 // TestLoopStopsWhileRaftHangs is the regression test for a shutdown that
 // hung: the loop waited forever on a Raft future that never completed. Run
-// must return once its context is cancelled, whichever wait it is in.
+// must return once its context is cancelled, whichever wait it is in, and
+// also when the Raft call itself never returns.
 func TestLoopStopsWhileRaftHangs(t *testing.T) {
-	for _, op := range []string{"barrier", "get-configuration", "apply", "add-nonvoter"} {
-		t.Run(op, func(t *testing.T) {
+	for _, c := range []struct {
+		op    string
+		block bool // the call blocks, rather than its future
+	}{
+		{"barrier", false}, {"get-configuration", false}, {"apply", false}, {"add-nonvoter", false},
+		{"barrier", true}, {"apply", true}, {"add-nonvoter", true},
+	} {
+		name := c.op
+		if c.block {
+			name += "-call"
+		}
+		t.Run(name, func(t *testing.T) {
 			r := newFakeRaft(t, 1)
 			r.fsm.Apply(&raft.Log{Type: raft.LogCommand, Data: fsm.Change{Base: 0, Add: []int{1}, Leader: 1}.Encode()})
-			r.set(func(f *fakeRaft) { f.hang[op] = true })
+			r.set(func(f *fakeRaft) {
+				if c.block {
+					f.block[c.op] = true
+				} else {
+					f.hang[c.op] = true
+				}
+			})
 			m := newFakeMembers(1, 2) // 2 joins: add-nonvoter, then apply
-			if op == "apply" {
+			if c.op == "apply" {
 				r.set(func(f *fakeRaft) {
 					f.servers["2"] = raft.Server{ID: "2", Address: raft.ServerAddress(alive(2)[2]), Suffrage: raft.Nonvoter}
 				})
 			}
 			_, stop := startLoop(t, r, m, time.Hour)
-			eventually(t, op+" asked for", func() bool {
+			eventually(t, c.op+" asked for", func() bool {
 				var n int
-				r.get(func(f *fakeRaft) { n = f.calls[op] })
+				r.get(func(f *fakeRaft) { n = f.calls[c.op] })
 				return n > 0
 			})
 			start := time.Now()
 			if !stop() {
-				t.Fatalf("Run did not return within %v of the cancel while %s hangs", deadline, op)
+				t.Fatalf("Run did not return within %v of the cancel while %s hangs", deadline, name)
 			}
 			t.Logf("Run returned %v after the cancel", time.Since(start))
 		})
@@ -465,7 +493,8 @@ func TestLoopGivesUpOnLeadershipLoss(t *testing.T) {
 }
 
 // TestLoopBarrierOncePerTerm: a new leader applies a Barrier before its
-// first step, once per term, retrying a failed one before any step.
+// first step, once per term, retrying a failed one before any step; rounds
+// with nothing to do ask Raft for nothing but the configuration.
 func TestLoopBarrierOncePerTerm(t *testing.T) {
 	r := newFakeRaft(t, 1)
 	r.set(func(f *fakeRaft) {
@@ -478,25 +507,23 @@ func TestLoopBarrierOncePerTerm(t *testing.T) {
 	r.set(func(f *fakeRaft) { f.state = raft.Leader })
 	r.leaderCh <- true
 	eventually(t, "bootstrap view", func() bool { return r.view().ID == 1 })
-	if got := r.opsCopy(); len(got) < 3 || got[0] != "barrier" || got[1] != "barrier" || got[2] != "apply" {
-		t.Fatalf("operations %q, want a failed barrier, a barrier, then the first step", got)
+	// A failed barrier, a barrier, the first step, the barrier after it.
+	want := []string{"barrier", "barrier", "apply", "barrier"}
+	eventually(t, "the barrier after the first view", func() bool { return len(r.opsCopy()) == len(want) })
+	rounds := func() int {
+		var n int
+		r.get(func(f *fakeRaft) { n = f.calls["get-configuration"] })
+		return n
 	}
-	// Many more rounds in the same term: no second barrier.
-	var before int
-	r.get(func(f *fakeRaft) { before = f.calls["get-configuration"] })
+	// Many more rounds in the same term: nothing else asked for.
+	before := rounds()
 	for i := range 5 {
 		m.set(1)
-		eventually(t, fmt.Sprintf("round %d", i), func() bool {
-			var n int
-			r.get(func(f *fakeRaft) { n = f.calls["get-configuration"] })
-			return n > before+i
-		})
+		eventually(t, fmt.Sprintf("round %d", i), func() bool { return rounds() > before+i })
 	}
-	r.get(func(f *fakeRaft) {
-		if f.barriers[1] != 1 || f.calls["barrier"] != 2 {
-			t.Fatalf("term 1: %d barriers completed, %d asked for; want 1 and 2", f.barriers[1], f.calls["barrier"])
-		}
-	})
+	if got := r.opsCopy(); !slices.Equal(got, want) {
+		t.Fatalf("term 1: operations %q, want %q", got, want)
+	}
 	// A new term: exactly one more barrier.
 	r.set(func(f *fakeRaft) { f.term = 2 })
 	r.leaderCh <- true
@@ -505,15 +532,9 @@ func TestLoopBarrierOncePerTerm(t *testing.T) {
 		r.get(func(f *fakeRaft) { n = f.barriers[2] })
 		return n == 1
 	})
-	r.get(func(f *fakeRaft) { before = f.calls["get-configuration"] })
-	eventually(t, "rounds in term 2", func() bool {
-		var n int
-		r.get(func(f *fakeRaft) { n = f.calls["get-configuration"] })
-		return n > before+3
-	})
-	r.get(func(f *fakeRaft) {
-		if f.barriers[1] != 1 || f.barriers[2] != 1 {
-			t.Fatalf("barriers per term %v, want one each", f.barriers)
-		}
-	})
+	before = rounds()
+	eventually(t, "rounds in term 2", func() bool { return rounds() > before+3 })
+	if got, want := r.opsCopy(), append(want, "barrier"); !slices.Equal(got, want) {
+		t.Fatalf("after term 2: operations %q, want %q", got, want)
+	}
 }
