@@ -174,23 +174,6 @@ func (l *Loop) Run(ctx context.Context) {
 // reconcile takes steps until there is nothing to do, a step fails, or the
 // peer stops leading.
 func (l *Loop) reconcile(ctx context.Context) {
-	// A follower learns that an entry committed from the leader's next
-	// AppendEntries that is not a heartbeat: the next entry, or Raft's
-	// CommitTimeout when the log is idle. The CommitTimeout is long (a short
-	// one keeps an idle leader busy sending empty AppendEntries to every
-	// follower), so when a pass ends on a view change, with no entry after
-	// it, the loop appends a Barrier (an entry the FSM never sees) to carry
-	// the commit to every follower within a round trip. The configuration
-	// steps that usually follow a view change do the same, so the Barrier
-	// never delays them.
-	committed := false
-	defer func() {
-		if committed && ctx.Err() == nil {
-			if _, err := l.do(ctx, true, func() raft.Future { return l.Raft.Barrier(timeout) }); err != nil {
-				l.Logger.Debug("barrier after a view change", "error", err)
-			}
-		}
-	}()
 	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
 		f, err := l.do(ctx, false, func() raft.Future { return l.Raft.GetConfiguration() })
 		if err != nil {
@@ -215,12 +198,7 @@ func (l *Loop) reconcile(ctx context.Context) {
 			return
 		}
 		l.Logger.Debug("reconcile", "step", step.String())
-		err = l.take(ctx, step)
-		if err == nil {
-			// A configuration change is an entry too: it carries the commit.
-			committed = step.Kind == Commit
-		}
-		if err != nil {
+		if err := l.take(ctx, step); err != nil {
 			if errors.Is(err, fsm.ErrStale) || errors.Is(err, fsm.ErrNoop) {
 				continue // the view moved on under us: plan again from it
 			}
@@ -266,10 +244,32 @@ func (l *Loop) commit(ctx context.Context, c fsm.Change) error {
 	if res.Err != nil {
 		return res.Err
 	}
+	l.nudge(ctx)
 	if l.Hooks.AfterCommit != nil {
 		l.Hooks.AfterCommit(c, res.View)
 	}
 	return nil
+}
+
+// nudge makes the followers learn at once that the last entry committed. A
+// follower learns the commit index from the leader's next AppendEntries that
+// is not a heartbeat: the next entry, or Raft's CommitTimeout when the log
+// is idle. The CommitTimeout is long (a short one keeps an idle leader busy
+// sending empty AppendEntries to every follower), so after a view change
+// the loop appends a Barrier, an entry the FSM never sees, which carries the
+// commit to every follower within a round trip. It waits only until Raft
+// takes the Barrier, not for its commit, so the configuration steps that
+// follow a view change are not delayed.
+func (l *Loop) nudge(ctx context.Context) {
+	taken := make(chan struct{})
+	go func() {
+		l.Raft.Barrier(timeout) // returns once enqueued, or after timeout
+		close(taken)
+	}()
+	select {
+	case <-taken:
+	case <-ctx.Done():
+	}
 }
 
 // dropSilentJoiners removes from s.Alive the peers outside the view that do

@@ -354,9 +354,9 @@ func TestLoopJoinsAndRemovals(t *testing.T) {
 	eventually(t, "view [1,2,3] with three voters", func() bool {
 		return r.view().Equal(want) && slices.Equal(r.voters(), []string{"1", "2", "3"})
 	})
-	// A barrier first; none after the view changes, as configuration
-	// changes follow each one.
-	if got, want := r.opsCopy(), []string{"barrier", "apply", "add-nonvoter 2", "add-nonvoter 3", "apply", "promote 2", "promote 3"}; !slices.Equal(got, want) {
+	// A barrier first, then one after each view change (it tells the
+	// followers at once that the change committed).
+	if got, want := r.opsCopy(), []string{"barrier", "apply", "barrier", "add-nonvoter 2", "add-nonvoter 3", "apply", "barrier", "promote 2", "promote 3"}; !slices.Equal(got, want) {
 		t.Fatalf("operations %q, want %q", got, want)
 	}
 
@@ -370,7 +370,7 @@ func TestLoopJoinsAndRemovals(t *testing.T) {
 		r.get(func(f *fakeRaft) { n = len(f.servers) })
 		return n == 2
 	})
-	if got, want := r.opsCopy()[7:], []string{"apply", "remove 3", "demote 2"}; !slices.Equal(got, want) {
+	if got, want := r.opsCopy()[9:], []string{"apply", "barrier", "remove 3", "demote 2"}; !slices.Equal(got, want) {
 		t.Fatalf("operations after the crash %q, want %q", got, want)
 	}
 }
@@ -507,8 +507,7 @@ func TestLoopBarrierOncePerTerm(t *testing.T) {
 	r.set(func(f *fakeRaft) { f.state = raft.Leader })
 	r.leaderCh <- true
 	eventually(t, "bootstrap view", func() bool { return r.view().ID == 1 })
-	// A failed barrier, a barrier, the first step, then a barrier that
-	// carries its commit (no configuration change follows it).
+	// A failed barrier, a barrier, the first step, the barrier after it.
 	want := []string{"barrier", "barrier", "apply", "barrier"}
 	eventually(t, "the barrier after the first view", func() bool { return len(r.opsCopy()) == len(want) })
 	rounds := func() int {
