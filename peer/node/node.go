@@ -236,7 +236,10 @@ func raftConfig(self int, logger hclog.Logger) *raft.Config {
 	rc.LocalID = reconcile.ServerID(self)
 	rc.HeartbeatTimeout = 500 * time.Millisecond
 	rc.ElectionTimeout = 500 * time.Millisecond
-	rc.LeaderLeaseTimeout = 250 * time.Millisecond
+	// The leader steps down when a quorum has not answered for this long.
+	// Only heartbeats (every 50-100 ms) refresh it on an idle log since
+	// the CommitTimeout went up: 250 ms made a loaded leader step down.
+	rc.LeaderLeaseTimeout = 500 * time.Millisecond
 	// Followers learn that an entry committed on the next AppendEntries
 	// that is not a heartbeat; with no new entry, Raft sends one to every
 	// follower each CommitTimeout. The reconcile loop appends a Barrier
