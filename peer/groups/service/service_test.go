@@ -33,6 +33,12 @@ const (
 
 func newSingle(t *testing.T) *single {
 	t.Helper()
+	return newSingleInterval(t, testInterval)
+}
+
+// newSingleInterval is newSingle with checks every interval.
+func newSingleInterval(t *testing.T, interval time.Duration) *single {
+	t.Helper()
 	f := fsm.New(nil)
 	store := raft.NewInmemStore()
 	snaps := raft.NewInmemSnapshotStore()
@@ -53,7 +59,7 @@ func newSingle(t *testing.T) *single {
 		Self: 1, Raft: r, State: f.Groups(),
 		Members:  func() (uint64, []int) { return 1, []int{1} },
 		PeerAPI:  func(int) (string, bool) { return "", false },
-		Interval: testInterval, Misses: testMisses,
+		Interval: interval, Misses: testMisses,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
