@@ -93,10 +93,11 @@ func (s *single) join(t *testing.T, group, client, addr string) api.JoinResponse
 
 // member returns the incarnation of a member (0 when absent).
 func (s *single) member(group, client string) uint64 {
-	m, ok := s.svc.member(group, client)
-	if !ok {
+	v, _, _ := s.fsm.Groups().Group(group)
+	if v == nil {
 		return 0
 	}
+	m, _ := v.Find(client)
 	return m.Incarnation
 }
 
