@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,8 +87,16 @@ func BenchmarkGroupJoinThroughFollower(b *testing.B) {
 	percentiles(b, lat)
 }
 
+// fromIP returns an HTTP client whose connections come from loopback
+// address number i (127.0.x.y): a peer's API admits 16 connections from one
+// address, and real clients each have their own.
+func fromIP(i int) *http.Client {
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, byte(1+i/250), byte(1+i%250))}
+	return &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: (&net.Dialer{LocalAddr: local}).DialContext}}
+}
+
 // BenchmarkGroupJoinBurst: five peers; 1,000 clients join one group at once,
-// each through a random peer; the time from the start until every peer
+// each from its own address through a random peer; the time from the start until every peer
 // serves the group with all 1,000. Reports seconds per burst and the Raft
 // entries the burst took.
 func BenchmarkGroupJoinBurst(b *testing.B) {
@@ -109,7 +118,7 @@ func BenchmarkGroupJoinBurst(b *testing.B) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				gc := &api.GroupsClient{Addrs: []string{addrs[rand.IntN(len(addrs))]}}
+				gc := &api.GroupsClient{Addrs: []string{addrs[rand.IntN(len(addrs))]}, HTTP: fromIP(c)}
 				if _, err := gc.Join(ctx, group, api.JoinRequest{Client: fmt.Sprintf("c%d", c), Addr: "127.0.0.1:1"}); err != nil {
 					errs <- err
 				}
@@ -216,7 +225,8 @@ func ownerCPU(b *testing.B, bin string, n int) float64 {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if _, err := gc.Join(ctx, fmt.Sprintf("g%d", i%10), api.JoinRequest{Client: fmt.Sprintf("c%d", i), Addr: ln.Addr().String()}); err != nil {
+			jc := &api.GroupsClient{Addrs: gc.Addrs, HTTP: fromIP(i % 1000), Timeout: gc.Timeout}
+			if _, err := jc.Join(ctx, fmt.Sprintf("g%d", i%10), api.JoinRequest{Client: fmt.Sprintf("c%d", i), Addr: ln.Addr().String()}); err != nil {
 				b.Error(err)
 			}
 		}()
