@@ -107,6 +107,10 @@ func BenchmarkGroupJoinBurst(b *testing.B) {
 		addrs = append(addrs, lc.Node(id).APIAddr().String())
 	}
 	ctx := context.Background()
+	hcs := make([]*http.Client, clients) // one address and connection per client
+	for c := range hcs {
+		hcs[c] = fromIP(c)
+	}
 	var took []time.Duration
 	var entries []float64
 	for i := 0; i < b.N; i++ {
@@ -118,7 +122,7 @@ func BenchmarkGroupJoinBurst(b *testing.B) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				gc := &api.GroupsClient{Addrs: []string{addrs[rand.IntN(len(addrs))]}, HTTP: fromIP(c)}
+				gc := &api.GroupsClient{Addrs: []string{addrs[rand.IntN(len(addrs))]}, HTTP: hcs[c]}
 				if _, err := gc.Join(ctx, group, api.JoinRequest{Client: fmt.Sprintf("c%d", c), Addr: "127.0.0.1:1"}); err != nil {
 					errs <- err
 				}
@@ -204,7 +208,15 @@ func ownerCPU(b *testing.B, bin string, n int) float64 {
 	}
 	// The clients: listeners that accept and close, spread over 10 groups.
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 200)
+	// 200 joins at once, each slot from an address of its own.
+	slots := make(chan int, 200)
+	for k := range cap(slots) {
+		slots <- k
+	}
+	hcs := make([]*http.Client, cap(slots))
+	for k := range hcs {
+		hcs[k] = fromIP(k)
+	}
 	for i := range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -221,11 +233,11 @@ func ownerCPU(b *testing.B, bin string, n int) float64 {
 			}
 		}()
 		wg.Add(1)
-		sem <- struct{}{}
+		k := <-slots
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			jc := &api.GroupsClient{Addrs: gc.Addrs, HTTP: fromIP(i % 1000), Timeout: gc.Timeout}
+			defer func() { slots <- k }()
+			jc := &api.GroupsClient{Addrs: gc.Addrs, HTTP: hcs[k], Timeout: gc.Timeout}
 			if _, err := jc.Join(ctx, fmt.Sprintf("g%d", i%10), api.JoinRequest{Client: fmt.Sprintf("c%d", i), Addr: ln.Addr().String()}); err != nil {
 				b.Error(err)
 			}
