@@ -52,6 +52,7 @@ type HTTPError struct {
 	Index uint64
 }
 
+// Error says which peer answered what, in one line.
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("peer %s: %d %s: %s", e.Addr, e.Code, http.StatusText(e.Code), e.Message)
 }
