@@ -33,6 +33,8 @@ func peerFlags() []ucli.Flag {
 		&ucli.IntFlag{Name: "api-port", EnvVars: []string{"ROSTER_API_PORT"}, Value: config.DefaultAPIPort, Usage: "TCP port for the HTTP API (0 turns it off)"},
 		&ucli.StringFlag{Name: "data-dir", EnvVars: []string{"ROSTER_DATA_DIR"}, Usage: "directory for Raft's state; a restarted peer with the same directory rejoins with its history (default: a temporary directory, removed at exit)"},
 		&ucli.IntFlag{Name: "voters", EnvVars: []string{"ROSTER_VOTERS"}, Value: config.DefaultVoters, Usage: "the most Raft voters (rounded down to odd); other members replicate as non-voters"},
+		&ucli.DurationFlag{Name: "client-interval", EnvVars: []string{"ROSTER_CLIENT_INTERVAL"}, Value: config.DefaultClientInterval, Usage: "how often the owner of a group client checks it (TCP connect, or GET for http:// addresses)", Category: "client groups"},
+		&ucli.IntFlag{Name: "client-misses", EnvVars: []string{"ROSTER_CLIENT_MISSES"}, Value: config.DefaultClientMisses, Usage: "checks in a row a group client may miss before its owner removes it", Category: "client groups"},
 		&ucli.StringFlag{Name: "encrypt", EnvVars: []string{"ROSTER_ENCRYPT"}, Usage: "the cluster key (base64, from roster keygen), or several separated by commas, the first used and all accepted: encrypts gossip and authenticates Raft; without one anyone on the network can join", Category: "security"},
 		&ucli.StringFlag{Name: "keyring-file", EnvVars: []string{"ROSTER_KEYRING_FILE"}, Usage: "read the cluster keys from this file (one a line, the first used) instead of --encrypt, and again on SIGHUP, to rotate keys without a restart", TakesFile: true, Category: "security"},
 		&ucli.StringFlag{Name: "tls-ca", EnvVars: []string{"ROSTER_TLS_CA"}, Usage: "PEM CA file: Raft connections are mutual TLS with certificates of this CA (instead of ones derived from the key), and the API serves HTTPS", TakesFile: true, Category: "security"},
@@ -83,6 +85,7 @@ func peerConfig(c *ucli.Context) (config.Config, error) {
 		Name: c.String("name"), Bind: c.String("bind"), Advertise: c.String("advertise"),
 		RaftPort: c.Int("raft-port"), GossipPort: c.Int("gossip-port"), APIPort: c.Int("api-port"),
 		DataDir: c.String("data-dir"), Voters: c.Int("voters"), LogLevel: c.String("log-level"),
+		ClientInterval: c.Duration("client-interval"), ClientMisses: c.Int("client-misses"),
 		ViewLog: c.App.ErrWriter, DiagLog: c.App.ErrWriter,
 		TLSCA: c.String("tls-ca"), TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"),
 		AddrCheck: c.String("addr-check"),
@@ -127,7 +130,7 @@ func seconds(c *ucli.Context, flag string) (time.Duration, error) {
 // scripted crash (exit 1).
 func runPeer(c *ucli.Context) error {
 	if c.NArg() > 0 {
-		return usageErr("unexpected argument %q (a peer takes only flags; commands: lab, check, health, view)", c.Args().First())
+		return usageErr("unexpected argument %q (a peer takes only flags; commands: lab, check, health, view, client, groups, group)", c.Args().First())
 	}
 	if !c.IsSet("hostsfile") && c.NumFlags() == 0 {
 		ucli.ShowAppHelp(c)
