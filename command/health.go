@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -55,6 +56,16 @@ func healthCommand() *ucli.Command {
 			return nil
 		},
 	}
+}
+
+// tokenHeader returns the Authorization header of $ROSTER_API_TOKEN, nil
+// when it is not set: what commands that talk to peers send.
+func tokenHeader() http.Header {
+	t := os.Getenv(tokenEnv)
+	if t == "" {
+		return nil
+	}
+	return http.Header{"Authorization": {"Bearer " + t}}
 }
 
 // apiClient is the client of the commands that ask a running peer.

@@ -19,6 +19,7 @@ func labCommand() *ucli.Command {
 			soakCommand(),
 			benchCommand(),
 			labAttackCommand(),
+			labPeersCommand(),
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 0 {

@@ -29,7 +29,7 @@ func peerFlags() []ucli.Flag {
 		&ucli.BoolFlag{Name: "leader-crash", Aliases: []string{"t"}, EnvVars: []string{"ROSTER_LEADER_CRASH"}, Usage: "test case 4: as leader, drop the replication of the next removal to the peer next in line and crash once it reached a majority"},
 		&ucli.StringFlag{Name: "name", EnvVars: []string{"ROSTER_NAME"}, Value: host, Usage: "this peer's name in the hostsfile", DefaultText: "the hostname"},
 		&ucli.StringFlag{Name: "bind", EnvVars: []string{"ROSTER_BIND"}, Value: "0.0.0.0", Usage: "IP address to listen on"},
-		&ucli.StringFlag{Name: "advertise", EnvVars: []string{"ROSTER_ADVERTISE"}, Usage: "IP address the other peers reach this one at (default: the bind address, or an interface's)"},
+		&ucli.StringFlag{Name: "advertise", EnvVars: []string{"ROSTER_ADVERTISE"}, Usage: "IP address the other peers reach this one at (default: the --bind address, else the local address this peer's name resolves to, else the one that routes to the other peers)"},
 		&ucli.IntFlag{Name: "raft-port", EnvVars: []string{"ROSTER_RAFT_PORT"}, Value: config.DefaultRaftPort, Usage: "TCP port for Raft"},
 		&ucli.IntFlag{Name: "gossip-port", EnvVars: []string{"ROSTER_GOSSIP_PORT"}, Value: config.DefaultGossipPort, Usage: "UDP and TCP port for memberlist failure detection; also the port of hostsfile peers whose line names none"},
 		&ucli.IntFlag{Name: "api-port", EnvVars: []string{"ROSTER_API_PORT"}, Value: config.DefaultAPIPort, Usage: "TCP port for the HTTP API (0 turns it off)"},
@@ -37,6 +37,8 @@ func peerFlags() []ucli.Flag {
 		&ucli.IntFlag{Name: "voters", EnvVars: []string{"ROSTER_VOTERS"}, Value: config.DefaultVoters, Usage: "the most Raft voters (rounded down to odd); other members replicate as non-voters"},
 		&ucli.StringFlag{Name: "api-token", EnvVars: []string{tokenEnv}, Usage: "require this token (\"Authorization: Bearer TOKEN\", at least 16 characters) on every API request that changes state; prefer the environment variable to the flag, which other users can see in ps"},
 		&ucli.BoolFlag{Name: "api-token-reads", EnvVars: []string{"ROSTER_API_TOKEN_READS"}, Usage: "require the API token on reads (/health, /ready, /view, ...) too"},
+		&ucli.DurationFlag{Name: "client-interval", EnvVars: []string{"ROSTER_CLIENT_INTERVAL"}, Value: config.DefaultClientInterval, Usage: "how often the owner of a group client checks it (TCP connect, or GET for http:// addresses)", Category: "client groups"},
+		&ucli.IntFlag{Name: "client-misses", EnvVars: []string{"ROSTER_CLIENT_MISSES"}, Value: config.DefaultClientMisses, Usage: "checks in a row a group client may miss before its owner removes it", Category: "client groups"},
 		&ucli.StringFlag{Name: "encrypt", EnvVars: []string{"ROSTER_ENCRYPT"}, Usage: "the cluster key (base64, from roster keygen), or several separated by commas, the first used and all accepted: encrypts gossip and authenticates Raft; without one anyone on the network can join", Category: "security"},
 		&ucli.StringFlag{Name: "keyring-file", EnvVars: []string{"ROSTER_KEYRING_FILE"}, Usage: "read the cluster keys from this file (one a line, the first used) instead of --encrypt, and again on SIGHUP, to rotate keys without a restart", TakesFile: true, Category: "security"},
 		&ucli.StringFlag{Name: "tls-ca", EnvVars: []string{"ROSTER_TLS_CA"}, Usage: "PEM CA file: Raft connections are mutual TLS with certificates of this CA (instead of ones derived from the key), and the API serves HTTPS", TakesFile: true, Category: "security"},
@@ -88,6 +90,7 @@ func peerConfig(c *ucli.Context) (config.Config, error) {
 		RaftPort: c.Int("raft-port"), GossipPort: c.Int("gossip-port"), APIPort: c.Int("api-port"),
 		DataDir: c.String("data-dir"), Voters: c.Int("voters"), LogLevel: c.String("log-level"),
 		APIToken: c.String("api-token"), APITokenReads: c.Bool("api-token-reads"),
+		ClientInterval: c.Duration("client-interval"), ClientMisses: c.Int("client-misses"),
 		ViewLog: c.App.ErrWriter, DiagLog: c.App.ErrWriter,
 		TLSCA: c.String("tls-ca"), TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"),
 		AddrCheck: c.String("addr-check"),
@@ -132,7 +135,7 @@ func seconds(c *ucli.Context, flag string) (time.Duration, error) {
 // scripted crash (exit 1).
 func runPeer(c *ucli.Context) error {
 	if c.NArg() > 0 {
-		return usageErr("unexpected argument %q (a peer takes only flags; commands: lab, check, health, view)", c.Args().First())
+		return usageErr("unexpected argument %q (a peer takes only flags; commands: lab, check, health, view, client, groups, group)", c.Args().First())
 	}
 	if !c.IsSet("hostsfile") && c.NumFlags() == 0 {
 		ucli.ShowAppHelp(c)

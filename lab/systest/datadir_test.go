@@ -1,7 +1,6 @@
 package systest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -198,24 +197,6 @@ func TestDataDirOfAnotherCluster(t *testing.T) {
 	}
 	c.processes.WriteString(stderr) // its new life, for the checker
 	c.waitView([]int{1}, 10*time.Second)
-}
-
-// syncBuffer is a diagnostic log, safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // diagLogs gives each peer of c a diagnostic log at level.

@@ -2,6 +2,7 @@ package systest
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -118,4 +119,48 @@ func TestFaultAPINeedsToken(t *testing.T) {
 	if code := send("DELETE", "/faults/pause", labToken); code != http.StatusOK || paused() {
 		t.Fatalf("DELETE /faults/pause with the token: %d, paused %v", code, paused())
 	}
+}
+
+// TestGroupsNeedToken: with a token set, a join without it is refused (401)
+// while reads stay open; a join with it through a follower is forwarded to
+// the leader; and the owners' own requests to other peers (a removal of
+// clients that stopped answering) carry the peers' token, so the removals
+// commit wherever the owners are.
+func TestGroupsNeedToken(t *testing.T) {
+	c := newCluster(t, 3)
+	c.Configure = func(id int, cfg *config.Config) {
+		cfg.APIToken = labToken
+		cfg.ClientInterval, cfg.ClientMisses = 200*time.Millisecond, 2
+	}
+	c.startAll(3)
+	follower := 2
+	if c.Node(2).IsLeader() {
+		follower = 3
+	}
+	addr := apiOf(c, follower, "").Addr
+	ctx := context.Background()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := &api.GroupsClient{Addrs: []string{addr}}
+	if _, err := open.Join(ctx, "jobs", api.JoinRequest{Client: "c0", Addr: ln.Addr().String()}); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("join without the token: %v, want 401", err)
+	}
+	withToken := &api.GroupsClient{Addrs: []string{addr}, Header: http.Header{"Authorization": {"Bearer " + labToken}}}
+	const clients = 6
+	for i := range clients {
+		if _, err := withToken.Join(ctx, "jobs", api.JoinRequest{Client: "c" + strconv.Itoa(i), Addr: ln.Addr().String()}); err != nil {
+			t.Fatalf("join with the token through follower %d: %v", follower, err)
+		}
+	}
+	g, err := open.Group(ctx, "jobs", api.ReadQuery{Consistent: true})
+	if err != nil || len(g.Members) != clients {
+		t.Fatalf("read without the token: %+v, %v; want %d members", g, err, clients)
+	}
+	ln.Close() // every client stops answering: each owner removes its own
+	waitFor(t, 20*time.Second, func() bool {
+		g, err = open.Group(ctx, "jobs", api.ReadQuery{Consistent: true})
+		return api.IsNotFound(err) || err == nil && len(g.Members) == 0 // an empty group is gone
+	}, func() string { return fmt.Sprintf("clients left in the group: %+v (%v)", g.Members, err) })
 }

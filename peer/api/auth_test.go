@@ -36,7 +36,7 @@ func serveFixed(t *testing.T, p Peer, o Limits) string {
 	return s.Addr().String()
 }
 
-func do(t *testing.T, method, url, token string) (int, string) {
+func send(t *testing.T, method, url, token string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, nil)
 	if token != "" {
@@ -53,11 +53,11 @@ func do(t *testing.T, method, url, token string) (int, string) {
 
 func TestHealthAndReady(t *testing.T) {
 	addr := serveFixed(t, fixedPeer{live: true, ready: false}, Limits{})
-	code, body := do(t, "GET", "http://"+addr+"/health", "")
+	code, body := send(t, "GET", "http://"+addr+"/health", "")
 	if code != 200 || !strings.Contains(body, `"ok":true`) {
 		t.Fatalf("/health: %d %s", code, body)
 	}
-	code, body = do(t, "GET", "http://"+addr+"/ready", "")
+	code, body = send(t, "GET", "http://"+addr+"/ready", "")
 	var h Health
 	if code != 503 || json.Unmarshal([]byte(body), &h) != nil || h.OK || h.ID != 2 || h.View.ID != 3 {
 		t.Fatalf("/ready: %d %s", code, body)
@@ -86,18 +86,18 @@ func TestTokenGuardsWrites(t *testing.T) {
 	addr := serveFixed(t, fixedPeer{live: true, ready: true}, Limits{Token: token})
 	base := "http://" + addr
 	for _, m := range []string{"POST", "PUT", "DELETE", "PATCH"} {
-		if code, body := do(t, m, base+"/faults", ""); code != http.StatusUnauthorized || !strings.Contains(body, "needs the API token") {
+		if code, body := send(t, m, base+"/faults", ""); code != http.StatusUnauthorized || !strings.Contains(body, "needs the API token") {
 			t.Errorf("%s /faults without a token: %d %s", m, code, body)
 		}
-		if code, body := do(t, m, base+"/faults", "wrong-token-0123456789"); code != http.StatusUnauthorized || !strings.Contains(body, "wrong API token") {
+		if code, body := send(t, m, base+"/faults", "wrong-token-0123456789"); code != http.StatusUnauthorized || !strings.Contains(body, "wrong API token") {
 			t.Errorf("%s /faults with a wrong token: %d %s", m, code, body)
 		}
-		if code, body := do(t, m, base+"/faults", token); code != 200 {
+		if code, body := send(t, m, base+"/faults", token); code != 200 {
 			t.Errorf("%s /faults with the token: %d %s", m, code, body)
 		}
 	}
 	// An unknown path is refused before the mux says 404: no probing.
-	if code, _ := do(t, "POST", base+"/nothing", ""); code != http.StatusUnauthorized {
+	if code, _ := send(t, "POST", base+"/nothing", ""); code != http.StatusUnauthorized {
 		t.Errorf("POST /nothing without a token: %d", code)
 	}
 	// A token with another scheme, or a prefix of the token, is refused.
@@ -108,12 +108,12 @@ func TestTokenGuardsWrites(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
-	if code, _ := do(t, "POST", base+"/faults", token[:len(token)-1]); code != http.StatusUnauthorized {
+	if code, _ := send(t, "POST", base+"/faults", token[:len(token)-1]); code != http.StatusUnauthorized {
 		t.Errorf("a prefix of the token: %d", code)
 	}
 	// Reads stay open.
 	for _, p := range []string{"/health", "/ready", "/view", "/faults"} {
-		if code, body := do(t, "GET", base+p, ""); code != 200 {
+		if code, body := send(t, "GET", base+p, ""); code != 200 {
 			t.Errorf("GET %s without a token: %d %s", p, code, body)
 		}
 	}
@@ -123,10 +123,10 @@ func TestTokenReads(t *testing.T) {
 	addr := serveFixed(t, fixedPeer{live: true, ready: true}, Limits{Token: token, TokenReads: true})
 	base := "http://" + addr
 	for _, p := range []string{"/health", "/ready", "/view", "/faults"} {
-		if code, _ := do(t, "GET", base+p, ""); code != http.StatusUnauthorized {
+		if code, _ := send(t, "GET", base+p, ""); code != http.StatusUnauthorized {
 			t.Errorf("GET %s without a token: %d, want 401", p, code)
 		}
-		if code, body := do(t, "GET", base+p, token); code != 200 {
+		if code, body := send(t, "GET", base+p, token); code != 200 {
 			t.Errorf("GET %s with the token: %d %s", p, code, body)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"roster/peer/hostsfile"
 )
@@ -18,6 +19,15 @@ const (
 	DefaultGossipPort = 8081
 	DefaultAPIPort    = 8082
 	DefaultVoters     = 5
+)
+
+// Client groups defaults (--client-interval, --client-misses).
+const (
+	// DefaultClientInterval is how often an owner checks each client.
+	DefaultClientInterval = 5 * time.Second
+	// DefaultClientMisses is how many checks in a row a client may miss
+	// before its owner removes it.
+	DefaultClientMisses = 3
 )
 
 // AddrCheck modes.
@@ -41,8 +51,9 @@ type Config struct {
 
 	// Bind is the IP to listen on ("" or "0.0.0.0" for all interfaces).
 	Bind string
-	// Advertise is the IP other peers reach this one at ("" to derive it
-	// from Bind, the hostsfile address column, or the interfaces).
+	// Advertise is the IP other peers reach this one at ("" to choose one
+	// as package advertise says: Bind, else the local address this peer's
+	// name resolves to, else the one routing to the other peers).
 	Advertise string
 
 	// APIToken, if set, is required by every state-changing API request;
@@ -58,6 +69,11 @@ type Config struct {
 	DataDir string
 	// Voters caps the number of Raft voters (odd, at least 1).
 	Voters int
+	// ClientInterval is how often the owner of a client checks it (0: the
+	// default); ClientMisses how many checks in a row it may miss (0: the
+	// default).
+	ClientInterval time.Duration
+	ClientMisses   int
 	// Keys are the cluster's shared keys (AES, 16, 24 or 32 bytes), the
 	// first the primary; none leaves the cluster open to anyone on the
 	// network. They encrypt gossip and authenticate Raft (see peer/secure).
@@ -131,6 +147,18 @@ func (c *Config) Validate() error {
 	}
 	if c.Voters < 1 {
 		return fmt.Errorf("--voters %d: want at least 1", c.Voters)
+	}
+	if c.ClientInterval == 0 {
+		c.ClientInterval = DefaultClientInterval
+	}
+	if c.ClientMisses == 0 {
+		c.ClientMisses = DefaultClientMisses
+	}
+	if c.ClientInterval < 10*time.Millisecond || c.ClientInterval > time.Hour {
+		return fmt.Errorf("--client-interval %s: want 10ms to 1h", c.ClientInterval)
+	}
+	if c.ClientMisses < 1 || c.ClientMisses > 1000 {
+		return fmt.Errorf("--client-misses %d: want 1 to 1000", c.ClientMisses)
 	}
 	return nil
 }

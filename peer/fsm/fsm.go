@@ -8,10 +8,13 @@ import (
 	"sync"
 
 	"github.com/hashicorp/raft"
+
+	"roster/peer/groups"
 )
 
 // Result is what Apply returns (through raft.ApplyFuture.Response) for a
 // change: the view after the entry, and an error when the change was refused.
+// A groups entry returns a groups.Result instead.
 type Result struct {
 	View View
 	Err  error
@@ -31,12 +34,14 @@ type FSM struct {
 	// onView is called, in order, for every view the FSM installs, whether
 	// by a log entry or by restoring a snapshot (restored is true then).
 	onView func(v View, restored bool)
+	// groups is the client groups state (its own lock).
+	groups *groups.State
 }
 
 // New returns an empty FSM. onView, if not nil, is called from Raft's FSM
 // goroutine for each installed view; it must not block for long.
 func New(onView func(v View, restored bool)) *FSM {
-	return &FSM{onView: onView}
+	return &FSM{onView: onView, groups: groups.NewState()}
 }
 
 // ExpectCluster sets the cluster id the FSM belongs to (read from the data
@@ -69,6 +74,9 @@ func (f *FSM) View() View {
 func (f *FSM) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
+	}
+	if isGroups(l) {
+		return f.groups.Apply(l.Index, l.Data)
 	}
 	_, c, err := decode(l.Data)
 	if err != nil {
@@ -111,16 +119,18 @@ func (f *FSM) Apply(l *raft.Log) any {
 
 // snapshotState is the serialized form of the FSM.
 type snapshotState struct {
-	View View `json:"view"`
+	View   View             `json:"view"`
+	Groups *groups.Snapshot `json:"groups,omitempty"`
 	// Cluster is the cluster id ("" in clusters made before ids existed).
 	Cluster string `json:"cluster,omitempty"`
 }
 
 // Snapshot captures the current state for Raft.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	g := f.groups.Snapshot()
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return &snapshot{state: snapshotState{View: f.view.Clone(), Cluster: f.cluster}}, nil
+	return &snapshot{state: snapshotState{View: f.view.Clone(), Groups: &g, Cluster: f.cluster}}, nil
 }
 
 // Restore replaces the state with a snapshot.
@@ -133,16 +143,19 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err := s.check(); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
+	f.mu.RLock()
+	have := f.cluster
+	f.mu.RUnlock()
+	if s.Cluster != "" && have != "" && s.Cluster != have {
+		return fmt.Errorf("restore snapshot: %w", &ForeignClusterError{Have: have, Got: s.Cluster})
+	}
+	if err := f.groups.Restore(s.Groups); err != nil {
+		return err
+	}
 	f.mu.Lock()
 	learned := ""
-	switch {
-	case s.Cluster == "" || s.Cluster == f.cluster:
-	case f.cluster == "":
+	if s.Cluster != "" && f.cluster == "" {
 		f.cluster, learned = s.Cluster, s.Cluster
-	default:
-		err := &ForeignClusterError{Have: f.cluster, Got: s.Cluster}
-		f.mu.Unlock()
-		return fmt.Errorf("restore snapshot: %w", err)
 	}
 	f.view = s.View
 	onCluster := f.onCluster

@@ -29,8 +29,9 @@ func (n *Node) raftCheck() api.Check {
 
 // Ready says whether the peer takes part in its cluster: Raft runs, a
 // leader is known and was heard from recently, every entry known committed
-// is applied, the data dir can be written (and no storage write fails), and
-// the peer's data belongs to the cluster it finds.
+// is applied, the peer is in the committed view, the data dir can be
+// written (and no storage write fails), and the peer's data belongs to the
+// cluster it finds.
 func (n *Node) Ready() api.Health {
 	st := n.Status()
 	checks := []api.Check{n.raftCheck()}
@@ -63,7 +64,11 @@ func (n *Node) Ready() api.Health {
 	if why := n.guard.status(); why != "" {
 		cluster.OK, cluster.Detail = false, why
 	}
-	checks = append(checks, leader, contact, apply, disk, cluster)
+	member := api.Check{Name: "member", OK: st.View.Contains(n.cfg.Self.ID), Detail: fmt.Sprintf("in view %d", st.View.ID)}
+	if !member.OK {
+		member.Detail = fmt.Sprintf("not in view %d (waiting to be added)", st.View.ID)
+	}
+	checks = append(checks, leader, contact, apply, member, disk, cluster)
 	return api.NewHealth(st, checks)
 }
 

@@ -25,7 +25,9 @@ import (
 	"roster/peer/config"
 	"roster/peer/detector"
 	"roster/peer/fsm"
+	"roster/peer/groups/service"
 	"roster/peer/identity"
+	"roster/peer/metrics"
 	"roster/peer/netguard"
 	"roster/peer/reconcile"
 	"roster/peer/secure"
@@ -56,6 +58,11 @@ type Options struct {
 	// OnInstall, if set, is called with each view this peer prints, from
 	// Raft's FSM goroutine, right after the line is written.
 	OnInstall func(fsm.View)
+	// Dial, if set, makes the client groups' connections: the owners'
+	// checks of clients and the requests one peer forwards to another.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// PeerHeader is added to every request one peer forwards to another.
+	PeerHeader http.Header
 }
 
 // Node is a running peer. Its methods are safe for concurrent use.
@@ -70,6 +77,8 @@ type Node struct {
 	store   *watchedStore
 	snaps   raft.SnapshotStore
 	api     *api.Server
+	metrics *metrics.Peer
+	groups  *service.Service
 	tmpDir  string
 	dataDir string
 	faults  *diskFaults
@@ -101,7 +110,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	logger := Logger(cfg)
-	n := &Node{cfg: cfg, log: logger, onPeerAddr: opts.OnPeerAddr}
+	n := &Node{cfg: cfg, log: logger, onPeerAddr: opts.OnPeerAddr, metrics: newMetrics(logger)}
 	started := false
 	defer func() {
 		if !started {
@@ -137,7 +146,10 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	n.printer = newPrinter(cfg.Self.ID, vl, dataDir, func() { n.det.SetJoined() }, logger, n.faults)
 	n.printer.onPrint = opts.OnInstall
 	n.printer.intercept = opts.Intercept
-	n.fsm = fsm.New(n.printer.installed)
+	n.fsm = fsm.New(func(v fsm.View, restored bool) {
+		n.printer.installed(v, restored)
+		n.metrics.ViewInstalled(v.ID, v.Members)
+	})
 	n.fsm.ExpectCluster(cluster, n.clusterLearned)
 	// The data dir first: a damaged one stops the peer before it joins.
 	if err = n.openData(); err != nil {
@@ -146,12 +158,13 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 
 	if n.det, err = detector.Start(detector.Config{
 		Self: cfg.Self, Hosts: cfg.Hosts,
-		BindAddr: cfg.Bind, AdvertiseAddr: cfg.Advertise, Port: cfg.GossipPort,
+		BindAddr: cfg.Bind, AdvertiseAddr: n.advertiseAddr(), Port: cfg.GossipPort,
 		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort, Cluster: cluster},
 		WrapTransport: opts.WrapTransport,
 		OnDown:        n.peerDown,
 		OnAddr:        n.learnAddr,
 		Logger:        logger,
+		Metrics:       n.metrics,
 		Keyring:       n.memberlistKeyring(),
 		Resolver:      n.resolver,
 		AddrCheck:     cfg.CheckAddrs(),
@@ -175,10 +188,12 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n, lim); err != nil {
 			return nil, fmt.Errorf("api port: %w", unwrapNet(err))
 		}
+		n.api.Handle("GET /v1/metrics", n.metrics.Handler())
 		for p, h := range opts.Handlers {
 			n.api.Handle(p, h)
 		}
 	}
+	n.startGroups(opts)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
@@ -188,13 +203,14 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	loop := &reconcile.Loop{
 		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: guardedMembers{n.det, n.guard},
 		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
-		Cluster: n.fsm.Cluster,
+		Metrics: n.metrics, Cluster: n.fsm.Cluster,
 	}
 	n.goRun(func() { loop.Run(ctx) })
 	n.goRun(func() { n.watchCluster(ctx) })
 	n.goRun(func() { n.watchDisk(ctx) })
 	n.goRun(func() { n.det.Run(ctx, time.Second) })
 	n.goRun(func() { n.watchHeartbeats(ctx) })
+	n.goRun(func() { n.groups.Run(ctx) })
 	if n.api != nil {
 		n.goRun(func() {
 			if err := n.api.Serve(); err != nil {
@@ -290,10 +306,17 @@ func raftConfig(self int, logger hclog.Logger) *raft.Config {
 	rc.LocalID = reconcile.ServerID(self)
 	rc.HeartbeatTimeout = 500 * time.Millisecond
 	rc.ElectionTimeout = 500 * time.Millisecond
-	rc.LeaderLeaseTimeout = 250 * time.Millisecond
-	// Followers learn that an entry committed on the next AppendEntries:
-	// send one soon after each commit, so views show up everywhere at once.
-	rc.CommitTimeout = 10 * time.Millisecond
+	// The leader steps down when a quorum has not answered for this long.
+	// Only heartbeats (every 50-100 ms) refresh it on an idle log since
+	// the CommitTimeout went up: 250 ms made a loaded leader step down.
+	rc.LeaderLeaseTimeout = 500 * time.Millisecond
+	// Followers learn that an entry committed on the next AppendEntries
+	// that is not a heartbeat; with no new entry, Raft sends one to every
+	// follower each CommitTimeout. The reconcile loop appends a Barrier
+	// after each view change, which carries the commit at once, so this
+	// only bounds retries after a failed send: a short one (it was 10 ms)
+	// kept an idle leader busy.
+	rc.CommitTimeout = 100 * time.Millisecond
 	// A wrongly removed peer must be able to come back.
 	rc.ShutdownOnRemove = false
 	rc.Logger = logger
@@ -380,6 +403,7 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 				}
 			case raft.LeaderObservation:
 				id, _ := strconv.Atoi(string(d.LeaderID))
+				n.metrics.LeaderObserved(id)
 				if lastLeader != 0 && id != lastLeader && lastLeader != n.cfg.Self.ID {
 					n.det.Check(lastLeader)
 				}
