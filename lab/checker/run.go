@@ -27,6 +27,8 @@ type Options struct {
 	// Killed lists peers the run killed from outside (no "crashing" line):
 	// they count as crashed at an unknown time and stay crashed to the end.
 	Killed []int
+	// Clients tune how group log lines are judged (see GroupOptions).
+	Clients GroupOptions
 	// ExpectRemovals lists peers that may rightly be removed while alive, such
 	// as the minority side of a partition. Their removals are reported but are
 	// not accuracy violations; a peer that ends the run alive must still end
@@ -65,6 +67,8 @@ func (e *Event) Quote() Quote {
 type Run struct {
 	// Events holds every record line, in read order.
 	Events []Event
+	// GroupEvents holds every group log line (printed by clients), in read order.
+	GroupEvents []GroupEvent
 	// Started lists, sorted, every peer id that printed a record, plus every
 	// named container the hostsfile maps to an id that printed anything.
 	Started []int
@@ -78,7 +82,8 @@ type Run struct {
 	Start, End time.Time
 	// Sources names the inputs, in order.
 	Sources []string
-	// Lines counts every line read; Ignored counts lines that were not records.
+	// Lines counts every line read; Ignored counts lines that were neither
+	// view nor group records.
 	Lines, Ignored int
 	// Warnings notes oddities that are not property violations (a name that
 	// maps to two peer ids, a record whose peer_id disagrees with its
@@ -108,6 +113,10 @@ func Read(srcs []Source, opts Options) (*Run, error) {
 			ln := ParseLine(text)
 			if !ln.Time.IsZero() {
 				run.noteTime(ln.Time)
+			}
+			if ln.Group != nil {
+				run.addGroupEvent(GroupEvent{GroupRecord: *ln.Group, Source: src.Name, LineNo: lineNo, Text: quoteText(text), Name: ln.Name, Time: ln.Time})
+				return
 			}
 			if ln.Rec == nil {
 				run.Ignored++
