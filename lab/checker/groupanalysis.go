@@ -80,7 +80,7 @@ func analyseGroups(run *Run, opts GroupOptions) *groupAnalysis {
 			a.timed = true
 		}
 		switch e.Kind {
-		case viewlog.GroupView:
+		case GroupView:
 			st := a.states[g][e.Index]
 			if st == nil {
 				st = &groupState{index: e.Index, first: e, members: stringSet(e.Members)}
@@ -94,12 +94,12 @@ func analyseGroups(run *Run, opts GroupOptions) *groupAnalysis {
 			if a.status[g][c] == "" {
 				a.status[g][c] = clientAlive
 			}
-		case viewlog.GroupJoining:
+		case GroupJoining:
 			a.status[g][c] = clientAlive
 			a.joinings[g][c] = append(a.joinings[g][c], e)
-		case viewlog.GroupCrash:
+		case GroupCrash:
 			a.status[g][c] = clientCrashed
-		case viewlog.GroupLeaving:
+		case GroupLeaving:
 			a.status[g][c] = clientLeft
 		}
 	}
@@ -140,7 +140,7 @@ func (a *groupAnalysis) agreement() Property {
 	}
 	for i := range a.run.GroupEvents {
 		e := &a.run.GroupEvents[i]
-		if e.Kind != viewlog.GroupView {
+		if e.Kind != GroupView {
 			continue
 		}
 		st := a.states[e.Group][e.Index]
@@ -162,7 +162,7 @@ func (a *groupAnalysis) validity() Property {
 	members := map[string]bool{}
 	for i := range a.run.GroupEvents {
 		e := &a.run.GroupEvents[i]
-		if e.Kind != viewlog.GroupView {
+		if e.Kind != GroupView {
 			continue
 		}
 		for _, m := range e.Members {
@@ -207,7 +207,7 @@ func (a *groupAnalysis) accuracy() (Property, []ClientRemoval) {
 				switch dep := a.departedBefore(g, c, cur); {
 				case a.expect[c]:
 					rm.Reason = "expected"
-				case dep != nil && dep.Kind == viewlog.GroupLeaving:
+				case dep != nil && dep.Kind == GroupLeaving:
 					rm.Reason = "left"
 				case dep != nil && strings.TrimSpace(dep.Message) == viewlog.Killed, a.killed[c]:
 					rm.Reason = "killed"
@@ -252,12 +252,12 @@ func (a *groupAnalysis) departedBefore(g, c string, cur *groupState) *GroupEvent
 	var found *GroupEvent
 	for _, e := range a.events[g][c] {
 		switch e.Kind {
-		case viewlog.GroupCrash, viewlog.GroupLeaving:
+		case GroupCrash, GroupLeaving:
 			if e.Index >= cur.index || !e.Time.IsZero() && !cur.at.IsZero() && e.Time.After(cur.at) {
 				continue
 			}
 			found = e
-		case viewlog.GroupView:
+		case GroupView:
 			if found != nil && e.Index < cur.index && slices.Contains(e.Members, c) {
 				found = nil // c was back after that departure
 			}
@@ -326,7 +326,7 @@ func (a *groupAnalysis) crashDeadlines(g string, alive []string, o *offences) []
 	var out []ClientLatency
 	for _, c := range sortedKeysOf(a.events[g]) {
 		for _, e := range a.events[g][c] {
-			if e.Kind != viewlog.GroupCrash || e.Time.IsZero() || a.cameBack(g, c, e) {
+			if e.Kind != GroupCrash || e.Time.IsZero() || a.cameBack(g, c, e) {
 				continue
 			}
 			lat := ClientLatency{Group: g, Client: c, From: e.Time}
@@ -370,7 +370,7 @@ func (a *groupAnalysis) cameBack(g, c string, e *GroupEvent) bool {
 // watching reports whether client w printed a view of g before t.
 func (a *groupAnalysis) watching(g, w string, t time.Time) bool {
 	for _, e := range a.events[g][w] {
-		if e.Kind == viewlog.GroupView && !e.Time.IsZero() && e.Time.Before(t) {
+		if e.Kind == GroupView && !e.Time.IsZero() && e.Time.Before(t) {
 			return true
 		}
 	}
@@ -380,7 +380,7 @@ func (a *groupAnalysis) watching(g, w string, t time.Time) bool {
 // firstViewWithout returns w's first view of g at or after t without c.
 func (a *groupAnalysis) firstViewWithout(g, w, c string, t time.Time) *GroupEvent {
 	for _, e := range a.events[g][w] {
-		if e.Kind == viewlog.GroupView && !e.Time.IsZero() && !e.Time.Before(t) && !slices.Contains(e.Members, c) {
+		if e.Kind == GroupView && !e.Time.IsZero() && !e.Time.Before(t) && !slices.Contains(e.Members, c) {
 			return e
 		}
 	}

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"sort"
+	"strings"
 	"time"
 
 	"roster/peer/viewlog"
@@ -39,9 +40,45 @@ type GroupOptions struct {
 	Deadline time.Duration
 }
 
+// GroupKind says what a group log record reports.
+type GroupKind int
+
+// The kinds of group records.
+const (
+	// GroupView is a members line: a group state the client saw.
+	GroupView GroupKind = iota + 1
+	// GroupJoining is message:"joining": a life of the client starts.
+	GroupJoining
+	// GroupCrash is message:"crashing" (the client exits on purpose without
+	// leaving) or message:"killed" (a runner killed it from outside).
+	GroupCrash
+	// GroupLeaving is message:"leaving": a graceful leave.
+	GroupLeaving
+	// GroupMessage is any other message.
+	GroupMessage
+)
+
+// groupKind classifies a group record.
+func groupKind(r viewlog.GroupRecord) GroupKind {
+	if r.IsView() {
+		return GroupView
+	}
+	switch strings.TrimSpace(r.Message) {
+	case viewlog.Joining:
+		return GroupJoining
+	case viewlog.Crashing, viewlog.Killed:
+		return GroupCrash
+	case viewlog.Leaving:
+		return GroupLeaving
+	}
+	return GroupMessage
+}
+
 // GroupEvent is one group log record as read, with where it came from.
 type GroupEvent struct {
 	viewlog.GroupRecord
+	// Kind says what the record reports.
+	Kind GroupKind
 	// Source and LineNo locate the line (LineNo is 1-based).
 	Source string
 	LineNo int
@@ -62,6 +99,7 @@ func (e *GroupEvent) Quote() Quote {
 
 func (run *Run) addGroupEvent(e GroupEvent) {
 	e.Seq = len(run.GroupEvents)
+	e.Kind = groupKind(e.GroupRecord)
 	run.GroupEvents = append(run.GroupEvents, e)
 }
 

@@ -1,77 +1,59 @@
 package viewlog
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"io"
 	"strings"
+	"sync"
 )
 
-// Group log lines are printed by `roster client`, one per group view it sees
-// and one per event of its life:
+// Group log lines are what a client of a group (`roster client`) prints, one
+// per group view it sees and one per event of its own life:
 //
 //	{client:"c1", group:"jobs", group_view: 7, members: ["c1","c2"]}
 //	{client:"c1", group:"jobs", group_view: 7, message:"crashing"}
+//	{client:"c1", group:"jobs", group_view: 7, message:"leaving"}
 //	{client:"c1", group:"jobs", group_view: 0, message:"joining"}
 //
-// group_view is the group's committed index; members are sorted client ids.
-// Strings are JSON-quoted.
+// group_view is the group's committed index (the X-Roster-Index of that
+// group state); members are the sorted client ids. Strings are JSON-quoted.
 
-// GroupKind says what a group log record reports.
-type GroupKind int
-
-const (
-	// GroupView is a members line: a group state the client saw.
-	GroupView GroupKind = iota + 1
-	// GroupJoining is message:"joining": a life of the client starts.
-	GroupJoining
-	// GroupCrash is message:"crashing" (the client is about to exit on
-	// purpose, without leaving) or message:"killed" (a runner killed it).
-	GroupCrash
-	// GroupLeaving is message:"leaving": a graceful leave.
-	GroupLeaving
-	// GroupMessage is any other message.
-	GroupMessage
-)
-
-// String returns a short lower-case name for the kind.
-func (k GroupKind) String() string {
-	switch k {
-	case GroupView:
-		return "view"
-	case GroupJoining:
-		return "joining"
-	case GroupCrash:
-		return "crash"
-	case GroupLeaving:
-		return "leaving"
-	case GroupMessage:
-		return "message"
-	}
-	return "unknown"
+// GroupLogger writes the group lines of one client of one group. It is safe
+// for concurrent use: each line is written with a single Write call under a
+// lock.
+type GroupLogger struct {
+	mu     sync.Mutex
+	w      io.Writer
+	client string
+	group  string
 }
 
-// GroupRecord is one parsed group log record. A plain value.
-type GroupRecord struct {
-	// Client is the client that printed the record.
-	Client string
-	// Group is the group the record is about.
-	Group string
-	// Index is group_view: the committed index of the group state the
-	// client saw (for a message, the last one it saw; 0 when none).
-	Index uint64
-	// Kind says whether this is a view or which event.
-	Kind GroupKind
-	// Members are the client ids of a view line, as printed; nil otherwise.
-	Members []string
-	// Message is the text of message:"..." records.
-	Message string
+// NewGroup returns a GroupLogger for client in group, writing to w.
+func NewGroup(w io.Writer, client, group string) *GroupLogger {
+	return &GroupLogger{w: w, client: client, group: group}
 }
 
-// maxIndex bounds group_view, so garbage cannot overflow arithmetic.
-const maxIndex = 1 << 62
+// View prints the line of a group view: its index and its members (sorted
+// client ids).
+func (l *GroupLogger) View(index uint64, members []string) {
+	l.write(FormatGroupView(l.client, l.group, index, members))
+}
 
-// FormatGroupView returns a group members line, without a newline.
+// Message prints an event line (joining, leaving, crashing) stamped with the
+// last group view the client saw (0 before the first).
+func (l *GroupLogger) Message(index uint64, msg string) {
+	l.write(FormatGroupMessage(l.client, l.group, index, msg))
+}
+
+func (l *GroupLogger) write(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	io.WriteString(l.w, line+"\n")
+}
+
+// FormatGroupView returns a group view line, without a newline.
 func FormatGroupView(client, group string, index uint64, members []string) string {
 	q := make([]string, len(members))
 	for i, m := range members {
@@ -85,17 +67,39 @@ func FormatGroupMessage(client, group string, index uint64, msg string) string {
 	return fmt.Sprintf("{client:%s, group:%s, group_view: %d, message:%s}", jsonQuote(client), jsonQuote(group), index, jsonQuote(msg))
 }
 
+// jsonQuote quotes s as a JSON string, without escaping <, > and &.
 func jsonQuote(s string) string {
-	b, _ := json.Marshal(s) // a string always marshals
-	return string(b)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s) // a string: cannot fail
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
-// ParseGroup parses a group log record. It wants client, group and
-// group_view, and exactly one of members and message; unknown keys are
-// skipped. It never panics and allocates at most in proportion to s; safe
-// for concurrent use.
+// GroupRecord is one parsed group log line. It is a plain value, safe to copy.
+type GroupRecord struct {
+	// Client and Group say whose line it is.
+	Client, Group string
+	// Index is group_view: the group's committed index.
+	Index uint64
+	// Members is the member list of a view line (non-nil, maybe empty);
+	// nil for a message line.
+	Members []string
+	// Message is the text of a message line ("joining", "leaving",
+	// "crashing"); "" for a view line.
+	Message string
+}
+
+// IsView reports whether r is a group view line (rather than a message).
+func (r GroupRecord) IsView() bool { return r.Members != nil }
+
+// ParseGroup parses a group log line (surrounding spaces allowed). It wants
+// client, group and group_view, and exactly one of members and message;
+// unknown keys are skipped. It never panics and allocates at most in
+// proportion to s; safe for concurrent use.
 func ParseGroup(s string) (GroupRecord, bool) {
 	var r GroupRecord
+	s = strings.TrimSpace(s)
 	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
 		return r, false
 	}
@@ -131,15 +135,11 @@ func ParseGroup(s string) (GroupRecord, bool) {
 				r.Message = v
 			}
 		case "group_view":
-			start := p.i
-			for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
-				p.i++
-			}
-			n, err := strconv.ParseUint(p.s[start:p.i], 10, 64)
-			if err != nil || n > maxIndex {
+			n, ok := p.number()
+			if !ok {
 				return r, false
 			}
-			r.Index = n
+			r.Index = uint64(n)
 		case "members":
 			m, ok := p.stringList()
 			if !ok {
@@ -162,49 +162,33 @@ func ParseGroup(s string) (GroupRecord, bool) {
 	if !seen["client"] || !seen["group"] || !seen["group_view"] || seen["members"] == seen["message"] {
 		return r, false
 	}
-	if seen["members"] {
-		r.Kind = GroupView
-		return r, true
-	}
-	switch strings.TrimSpace(r.Message) {
-	case Joining:
-		r.Kind = GroupJoining
-	case Crashing, Killed:
-		r.Kind = GroupCrash
-	case Leaving:
-		r.Kind = GroupLeaving
-	default:
-		r.Kind = GroupMessage
-	}
 	return r, true
 }
 
-// jsonString reads a JSON string literal.
+// jsonString parses a JSON string literal.
 func (p *fieldParser) jsonString() (string, bool) {
 	if p.i >= len(p.s) || p.s[p.i] != '"' {
 		return "", false
 	}
-	start := p.i
-	p.i++
-	for p.i < len(p.s) {
-		switch p.s[p.i] {
-		case '\\':
-			p.i += 2
-			continue
-		case '"':
-			p.i++
-			var v string
-			if json.Unmarshal([]byte(p.s[start:p.i]), &v) != nil {
-				return "", false
-			}
-			return v, true
+	end := p.i + 1
+	for end < len(p.s) && p.s[end] != '"' {
+		if p.s[end] == '\\' {
+			end++
 		}
-		p.i++
+		end++
 	}
-	return "", false
+	if end >= len(p.s) {
+		return "", false
+	}
+	var v string
+	if err := json.Unmarshal([]byte(p.s[p.i:end+1]), &v); err != nil {
+		return "", false
+	}
+	p.i = end + 1
+	return v, true
 }
 
-// stringList reads ["a","b"] or [].
+// stringList parses ["a","b"] and [] (spaces allowed).
 func (p *fieldParser) stringList() ([]string, bool) {
 	if !p.eat('[') {
 		return nil, false
