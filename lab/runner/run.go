@@ -88,6 +88,10 @@ type ServiceResult struct {
 	Endpoint
 	// Tool is true for a service that runs a roster subcommand, not a peer.
 	Tool bool
+	// Client is true for a tool that runs `roster client`; ClientID is its
+	// --id.
+	Client   bool
+	ClientID string
 	// Args is the argument list the processes were started with.
 	Args []string
 	// Pids are the process ids of every process started, in order.
@@ -225,12 +229,20 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 			startReq: make(chan struct{}, 1),
 		}
 		p.env = append(append(append(os.Environ(), opts.Env...), s.Env...), "ROSTER_LAB_RUN_DIR="+runDir, peersEnv(lay.endpoints))
-		if s.Tool() {
+		switch {
+		case s.Client():
+			listen, err := freeListenAddr()
+			if err != nil {
+				return nil, fmt.Errorf("lab: %v", err)
+			}
+			p.args = clientArgs(s.Args, lay.endpoints, listen)
+			p.crashy = mayCrash(s.Args, append(slices.Clone(opts.Env), s.Env...))
+		case s.Tool():
 			p.args = s.Args
 			if _, _, _, ok := hostsfileFlag(s.Args); ok {
 				p.args = withHostsfile(s.Args, hostsPath)
 			}
-		} else {
+		default:
 			dataDir := filepath.Join(runDir, "data", s.Name)
 			if err := os.MkdirAll(dataDir, 0o755); err != nil {
 				return nil, fmt.Errorf("lab: %v", err)
@@ -304,6 +316,7 @@ wait:
 		}
 		if p.svc.Tool() {
 			sr.Service = p.svc.Name
+			sr.Client, sr.ClientID = p.svc.Client(), p.svc.ClientID()
 		}
 		res.Failures = append(res.Failures, p.failures...)
 		p.mu.Unlock()
