@@ -18,6 +18,7 @@ func labCommand() *ucli.Command {
 			labUpCommand(),
 			soakCommand(),
 			benchCommand(),
+			labGroupsCommand(),
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 0 {

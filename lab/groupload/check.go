@@ -91,6 +91,12 @@ func maxTime(t time.Time, more ...time.Time) time.Time {
 // limit), and, when vis is not nil, writes Porcupine's HTML visualization
 // of the whole history to it.
 func Check(ops []Op, timeout time.Duration, vis io.Writer) (*Linearizability, error) {
+	return CheckWithEvents(ops, timeout, vis, nil)
+}
+
+// CheckWithEvents is Check with the workload's faults (kills) marked on
+// the visualization.
+func CheckWithEvents(ops []Op, timeout time.Duration, vis io.Writer, events []Event) (*Linearizability, error) {
 	start := time.Now()
 	pops, dropped := Operations(ops)
 	l := &Linearizability{Ops: len(pops), Dropped: dropped, Result: string(porcupine.Ok)}
@@ -113,6 +119,7 @@ func Check(ops []Op, timeout time.Duration, vis io.Writer) (*Linearizability, er
 	}
 	if vis != nil {
 		_, info := porcupine.CheckOperationsVerbose(model, pops, timeout)
+		info.AddAnnotations(annotations(ops, events))
 		if err := porcupine.Visualize(model, info, vis); err != nil {
 			return l, fmt.Errorf("visualization: %v", err)
 		}
@@ -129,4 +136,24 @@ func Check(ops []Op, timeout time.Duration, vis io.Writer) (*Linearizability, er
 		return 0
 	})
 	return l, nil
+}
+
+// annotations marks the events on the visualization's "faults" lane, on
+// the clock Operations uses.
+func annotations(ops []Op, events []Event) []porcupine.Annotation {
+	if len(ops) == 0 {
+		return nil
+	}
+	t0 := ops[0].Start
+	for _, op := range ops {
+		if op.Start.Before(t0) {
+			t0 = op.Start
+		}
+	}
+	out := make([]porcupine.Annotation, 0, len(events))
+	for _, e := range events {
+		at := e.At.Sub(t0).Nanoseconds()
+		out = append(out, porcupine.Annotation{Tag: "faults", Start: at, End: at, Description: e.What, BackgroundColor: "#f4c7c3"})
+	}
+	return out
 }

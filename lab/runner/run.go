@@ -154,6 +154,21 @@ func (c *Control) Start(name string) error {
 	return p.wake()
 }
 
+// Pid returns the process id of the running process of the service or peer
+// called name, and false when none is running.
+func (c *Control) Pid(name string) (int, bool) {
+	p, err := c.find(name)
+	if err != nil {
+		return 0, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0, false
+	}
+	return p.cmd.Process.Pid, true
+}
+
 func (c *Control) find(name string) (*proc, error) {
 	for _, p := range c.procs {
 		if p.svc.Name == name || (!p.svc.Tool() && p.svc.Peer == name) {
