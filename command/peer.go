@@ -33,6 +33,8 @@ func peerFlags() []ucli.Flag {
 		&ucli.IntFlag{Name: "api-port", EnvVars: []string{"ROSTER_API_PORT"}, Value: config.DefaultAPIPort, Usage: "TCP port for the HTTP API (0 turns it off)"},
 		&ucli.StringFlag{Name: "data-dir", EnvVars: []string{"ROSTER_DATA_DIR"}, Usage: "directory for Raft's state; a restarted peer with the same directory rejoins with its history (default: a temporary directory, removed at exit)"},
 		&ucli.IntFlag{Name: "voters", EnvVars: []string{"ROSTER_VOTERS"}, Value: config.DefaultVoters, Usage: "the most Raft voters (rounded down to odd); other members replicate as non-voters"},
+		&ucli.DurationFlag{Name: "client-interval", EnvVars: []string{"ROSTER_CLIENT_INTERVAL"}, Value: config.DefaultClientInterval, Usage: "how often the owner of a group client checks it (TCP connect, or GET for http:// addresses)", Category: "client groups"},
+		&ucli.IntFlag{Name: "client-misses", EnvVars: []string{"ROSTER_CLIENT_MISSES"}, Value: config.DefaultClientMisses, Usage: "checks in a row a group client may miss before its owner removes it", Category: "client groups"},
 		&ucli.StringFlag{Name: "log-level", EnvVars: []string{"ROSTER_LOG_LEVEL"}, Value: "warn", Usage: "diagnostic log level: trace, debug, info, warn, error or off"},
 		&ucli.BoolFlag{Name: "faults", EnvVars: []string{"ROSTER_FAULTS"}, Usage: "serve the fault API (/faults on the API port) to change faults at run time", Category: "fault injection"},
 		&ucli.StringFlag{Name: "loss", EnvVars: []string{"ROSTER_LOSS"}, Usage: "drop this share of what this peer sends on every link, e.g. 0.1 or 10% (UDP packets dropped; TCP dials refused and connections cut at a write); give every peer the same --loss for that loss on every link, each way", Category: "fault injection"},
@@ -77,6 +79,7 @@ func peerConfig(c *ucli.Context) (config.Config, error) {
 		Name: c.String("name"), Bind: c.String("bind"), Advertise: c.String("advertise"),
 		RaftPort: c.Int("raft-port"), GossipPort: c.Int("gossip-port"), APIPort: c.Int("api-port"),
 		DataDir: c.String("data-dir"), Voters: c.Int("voters"), LogLevel: c.String("log-level"),
+		ClientInterval: c.Duration("client-interval"), ClientMisses: c.Int("client-misses"),
 		ViewLog: c.App.ErrWriter, DiagLog: c.App.ErrWriter,
 	}
 	switch cfg.LogLevel {

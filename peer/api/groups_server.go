@@ -191,6 +191,12 @@ func (h groupHandlers) group(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	if res.raw != nil {
+		w.Header().Set(IndexHeader, strconv.FormatUint(res.Index, 10))
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(res.raw)
+		return
+	}
 	writeIndexed(w, res.Index, res)
 }
 

@@ -118,6 +118,19 @@ type GroupResponse struct {
 	Index uint64 `json:"index"`
 	// Members are sorted by client id.
 	Members []Member `json:"members"`
+
+	raw []byte // the JSON encoding, when Encode made it
+}
+
+// Encode encodes g once, so that a peer answering many readers with the
+// same group state does not encode it for each. Change nothing in g after.
+func (g *GroupResponse) Encode() {
+	c := *g
+	c.raw = nil
+	raw, err := json.Marshal(c)
+	if err == nil {
+		g.raw = append(raw, '\n')
+	}
 }
 
 // Clients returns the members' client ids, in order.

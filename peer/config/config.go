@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"roster/peer/hostsfile"
 )
@@ -17,6 +18,15 @@ const (
 	DefaultGossipPort = 8081
 	DefaultAPIPort    = 8082
 	DefaultVoters     = 5
+)
+
+// Client groups defaults (--client-interval, --client-misses).
+const (
+	// DefaultClientInterval is how often an owner checks each client.
+	DefaultClientInterval = 5 * time.Second
+	// DefaultClientMisses is how many checks in a row a client may miss
+	// before its owner removes it.
+	DefaultClientMisses = 3
 )
 
 // ErrNoHostsfile says a peer was started without a hostsfile.
@@ -45,6 +55,12 @@ type Config struct {
 	DataDir string
 	// Voters caps the number of Raft voters (odd, at least 1).
 	Voters int
+	// ClientInterval is how often the owner of a client checks it (0: the
+	// default); ClientMisses how many checks in a row it may miss (0: the
+	// default).
+	ClientInterval time.Duration
+	ClientMisses   int
+
 	// LogLevel is the level of diagnostic logs (trace, debug, info, warn, error, off).
 	LogLevel string
 
@@ -83,6 +99,18 @@ func (c *Config) Validate() error {
 	}
 	if c.Voters < 1 {
 		return fmt.Errorf("--voters %d: want at least 1", c.Voters)
+	}
+	if c.ClientInterval == 0 {
+		c.ClientInterval = DefaultClientInterval
+	}
+	if c.ClientMisses == 0 {
+		c.ClientMisses = DefaultClientMisses
+	}
+	if c.ClientInterval < 10*time.Millisecond || c.ClientInterval > time.Hour {
+		return fmt.Errorf("--client-interval %s: want 10ms to 1h", c.ClientInterval)
+	}
+	if c.ClientMisses < 1 || c.ClientMisses > 1000 {
+		return fmt.Errorf("--client-misses %d: want 1 to 1000", c.ClientMisses)
 	}
 	return nil
 }

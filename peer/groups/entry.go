@@ -1,9 +1,8 @@
 // Package groups is the client groups of a roster cluster: their replicated
 // state (a part of the FSM: State), the commands that change it (Op, in
-// batches), who checks each client (Owner, rendezvous hashing over the
-// committed view), and the service a peer runs (Service): writes through
-// Raft with forwarding to the leader, reads with indexes, blocking and
-// consistent reads, and the owner's liveness checks.
+// batches, one Raft entry each), and who checks each client (Owner,
+// rendezvous hashing over the committed view). The service a peer runs on
+// top of it is package groups/service.
 package groups
 
 import (

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Member is one client in a group, as committed.
@@ -19,14 +20,34 @@ type Member struct {
 	Incarnation uint64
 }
 
-// GroupView is one committed state of one group. It is immutable: share it
-// freely between goroutines.
+// GroupView is one committed state of one group. It is immutable (treat
+// Members as read-only): share it freely between goroutines, by pointer.
 type GroupView struct {
 	Name string
 	// Index is the Raft index of the last entry that changed the group.
 	Index uint64
 	// Members are sorted by client id.
 	Members []Member
+
+	memo atomic.Pointer[memo]
+}
+
+type memo struct {
+	key uint64
+	val any
+}
+
+// Memo returns what build returns for key, computed once per key for all
+// readers of this state: a reader derives its answer (under a view, say)
+// once and shares it. It keeps the last key only. Safe for concurrent use;
+// build may run more than once when readers race.
+func (g *GroupView) Memo(key uint64, build func() any) any {
+	if m := g.memo.Load(); m != nil && m.key == key {
+		return m.val
+	}
+	v := build()
+	g.memo.Store(&memo{key: key, val: v})
+	return v
 }
 
 // Clients returns the members' ids, in order.

@@ -25,6 +25,7 @@ import (
 	"roster/peer/config"
 	"roster/peer/detector"
 	"roster/peer/fsm"
+	"roster/peer/groups/service"
 	"roster/peer/reconcile"
 	"roster/peer/viewlog"
 )
@@ -53,6 +54,11 @@ type Options struct {
 	// OnInstall, if set, is called with each view this peer prints, from
 	// Raft's FSM goroutine, right after the line is written.
 	OnInstall func(fsm.View)
+	// Dial, if set, makes the client groups' connections: the owners'
+	// checks of clients and the requests one peer forwards to another.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// PeerHeader is added to every request one peer forwards to another.
+	PeerHeader http.Header
 }
 
 // Node is a running peer. Its methods are safe for concurrent use.
@@ -66,6 +72,7 @@ type Node struct {
 	trans   *raft.NetworkTransport
 	store   *raftboltdb.BoltStore
 	api     *api.Server
+	groups  *service.Service
 	tmpDir  string
 
 	onPeerAddr func(id int, ip net.IP)
@@ -130,6 +137,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			n.api.Handle(p, h)
 		}
 	}
+	n.startGroups(opts)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
@@ -143,6 +151,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	n.goRun(func() { loop.Run(ctx) })
 	n.goRun(func() { n.det.Run(ctx, time.Second) })
 	n.goRun(func() { n.watchHeartbeats(ctx) })
+	n.goRun(func() { n.groups.Run(ctx) })
 	if n.api != nil {
 		n.goRun(func() {
 			if err := n.api.Serve(); err != nil {
