@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -135,15 +136,15 @@ func (w *workload) pause(rng *rand.Rand) time.Duration {
 }
 
 // finish stamps the end of a call and classifies its outcome: an answer is
-// OK, a 4xx is a failure that changed nothing, anything else (no answer, a
-// 5xx) is unknown.
+// OK, a 4xx or a refused connection (nothing was sent) is a failure that
+// changed nothing, anything else (no answer, a 5xx) is unknown.
 func (w *workload) finish(op *Op, err error) {
 	end := time.Now()
 	var he *api.HTTPError
 	switch {
 	case err == nil:
 		op.OK, op.End = true, end
-	case errors.As(err, &he) && he.Code >= 400 && he.Code < 500:
+	case errors.As(err, &he) && he.Code >= 400 && he.Code < 500, strings.Contains(err.Error(), "connection refused"):
 		op.Failed, op.End, op.Err = true, end, err.Error()
 	default:
 		op.Err = err.Error()
