@@ -27,6 +27,7 @@ func benchCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "at-once", Value: "", Usage: "comma-separated group sizes to start at once, e.g. 25,100"},
 			&ucli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 		},
+		Subcommands: []*ucli.Command{benchGroupsCommand()},
 		Action: func(c *ucli.Context) error {
 			opts := measure.Options{Peers: c.Int("peers"), Runs: c.Int("runs")}
 			if s := c.String("at-once"); s != "" {

@@ -74,7 +74,7 @@ func StartCluster(ctx context.Context, o ClusterOptions) (*Cluster, error) {
 	if wait <= 0 {
 		wait = time.Minute
 	}
-	if err := c.WaitView(ctx, o.Peers, wait); err != nil {
+	if err := c.waitView(ctx, o.Peers, wait, true); err != nil {
 		c.Stop()
 		return nil, err
 	}
@@ -123,11 +123,17 @@ func (c *Cluster) Leader(ctx context.Context) (int, error) {
 
 // WaitView waits until every running peer serves a view of n members.
 func (c *Cluster) WaitView(ctx context.Context, n int, wait time.Duration) error {
+	return c.waitView(ctx, n, wait, false)
+}
+
+// waitView waits until every peer (all: even those not running now) serves
+// a view of n members.
+func (c *Cluster) waitView(ctx context.Context, n int, wait time.Duration, all bool) error {
 	deadline := time.Now().Add(wait)
 	for {
 		var lagging []string
 		for i := range c.eps {
-			if _, running := c.Pid(i); !running {
+			if _, running := c.Pid(i); !running && !all {
 				continue
 			}
 			st, err := c.Status(ctx, i)
