@@ -47,6 +47,9 @@ func New(stdout, stderr io.Writer) *ucli.App {
 			healthCommand(),
 			viewCommand(),
 			nemesisCommand(),
+			clientCommand(),
+			groupsCommand(),
+			groupCommand(),
 		},
 		ExitErrHandler: func(*ucli.Context, error) {},
 		OnUsageError: func(c *ucli.Context, err error, _ bool) error {

@@ -116,7 +116,7 @@ func seconds(c *ucli.Context, flag string) (time.Duration, error) {
 // scripted crash (exit 1).
 func runPeer(c *ucli.Context) error {
 	if c.NArg() > 0 {
-		return usageErr("unexpected argument %q (a peer takes only flags; commands: lab, check, health, view)", c.Args().First())
+		return usageErr("unexpected argument %q (a peer takes only flags; commands: lab, check, health, view, client, groups, group)", c.Args().First())
 	}
 	if !c.IsSet("hostsfile") && c.NumFlags() == 0 {
 		ucli.ShowAppHelp(c)
