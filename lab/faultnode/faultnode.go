@@ -80,6 +80,7 @@ func (p *Peer) NodeOptions(base node.Options) node.Options {
 	o := base
 	o.WrapTransport = chain(base.WrapTransport, p.inj.WrapTransport)
 	o.WrapStream = chain(base.WrapStream, p.inj.WrapStreamLayer)
+	o.Dial = p.inj.WrapDial(base.Dial)
 	prevAddr := base.OnPeerAddr
 	o.OnPeerAddr = func(id int, ip net.IP) {
 		p.resolver.learn(ip.String(), id)
