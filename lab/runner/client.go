@@ -2,8 +2,10 @@ package runner
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -79,15 +81,36 @@ func setFlag(args []string, idx int, combined bool, v string) {
 	args[idx] = v
 }
 
-// freeListenAddr returns 127.0.0.1 and a TCP port free now, for a client's
-// checks.
-func freeListenAddr() (string, error) {
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("no free port for a client on 127.0.0.1: %v", err)
+// clientListen chooses where the k-th client of a run answers its checks.
+// Where the peers have addresses of their own (127.X.Y.11, .12, ...), the
+// client gets 127.X.Y.(101+k) and the port of its --listen (7070 when it
+// names none), as under Docker; otherwise 127.0.0.1 and a free port below
+// the ephemeral range (so that no outgoing connection takes it before the
+// client binds it).
+func clientListen(k int, args []string, peerIPs []string) (string, error) {
+	port := 7070
+	if _, v, _, ok := flagValue(args, "listen"); ok {
+		if _, p, err := net.SplitHostPort(v); err == nil {
+			if n, err := strconv.Atoi(p); err == nil && n > 0 && n < 65536 {
+				port = n
+			}
+		}
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	if len(peerIPs) > 0 && k < 150 {
+		if ip := net.ParseIP(peerIPs[0]).To4(); ip != nil && ip[0] == 127 && ip[3] >= 11 && !ip.Equal(net.IPv4(127, 0, 0, 1)) {
+			own := net.IPv4(127, ip[1], ip[2], byte(101+k)).String()
+			if freeTCP(own, port) {
+				return net.JoinHostPort(own, strconv.Itoa(port)), nil
+			}
+		}
+	}
+	for range 200 {
+		p := portLow + rand.IntN(portHigh-portLow)
+		if freeTCP("127.0.0.1", p) {
+			return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), nil
+		}
+	}
+	return "", fmt.Errorf("no free port for a client on 127.0.0.1")
 }
 
 // KilledClients returns the ids of the clients that were down at the end of
@@ -103,4 +126,14 @@ func (r *Result) KilledClients() []string {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// freeTCP reports whether TCP port on ip can be bound now.
+func freeTCP(ip string, port int) bool {
+	l, err := net.Listen("tcp4", net.JoinHostPort(ip, strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }

@@ -237,6 +237,13 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 	t0 := time.Now()
 	changed := make(chan struct{}, 1)
 	ctl := &Control{}
+	var peerIPs []string
+	for _, ep := range lay.endpoints {
+		if ep.Peer != "" {
+			peerIPs = append(peerIPs, ep.IP)
+		}
+	}
+	clients := 0
 	for i, s := range sc.Services {
 		p := &proc{
 			svc: s, ep: lay.endpoints[i], prefix: s.Name, bin: bin, dir: dir,
@@ -246,10 +253,11 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 		p.env = append(append(append(os.Environ(), opts.Env...), s.Env...), "ROSTER_LAB_RUN_DIR="+runDir, peersEnv(lay.endpoints))
 		switch {
 		case s.Client():
-			listen, err := freeListenAddr()
+			listen, err := clientListen(clients, s.Args, peerIPs)
 			if err != nil {
 				return nil, fmt.Errorf("lab: %v", err)
 			}
+			clients++
 			p.args = clientArgs(s.Args, lay.endpoints, listen)
 			p.crashy = mayCrash(s.Args, append(slices.Clone(opts.Env), s.Env...))
 		case s.Tool():
