@@ -4,9 +4,9 @@
 #   make build        bin/roster
 #   make image        static binary (-tags nolab: the peer, check, health, view and
 #                     nemesis; not the local runner) + `docker build -t roster .`
-#   make testcase-N   run docker-compose-testcase-N.yml (N = 1..4) for its scripted
+#   make testcase-N   run docker-compose-testcase-N.yml (N = 1..4, 9..11) for its scripted
 #                     length, save the logs to out/testcase-N.log, tear down, check
-#   make e2e          the Docker end-to-end tests (test cases 1-4, judged by the checker)
+#   make e2e          the Docker end-to-end tests (test cases 1-11, judged by the checker)
 #   make clean        remove bin/ and out/
 
 GO ?= go
@@ -17,7 +17,7 @@ IMAGE_ARCH ?= $(shell docker version --format '{{.Server.Arch}}' 2>/dev/null | g
 # Everything `docker build` sees (besides hostsfile.txt) lives here; see .dockerignore.
 IMAGE_DIR := bin/image
 
-.PHONY: build image testcase-1 testcase-2 testcase-3 testcase-4 e2e clean
+.PHONY: build image testcase-1 testcase-2 testcase-3 testcase-4 testcase-9 testcase-10 testcase-11 e2e clean
 
 build:
 	$(GO) build -o bin/roster .
@@ -32,7 +32,7 @@ image:
 	docker build -t roster .
 	docker image prune -f --filter label=org.opencontainers.image.title=roster >/dev/null
 
-testcase-1 testcase-2 testcase-3 testcase-4: testcase-%: image build
+testcase-1 testcase-2 testcase-3 testcase-4 testcase-9 testcase-10 testcase-11: testcase-%: image build
 	COMPOSE="$(COMPOSE)" ROSTER=bin/roster OUT=out sh lab/e2e/testcase.sh $*
 
 e2e:

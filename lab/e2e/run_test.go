@@ -24,10 +24,10 @@ type caseRun struct {
 }
 
 // runCase runs docker-compose-testcase-N.yml for its scripted length under a
-// fresh project, collects the logs, tears down, and checks that nothing of
-// the project is left. Teardown also happens if the test fails or is
-// interrupted.
-func runCase(t *testing.T, n int) (*caseRun, error) {
+// fresh project, collects the logs, calls atEnd (when not nil) while the
+// containers still run, tears down, and checks that nothing of the project is
+// left. Teardown also happens if the test fails or is interrupted.
+func runCase(t *testing.T, n int, atEnd func(*composeRun) error) (*caseRun, error) {
 	t.Helper()
 	name := fmt.Sprintf("docker-compose-testcase-%d.yml", n)
 	file := filepath.Join(repoRoot, name)
@@ -102,6 +102,11 @@ func runCase(t *testing.T, n int) (*caseRun, error) {
 	}
 	if run.Logs, err = c.logs(baseCtx); err != nil {
 		t.Fatal(err)
+	}
+	if atEnd != nil {
+		if err := atEnd(c); err != nil {
+			t.Error(err)
+		}
 	}
 	tearDown()
 
