@@ -45,8 +45,8 @@ var (
 )
 
 func TestCase9ClientCrashAndRestart(t *testing.T) { testCase(t, case9) }
-func TestCase10OwnerCrash(t *testing.T)          { testCase(t, case10) }
-func TestCase11ClientCutFromOwner(t *testing.T)  { testCase(t, case11) }
+func TestCase10OwnerCrash(t *testing.T)           { testCase(t, case10) }
+func TestCase11ClientCutFromOwner(t *testing.T)   { testCase(t, case11) }
 
 // servedGroups asks every running peer of the run for the group, from
 // inside its container (roster group G --json), until they all serve the
@@ -60,7 +60,7 @@ func servedGroups(ctx context.Context, c *composeRun, hosts *hostsfile.File, gro
 			if slices.Contains(down, p.ID) {
 				continue
 			}
-			raw, err := docker(ctx, "exec", c.prefix()+p.Name, "/roster", "group", group, "--json", "--addr", "127.0.0.1:8082")
+			raw, err := docker(ctx, "exec", c.prefix()+p.Name, "/roster", "group", "--json", "--addr", "127.0.0.1:8082", group)
 			var g api.GroupResponse
 			if err == nil {
 				err = json.Unmarshal([]byte(raw), &g)
@@ -144,4 +144,52 @@ func judgeGroups(exp *groupExpect, served map[string]api.GroupResponse, report *
 		}
 	}
 	return problems
+}
+
+// judgeGroups finds each way a group case can end wrong.
+func TestJudgeGroups(t *testing.T) {
+	exp := &groupExpect{group: "jobs", members: []string{"c1", "c3"}, crashed: []string{"c2"},
+		maxAbsence: map[string]time.Duration{"c3": time.Second}, notOwner: 4}
+	grp := func(index uint64, owner int, clients ...string) api.GroupResponse {
+		g := api.GroupResponse{Group: "jobs", Index: index}
+		for _, c := range clients {
+			g.Members = append(g.Members, api.Member{Client: c, Owner: owner})
+		}
+		return g
+	}
+	good := func() (map[string]api.GroupResponse, *checker.Report) {
+		served := map[string]api.GroupResponse{"one": grp(9, 1, "c1", "c3"), "two": grp(9, 1, "c1", "c3")}
+		rep := &checker.Report{Groups: &checker.GroupReport{
+			Final: []checker.GroupFinal{
+				{Group: "jobs", Client: "c1", Index: 9, Members: []string{"c1", "c3"}, State: "alive"},
+				{Group: "jobs", Client: "c2", Index: 7, Members: []string{"c1", "c2", "c3"}, State: "crashed"},
+				{Group: "jobs", Client: "c3", Index: 9, Members: []string{"c1", "c3"}, State: "alive"},
+			},
+			CrashRemoval: []checker.ClientLatency{{Group: "jobs", Client: "c2"}},
+			Absences:     []checker.ClientAbsence{{Group: "jobs", Client: "c3", From: 5, To: 6, Ms: 800}},
+		}}
+		return served, rep
+	}
+	if served, rep := good(); len(judgeGroups(exp, served, rep)) != 0 {
+		p := judgeGroups(exp, served, rep)
+		t.Fatalf("a good end judged bad: %q", p)
+	}
+	cases := map[string]func(map[string]api.GroupResponse, *checker.Report){
+		"a peer behind":             func(s map[string]api.GroupResponse, _ *checker.Report) { s["two"] = grp(8, 1, "c1", "c3") },
+		"a peer with other members": func(s map[string]api.GroupResponse, _ *checker.Report) { s["two"] = grp(9, 1, "c1") },
+		"the dead owner":            func(s map[string]api.GroupResponse, _ *checker.Report) { s["two"] = grp(9, 4, "c1", "c3") },
+		"a long absence":            func(_ map[string]api.GroupResponse, r *checker.Report) { r.Groups.Absences[0].Ms = 1500 },
+		"an unexpected absence":     func(_ map[string]api.GroupResponse, r *checker.Report) { r.Groups.Absences[0].Client = "c1" },
+		"a crash never removed":     func(_ map[string]api.GroupResponse, r *checker.Report) { r.Groups.CrashRemoval = nil },
+		"a crashed client alive":    func(_ map[string]api.GroupResponse, r *checker.Report) { r.Groups.Final[1].State = "alive" },
+		"a live client's view":      func(_ map[string]api.GroupResponse, r *checker.Report) { r.Groups.Final[0].Members = []string{"c1"} },
+		"no group lines":            func(_ map[string]api.GroupResponse, r *checker.Report) { r.Groups = nil },
+	}
+	for name, spoil := range cases {
+		served, rep := good()
+		spoil(served, rep)
+		if p := judgeGroups(exp, served, rep); len(p) == 0 {
+			t.Errorf("%s: judged good", name)
+		}
+	}
 }
