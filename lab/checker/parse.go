@@ -105,8 +105,11 @@ func splitTime(s string) (time.Time, string, bool) {
 	return t, s[end:], true
 }
 
-// stripANSI removes terminal escape sequences (ESC [ ... final byte) and a
-// trailing CR.
+// stripANSI removes terminal escape sequences (ESC [ ... final byte, or a
+// lone ESC) and a trailing CR. A sequence that sat between two non-blank
+// bytes leaves one space behind: it separates what it separated, so
+// "0\x1b0|" does not become the container name "00", nor "1\x1b[m2" the
+// number 12.
 func stripANSI(s string) string {
 	s = strings.TrimRight(s, "\r\n")
 	if strings.IndexByte(s, 0x1b) < 0 {
@@ -118,13 +121,22 @@ func stripANSI(s string) string {
 			b.WriteByte(s[i])
 			continue
 		}
-		if i+1 < len(s) && s[i+1] == '[' {
-			j := i + 2
+		j := i + 1 // the first byte after the sequence
+		if j < len(s) && s[j] == '[' {
+			j++
 			for j < len(s) && !(s[j] >= 0x40 && s[j] <= 0x7e) {
 				j++
 			}
-			i = j // skip the final byte too
+			if j < len(s) {
+				j++ // the final byte
+			}
 		}
+		if out := b.String(); out != "" && !isBlank(out[len(out)-1]) && j < len(s) && !isBlank(s[j]) && s[j] != 0x1b {
+			b.WriteByte(' ')
+		}
+		i = j - 1
 	}
 	return b.String()
 }
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' }

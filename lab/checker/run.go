@@ -25,15 +25,44 @@ type Options struct {
 	// counts as started. Optional.
 	Hostsfile map[string]int
 	// Killed lists peers the run killed from outside (no "crashing" line):
-	// they count as crashed at an unknown time and stay crashed to the end.
+	// they count as crashed at an unknown time after the last view they
+	// printed, and stay crashed to the end.
 	Killed []int
 	// Clients tune how group log lines are judged (see GroupOptions).
 	Clients GroupOptions
+	// Paused lists peers that are paused at the end of the run (docker
+	// pause): down for now, judged like Killed.
+	Paused []int
+	// Disconnected lists peers that are running but on no network at the end
+	// of the run (docker network disconnect): judged like Killed.
+	Disconnected []int
+	// Exited lists peers whose process is not running at the end of the run:
+	// down, as their last crash record says (crashed, left), or exited at
+	// an unknown time when they printed none.
+	Exited []int
+	// Restarts lists restarts seen from outside the logs (a container's
+	// start time): each begins a new life of its peer at the peer's first
+	// line at or after At. The logs must carry timestamps. A restart the
+	// log shows by itself (a "joining" line) needs no entry.
+	Restarts []Restart
+	// Engine holds notes on what the container engine said about each peer
+	// (see ApplyContainers); the report repeats them.
+	Engine []string
 	// ExpectRemovals lists peers that may rightly be removed while alive, such
 	// as the minority side of a partition. Their removals are reported but are
 	// not accuracy violations; a peer that ends the run alive must still end
 	// in the final view (completeness).
 	ExpectRemovals []int
+}
+
+// Restart is a new life of a peer, seen from outside its log.
+type Restart struct {
+	// Peer is the peer id.
+	Peer int
+	// At is when the new life started.
+	At time.Time
+	// Ended is when the life before it ended, when known (zero otherwise).
+	Ended time.Time
 }
 
 // maxLineLen bounds a log line; longer lines are ignored.

@@ -18,6 +18,9 @@ type cluster struct {
 	// unjudged skips the checker at the end (a test that leaves no
 	// majority cannot end with completeness).
 	unjudged bool
+	// expect lists peers the test may rightly remove while alive (the
+	// minority of a partition), for the checker.
+	expect []int
 }
 
 func newCluster(t *testing.T, n int) *cluster {
@@ -43,11 +46,12 @@ func newCluster(t *testing.T, n int) *cluster {
 // must hold. Crashes and graceful leaves are in the logs themselves.
 func (c *cluster) check() {
 	c.t.Helper()
-	run, err := checker.Read([]checker.Source{{Name: "views", R: strings.NewReader(c.ViewLogs())}}, checker.Options{})
+	opts := checker.Options{ExpectRemovals: c.expect}
+	run, err := checker.Read([]checker.Source{{Name: "views", R: strings.NewReader(c.ViewLogs())}}, opts)
 	if err != nil {
 		c.t.Fatalf("checker: %v", err)
 	}
-	rep := checker.Check(run, checker.Options{})
+	rep := checker.Check(run, opts)
 	if rep.Status() != 0 {
 		var b strings.Builder
 		rep.WriteText(&b)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -348,6 +349,23 @@ func (n *Node) Status() api.Status {
 
 // View returns the committed view this peer holds.
 func (n *Node) View() fsm.View { return n.fsm.View() }
+
+// Voters returns the ids of the voters in the Raft configuration this peer
+// holds (its latest, committed or not), ascending; nil when it cannot tell.
+func (n *Node) Voters() []int {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return nil
+	}
+	var out []int
+	for _, s := range f.Configuration().Servers {
+		if id, err := strconv.Atoi(string(s.ID)); err == nil && s.Suffrage == raft.Voter {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // Logger returns the peer's diagnostic logger.
 func (n *Node) Logger() hclog.Logger { return n.log }
