@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"roster/lab/stats"
+	"roster/peer/api"
 )
 
 // clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat's times.
@@ -93,6 +94,34 @@ func (b *bench) joinMany(ctx context.Context, ids, groups []string) error {
 	return first
 }
 
+// members counts the members of the groups whose names start with prefix,
+// as the peer serves them.
+func (b *bench) members(ctx context.Context, prefix string) (int, error) {
+	var gs api.GroupsResponse
+	if err := b.api.Do(ctx, b.cl.Addrs()[0], "GET", "/v1/groups", nil, nil, 0, &gs); err != nil {
+		return 0, err
+	}
+	n := 0
+	for name, g := range gs.Groups {
+		if strings.HasPrefix(name, prefix) {
+			n += g.Size
+		}
+	}
+	return n, nil
+}
+
+// settle checks that the peer serves want members in the groups of prefix.
+func (b *bench) settle(ctx context.Context, prefix string, want int) error {
+	got, err := b.members(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("the peer serves %d members in groups %s*, want %d", got, prefix, want)
+	}
+	return nil
+}
+
 // ownerCPU measures a one-peer cluster (the peer owns every client): idle,
 // then with each number of clients in one group, then with the largest
 // number spread over each number of groups.
@@ -125,6 +154,9 @@ func (b *bench) ownerCPU(ctx context.Context, counts, groupCounts []int, window 
 		}
 		joined := stats.Ms(time.Since(t))
 		ids, groups = append(ids, more...), append(groups, in...)
+		if err := b.settle(ctx, "cpu-1", n); err != nil {
+			return pts, err
+		}
 		pct, err := b.corePercent(ctx, window)
 		if err != nil {
 			return pts, err
@@ -154,6 +186,9 @@ func (b *bench) ownerCPU(ctx context.Context, counts, groupCounts []int, window 
 			return pts, err
 		}
 		joined := stats.Ms(time.Since(t))
+		if err := b.settle(ctx, fmt.Sprintf("cpu-g%d-", g), n); err != nil {
+			return pts, err
+		}
 		pct, err := b.corePercent(ctx, window)
 		if err != nil {
 			return pts, err

@@ -73,8 +73,8 @@ func (b *bench) join(ctx context.Context, i int, group, client, addr string) (ap
 	return out, err
 }
 
-// members reads group at peer i from its local state (404: empty).
-func (b *bench) members(ctx context.Context, i int, group string) (api.GroupResponse, error) {
+// group reads group at peer i from its local state (404: empty).
+func (b *bench) group(ctx context.Context, i int, group string) (api.GroupResponse, error) {
 	var out api.GroupResponse
 	err := b.api.Do(ctx, b.cl.Addrs()[i], "GET", "/v1/groups/"+group, nil, nil, 0, &out)
 	if api.IsNotFound(err) {
@@ -158,7 +158,7 @@ func (b *bench) waitAll(ctx context.Context, group string, ok func(api.GroupResp
 			if done[i] {
 				continue
 			}
-			if g, err := b.members(ctx, i, group); err == nil && ok(g) {
+			if g, err := b.group(ctx, i, group); err == nil && ok(g) {
 				done[i] = true
 			}
 		}
@@ -302,7 +302,7 @@ func (b *bench) crashes(ctx context.Context, n int, interval time.Duration, miss
 		}
 		present := map[string]bool{}
 		for i := range b.cl.Size() {
-			g, err := b.members(ctx, i, group)
+			g, err := b.group(ctx, i, group)
 			if err != nil {
 				present = nil
 				break
