@@ -121,9 +121,10 @@ func (c *Cluster) Leader(ctx context.Context) (int, error) {
 	return -1, errors.New("no peer says it leads")
 }
 
-// WaitView waits until every running peer serves a view of n members.
+// WaitView waits until every peer (a peer being started again too) serves
+// one and the same view of n members.
 func (c *Cluster) WaitView(ctx context.Context, n int, wait time.Duration) error {
-	return c.waitView(ctx, n, wait, false)
+	return c.waitView(ctx, n, wait, true)
 }
 
 // waitView waits until every peer (all: even those not running now) serves
@@ -132,6 +133,7 @@ func (c *Cluster) waitView(ctx context.Context, n int, wait time.Duration, all b
 	deadline := time.Now().Add(wait)
 	for {
 		var lagging []string
+		ids := map[uint64]bool{}
 		for i := range c.eps {
 			if _, running := c.Pid(i); !running && !all {
 				continue
@@ -139,7 +141,12 @@ func (c *Cluster) waitView(ctx context.Context, n int, wait time.Duration, all b
 			st, err := c.Status(ctx, i)
 			if err != nil || len(st.View.Members) != n {
 				lagging = append(lagging, c.eps[i].Peer)
+				continue
 			}
+			ids[st.View.ID] = true
+		}
+		if len(ids) > 1 {
+			lagging = append(lagging, fmt.Sprintf("(on %d different views)", len(ids)))
 		}
 		if len(lagging) == 0 {
 			return nil

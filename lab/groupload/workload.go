@@ -217,6 +217,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	wg.Wait()
 	killers.Wait()
 	stop()
+	// A peer killed near the end is back by now: let it rejoin, so that the
+	// peers' views end on one view for the view checker.
+	for i := range cl.Size() {
+		if _, running := cl.Pid(i); !running {
+			cl.Start(i)
+		}
+	}
+	if err := cl.WaitView(ctx, cfg.Peers, 30*time.Second); err != nil {
+		w.note("at the end: %v", err)
+	}
 	res, err := cl.Stop()
 	if err != nil {
 		return nil, fmt.Errorf("stopping the peers: %w", err)
