@@ -50,6 +50,7 @@ func New(stdout, stderr io.Writer) *ucli.App {
 			clientCommand(),
 			groupsCommand(),
 			groupCommand(),
+			keygenCommand(),
 		},
 		ExitErrHandler: func(*ucli.Context, error) {},
 		OnUsageError: func(c *ucli.Context, err error, _ bool) error {

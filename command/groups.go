@@ -56,7 +56,7 @@ func groupCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "group",
 		Usage:     "list the members of a client group as a running peer holds it",
-		UsageText: "roster group GROUP [--addr HOST:PORT] [--consistent] [--json]",
+		UsageText: "roster group [--addr HOST:PORT] [--consistent] [--json] GROUP (flags before the name)",
 		Flags:     groupQueryFlags(),
 		Action: func(c *ucli.Context) error {
 			if c.NArg() != 1 {

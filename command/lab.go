@@ -19,6 +19,7 @@ func labCommand() *ucli.Command {
 			soakCommand(),
 			benchCommand(),
 			labGroupsCommand(),
+			labAttackCommand(),
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 0 {

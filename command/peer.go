@@ -35,6 +35,12 @@ func peerFlags() []ucli.Flag {
 		&ucli.IntFlag{Name: "voters", EnvVars: []string{"ROSTER_VOTERS"}, Value: config.DefaultVoters, Usage: "the most Raft voters (rounded down to odd); other members replicate as non-voters"},
 		&ucli.DurationFlag{Name: "client-interval", EnvVars: []string{"ROSTER_CLIENT_INTERVAL"}, Value: config.DefaultClientInterval, Usage: "how often the owner of a group client checks it (TCP connect, or GET for http:// addresses)", Category: "client groups"},
 		&ucli.IntFlag{Name: "client-misses", EnvVars: []string{"ROSTER_CLIENT_MISSES"}, Value: config.DefaultClientMisses, Usage: "checks in a row a group client may miss before its owner removes it", Category: "client groups"},
+		&ucli.StringFlag{Name: "encrypt", EnvVars: []string{"ROSTER_ENCRYPT"}, Usage: "the cluster key (base64, from roster keygen), or several separated by commas, the first used and all accepted: encrypts gossip and authenticates Raft; without one anyone on the network can join", Category: "security"},
+		&ucli.StringFlag{Name: "keyring-file", EnvVars: []string{"ROSTER_KEYRING_FILE"}, Usage: "read the cluster keys from this file (one a line, the first used) instead of --encrypt, and again on SIGHUP, to rotate keys without a restart", TakesFile: true, Category: "security"},
+		&ucli.StringFlag{Name: "tls-ca", EnvVars: []string{"ROSTER_TLS_CA"}, Usage: "PEM CA file: Raft connections are mutual TLS with certificates of this CA (instead of ones derived from the key), and the API serves HTTPS", TakesFile: true, Category: "security"},
+		&ucli.StringFlag{Name: "tls-cert", EnvVars: []string{"ROSTER_TLS_CERT"}, Usage: "PEM certificate of this peer (with --tls-ca)", TakesFile: true, Category: "security"},
+		&ucli.StringFlag{Name: "tls-key", EnvVars: []string{"ROSTER_TLS_KEY"}, Usage: "PEM private key of this peer (with --tls-ca)", TakesFile: true, Category: "security"},
+		&ucli.StringFlag{Name: "addr-check", EnvVars: []string{"ROSTER_ADDR_CHECK"}, Value: config.AddrCheckAuto, Usage: "admit a peer only from its hostsfile address or what its name resolves to: on, off, or auto (on without a key or TLS files)", Category: "security"},
 		&ucli.StringFlag{Name: "log-level", EnvVars: []string{"ROSTER_LOG_LEVEL"}, Value: "warn", Usage: "diagnostic log level: trace, debug, info, warn, error or off"},
 		&ucli.BoolFlag{Name: "faults", EnvVars: []string{"ROSTER_FAULTS"}, Usage: "serve the fault API (/faults on the API port) to change faults at run time", Category: "fault injection"},
 		&ucli.StringFlag{Name: "loss", EnvVars: []string{"ROSTER_LOSS"}, Usage: "drop this share of what this peer sends on every link, e.g. 0.1 or 10% (UDP packets dropped; TCP dials refused and connections cut at a write); give every peer the same --loss for that loss on every link, each way", Category: "fault injection"},
@@ -81,7 +87,14 @@ func peerConfig(c *ucli.Context) (config.Config, error) {
 		DataDir: c.String("data-dir"), Voters: c.Int("voters"), LogLevel: c.String("log-level"),
 		ClientInterval: c.Duration("client-interval"), ClientMisses: c.Int("client-misses"),
 		ViewLog: c.App.ErrWriter, DiagLog: c.App.ErrWriter,
+		TLSCA: c.String("tls-ca"), TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"),
+		AddrCheck: c.String("addr-check"),
 	}
+	keys, err := clusterKeys(c)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Keys = keys
 	switch cfg.LogLevel {
 	case "trace", "debug", "info", "warn", "error", "off":
 	default:
@@ -91,7 +104,8 @@ func peerConfig(c *ucli.Context) (config.Config, error) {
 	if path == "" {
 		return cfg, config.ErrNoHostsfile
 	}
-	hf, err := hostsfile.Load(path)
+	var hf *hostsfile.File
+	hf, err = hostsfile.Load(path)
 	if err != nil {
 		return cfg, err
 	}
@@ -159,6 +173,10 @@ func runPeer(c *ucli.Context) error {
 	n, err := node.Start(cfg, opts)
 	if err != nil {
 		return usageErr("peer %s: %v", cfg.Name, err)
+	}
+	if path := c.String("keyring-file"); path != "" {
+		stopReload := reloadKeysOnHUP(n, path)
+		defer stopReload()
 	}
 	if fp != nil {
 		defer fp.Close()

@@ -21,7 +21,7 @@ func serve(t *testing.T, st Status) (*Server, *fakePeer) {
 	t.Helper()
 	p := &fakePeer{}
 	p.st.Store(st)
-	s, err := Listen("127.0.0.1:0", p)
+	s, err := Listen("127.0.0.1:0", p, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

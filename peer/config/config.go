@@ -29,6 +29,13 @@ const (
 	DefaultClientMisses = 3
 )
 
+// AddrCheck modes.
+const (
+	AddrCheckAuto = "auto"
+	AddrCheckOn   = "on"
+	AddrCheckOff  = "off"
+)
+
 // ErrNoHostsfile says a peer was started without a hostsfile.
 var ErrNoHostsfile = errors.New("a hostsfile is required: -h FILE")
 
@@ -60,6 +67,19 @@ type Config struct {
 	// default).
 	ClientInterval time.Duration
 	ClientMisses   int
+	// Keys are the cluster's shared keys (AES, 16, 24 or 32 bytes), the
+	// first the primary; none leaves the cluster open to anyone on the
+	// network. They encrypt gossip and authenticate Raft (see peer/secure).
+	Keys [][]byte
+	// TLSCA, TLSCert and TLSKey are PEM files (all or none): Raft's
+	// connections use them instead of certificates derived from Keys, and
+	// the API serves HTTPS.
+	TLSCA, TLSCert, TLSKey string
+	// AddrCheck says whether a peer must come from its hostsfile address
+	// (or what its name resolves to): AddrCheckAuto (on without Keys or
+	// TLS files, when nothing else says who a peer is), AddrCheckOn or
+	// AddrCheckOff.
+	AddrCheck string
 
 	// LogLevel is the level of diagnostic logs (trace, debug, info, warn, error, off).
 	LogLevel string
@@ -97,6 +117,16 @@ func (c *Config) Validate() error {
 	if c.RaftPort == c.GossipPort || c.RaftPort == c.APIPort || c.GossipPort == c.APIPort {
 		return fmt.Errorf("--raft-port, --gossip-port and --api-port must differ (got %d, %d, %d)", c.RaftPort, c.GossipPort, c.APIPort)
 	}
+	if n := btoi(c.TLSCA != "") + btoi(c.TLSCert != "") + btoi(c.TLSKey != ""); n != 0 && n != 3 {
+		return fmt.Errorf("--tls-ca, --tls-cert and --tls-key go together")
+	}
+	switch c.AddrCheck {
+	case "":
+		c.AddrCheck = AddrCheckAuto
+	case AddrCheckAuto, AddrCheckOn, AddrCheckOff:
+	default:
+		return fmt.Errorf("--addr-check %q: want auto, on or off", c.AddrCheck)
+	}
 	if c.Voters < 1 {
 		return fmt.Errorf("--voters %d: want at least 1", c.Voters)
 	}
@@ -121,4 +151,26 @@ func (c *Config) MaxVoters() int {
 		return c.Voters - 1
 	}
 	return c.Voters
+}
+
+// Secured reports whether the cluster authenticates its members (a key or
+// TLS files).
+func (c *Config) Secured() bool { return len(c.Keys) > 0 || c.TLSCA != "" }
+
+// CheckAddrs reports whether peers must come from their hostsfile addresses.
+func (c *Config) CheckAddrs() bool {
+	switch c.AddrCheck {
+	case AddrCheckOn:
+		return true
+	case AddrCheckOff:
+		return false
+	}
+	return !c.Secured()
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/hashicorp/memberlist"
 
 	"roster/peer/hostsfile"
+	"roster/peer/identity"
+	"roster/peer/netguard"
 )
 
 // ProbeInterval is memberlist's probe period.
@@ -45,7 +47,22 @@ type Config struct {
 	// block) with every address memberlist reports for a hostsfile peer.
 	OnAddr func(id int, addr net.IP)
 	Logger hclog.Logger
+
+	// Keyring, if set, encrypts gossip (AES-GCM with the primary key; any
+	// installed key decrypts) and drops what no key decrypts.
+	Keyring *memberlist.Keyring
+	// Resolver tells which addresses belong to which hostsfile peer. With
+	// AddrCheck, a peer is admitted only at an address it owns, and
+	// packets and streams from addresses of no hostsfile peer are dropped.
+	Resolver  *identity.Resolver
+	AddrCheck bool
+	// Log counts dropped input at a bounded rate.
+	Log *netguard.RateLog
 }
+
+// Label is the label of every gossip packet and stream; with a key it is
+// authenticated too, so another program's memberlist traffic is refused.
+const Label = "roster"
 
 // Member is a hostsfile peer that memberlist sees alive.
 type Member struct {
@@ -71,6 +88,8 @@ type Detector struct {
 	joining map[int]bool      // re-joins in flight
 	acked   map[int]time.Time // last ack to a direct ping
 	meta    Meta
+
+	lines *netguard.LineWriter // memberlist's log, at a bounded rate
 }
 
 // Start creates the memberlist instance. It does not join anyone: call Run.
@@ -100,7 +119,15 @@ func Start(cfg Config) (*Detector, error) {
 	tune(mc)
 	mc.Events = (*events)(d)
 	mc.Delegate = (*delegate)(d)
-	mc.Logger = log.New(shutdownFilter{cfg.Logger.Named("memberlist").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})}, "", 0)
+	mc.Alive = (*alive)(d)
+	mc.Label = Label
+	mc.Keyring = cfg.Keyring
+	mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
+	// memberlist inflates compressed messages without a bound; roster's
+	// peers never send one, and the guard drops those that come.
+	mc.EnableCompression = false
+	d.lines = netguard.NewLineWriter(shutdownFilter{cfg.Logger.Named("memberlist").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})})
+	mc.Logger = log.New(d.lines, "", 0)
 	mc.LogOutput = nil
 
 	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
@@ -115,14 +142,18 @@ func Start(cfg Config) (*Detector, error) {
 		}
 		return nil, fmt.Errorf("gossip port %s: %w", addr, err)
 	}
-	var t memberlist.NodeAwareTransport = nt
+	var t memberlist.NodeAwareTransport = newGuard(nt, guardConfig{
+		Keyring: cfg.Keyring, Label: Label, Resolver: cfg.Resolver, AddrCheck: cfg.AddrCheck, Log: cfg.Log,
+		Source: specificIP(mc.BindAddr),
+	})
 	if cfg.WrapTransport != nil {
 		t = cfg.WrapTransport(t)
 	}
 	mc.Transport = t
 	ml, err := memberlist.Create(mc)
 	if err != nil {
-		nt.Shutdown()
+		t.Shutdown()
+		d.lines.Close()
 		return nil, fmt.Errorf("start memberlist: %w", err)
 	}
 	d.ml = ml
@@ -298,7 +329,11 @@ func (d *Detector) Leave(timeout time.Duration) error {
 }
 
 // Shutdown stops memberlist at once, without telling anyone (a crash).
-func (d *Detector) Shutdown() error { return d.ml.Shutdown() }
+func (d *Detector) Shutdown() error {
+	err := d.ml.Shutdown()
+	d.lines.Close()
+	return err
+}
 
 // shutdownFilter drops memberlist's complaints about its own closed sockets,
 // which it logs as errors while it shuts down.
@@ -309,4 +344,13 @@ func (f shutdownFilter) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return f.w.Write(p)
+}
+
+// specificIP returns bind as an IP unless it is unspecified (all interfaces).
+func specificIP(bind string) net.IP {
+	ip := net.ParseIP(bind)
+	if ip == nil || ip.IsUnspecified() {
+		return nil
+	}
+	return ip
 }

@@ -129,7 +129,7 @@ func (m *Member) join(ctx context.Context) bool {
 // the group no longer holds this client's incarnation (or ctx is done).
 func (m *Member) follow(ctx context.Context) {
 	m.mu.Lock()
-	index, inc := m.joinIndex-1, m.inc // the first answer is the join's state or later
+	index := m.joinIndex - 1 // the first answer is the join's state or later
 	m.mu.Unlock()
 	for pause := 100 * time.Millisecond; ctx.Err() == nil; {
 		g, err := m.cfg.Peers.Watch(ctx, m.cfg.Group, index, m.cfg.Wait)
@@ -156,16 +156,12 @@ func (m *Member) follow(ctx context.Context) {
 		}
 		index = g.Index
 		m.print(g.Index, g.Clients())
-		i := slices.IndexFunc(g.Members, func(x api.Member) bool { return x.Client == m.cfg.Client })
-		if i < 0 {
+		if !slices.ContainsFunc(g.Members, func(x api.Member) bool { return x.Client == m.cfg.Client }) {
 			return // dropped: join again
 		}
-		if g.Members[i].Incarnation != inc {
-			inc = g.Members[i].Incarnation // another life of this id replaced us; go on
-			m.mu.Lock()
-			m.inc = inc
-			m.mu.Unlock()
-		}
+		// Another process with this id may have replaced this life: go on
+		// following without fighting it (this one's leave, naming its own
+		// incarnation, will not remove the other).
 	}
 }
 

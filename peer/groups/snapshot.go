@@ -61,7 +61,8 @@ func (s *State) Restore(snap *Snapshot) error {
 			if name == "" || len(sg.Members) == 0 {
 				return fmt.Errorf("restore groups: group %q is empty", name)
 			}
-			g := &group{index: sg.Index, members: make(map[string]Member, len(sg.Members))}
+			g := newGroup()
+			g.index = sg.Index
 			for _, m := range sg.Members {
 				if m.Client == "" || m.Incarnation == 0 {
 					return errors.New("restore groups: a member without an id or incarnation")
@@ -74,10 +75,10 @@ func (s *State) Restore(snap *Snapshot) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.groups, s.index, s.applied, s.clients = groups, index, applied, clients
-	for name := range s.groupCh {
-		s.wakeGroup(name)
+	for _, g := range s.groups {
+		close(g.changed)
 	}
+	s.groups, s.index, s.applied, s.clients = groups, index, applied, clients
 	close(s.anyCh)
 	s.anyCh = make(chan struct{})
 	close(s.appliedCh)

@@ -78,7 +78,12 @@ type Summary struct {
 type group struct {
 	index   uint64
 	members map[string]Member
-	view    *GroupView // built on first read after a change
+	view    *GroupView    // built on first read after a change
+	changed chan struct{} // closed (and replaced) at each change
+}
+
+func newGroup() *group {
+	return &group{members: map[string]Member{}, changed: make(chan struct{})}
 }
 
 // State is the groups part of the replicated state machine. Raft's FSM
@@ -92,10 +97,10 @@ type State struct {
 	applied uint64 // last groups entry applied, changed or not
 	clients int    // members in all groups
 
-	// Closed and replaced on every change of their subject.
-	anyCh     chan struct{}            // any group changed
-	appliedCh chan struct{}            // a groups entry was applied
-	groupCh   map[string]chan struct{} // that group changed (made by waiters)
+	// Closed and replaced on every change of their subject (each group
+	// has its own, see group.changed).
+	anyCh     chan struct{} // any group changed
+	appliedCh chan struct{} // a groups entry was applied
 }
 
 // NewState returns an empty State.
@@ -104,7 +109,6 @@ func NewState() *State {
 		groups:    map[string]*group{},
 		anyCh:     make(chan struct{}),
 		appliedCh: make(chan struct{}),
-		groupCh:   map[string]chan struct{}{},
 	}
 }
 
@@ -135,13 +139,13 @@ func (s *State) Apply(index uint64, data []byte) Result {
 	if len(changed) > 0 {
 		s.index = index
 		for name := range changed {
-			if g := s.groups[name]; g != nil {
-				g.index, g.view = index, nil
-				if len(g.members) == 0 {
-					delete(s.groups, name)
-				}
+			g := s.groups[name]
+			g.index, g.view = index, nil
+			close(g.changed)
+			g.changed = make(chan struct{})
+			if len(g.members) == 0 {
+				delete(s.groups, name)
 			}
-			s.wakeGroup(name)
 		}
 		close(s.anyCh)
 		s.anyCh = make(chan struct{})
@@ -156,7 +160,7 @@ func (s *State) applyOp(index uint64, op Op) OpResult {
 	switch op.Kind {
 	case OpJoin:
 		if g == nil {
-			g = &group{members: map[string]Member{}}
+			g = newGroup()
 			s.groups[op.Group] = g
 		}
 		if _, ok := g.members[op.Client]; !ok {
@@ -188,46 +192,32 @@ func (s *State) noteApplied(index uint64) {
 	s.appliedCh = make(chan struct{})
 }
 
-// wakeGroup wakes the waiters of one group; the caller holds s.mu.
-func (s *State) wakeGroup(name string) {
-	if ch, ok := s.groupCh[name]; ok {
-		close(ch)
-		delete(s.groupCh, name)
-	}
-}
-
 // Group returns the committed state of a group (nil when it has no
-// members), the index of the last change of any group, and a channel closed
-// at the group's next change.
+// members), the index of the last change of any group, and a channel
+// closed at the group's next change (for a group without members: at the
+// next change of any group, so that waiting on one costs nothing per name).
 func (s *State) Group(name string) (*GroupView, uint64, <-chan struct{}) {
 	s.mu.RLock()
 	g := s.groups[name]
-	if g != nil && g.view != nil {
-		v, idx, ch := g.view, s.index, s.groupCh[name]
-		s.mu.RUnlock()
-		if ch != nil {
-			return v, idx, ch
-		}
-	} else {
-		s.mu.RUnlock()
+	switch {
+	case g == nil:
+		defer s.mu.RUnlock()
+		return nil, s.index, s.anyCh
+	case g.view != nil:
+		defer s.mu.RUnlock()
+		return g.view, s.index, g.changed
 	}
-	// Build the view, or make the channel: both need the write lock.
+	s.mu.RUnlock()
+	// Build the view once for every reader: that needs the write lock.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g = s.groups[name]
-	var v *GroupView
-	if g != nil {
-		if g.view == nil {
-			g.view = buildView(name, g)
-		}
-		v = g.view
+	if g = s.groups[name]; g == nil {
+		return nil, s.index, s.anyCh
 	}
-	ch, ok := s.groupCh[name]
-	if !ok {
-		ch = make(chan struct{})
-		s.groupCh[name] = ch
+	if g.view == nil {
+		g.view = buildView(name, g)
 	}
-	return v, s.index, ch
+	return g.view, s.index, g.changed
 }
 
 func buildView(name string, g *group) *GroupView {

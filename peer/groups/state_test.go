@@ -111,7 +111,8 @@ func TestApplyRefusesGarbage(t *testing.T) {
 
 func TestWaitersWake(t *testing.T) {
 	s := NewState()
-	_, _, jobs := s.Group("jobs")
+	s.Apply(4, encode(t, join("other", "x", "h:9")))
+	_, _, jobs := s.Group("jobs") // unknown yet: wakes at any change
 	_, _, other := s.Group("other")
 	_, _, any := s.List()
 	_, applied := s.Applied()
@@ -128,11 +129,19 @@ func TestWaitersWake(t *testing.T) {
 		t.Error("a waiter of another group woke")
 	default:
 	}
+	// Emptying a group wakes its waiters.
+	_, _, other = s.Group("other")
+	s.Apply(6, encode(t, Op{Kind: OpLeave, Group: "other", Client: "x"}))
+	select {
+	case <-other:
+	default:
+		t.Error("the waiter of a group that lost its last member did not wake")
+	}
 	// An entry that changes nothing wakes only applied-index waiters.
 	_, _, jobs = s.Group("jobs")
 	_, _, any = s.List()
 	_, applied = s.Applied()
-	s.Apply(6, encode(t, Op{Kind: OpLeave, Group: "jobs", Client: "nobody"}))
+	s.Apply(7, encode(t, Op{Kind: OpLeave, Group: "jobs", Client: "nobody"}))
 	select {
 	case <-jobs:
 		t.Error("a no-op woke the group's waiters")

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
+
+	"roster/peer/netguard"
 )
 
 // expectedFailures are Raft errors that only say a peer is down or cut off.
@@ -20,13 +22,21 @@ var expectedFailures = []string{
 	"appendEntries rejected, sending older logs",
 }
 
-// quietLogger demotes expectedFailures to debug. Safe for concurrent use,
-// as the hclog.Logger it wraps.
-type quietLogger struct{ hclog.Logger }
+// quietLogger demotes expectedFailures to debug, and, with a rate log
+// (Raft's network layer, which logs every bad connection), logs each kind
+// of warning or error once a window. Safe for concurrent use, as the
+// hclog.Logger it wraps.
+type quietLogger struct {
+	hclog.Logger
+	rate *netguard.RateLog
+}
 
 func (q quietLogger) Error(msg string, args ...any) {
 	if expected(msg) {
 		q.Logger.Debug(msg, args...)
+		return
+	}
+	if q.rate != nil && !q.rate.Allow(msg) {
 		return
 	}
 	q.Logger.Error(msg, args...)
@@ -35,6 +45,9 @@ func (q quietLogger) Error(msg string, args ...any) {
 func (q quietLogger) Warn(msg string, args ...any) {
 	if expected(msg) {
 		q.Logger.Debug(msg, args...)
+		return
+	}
+	if q.rate != nil && !q.rate.Allow(msg) {
 		return
 	}
 	q.Logger.Warn(msg, args...)
@@ -49,8 +62,12 @@ func expected(msg string) bool {
 	return false
 }
 
-func (q quietLogger) Named(name string) hclog.Logger { return quietLogger{q.Logger.Named(name)} }
-func (q quietLogger) ResetNamed(name string) hclog.Logger {
-	return quietLogger{q.Logger.ResetNamed(name)}
+func (q quietLogger) Named(name string) hclog.Logger {
+	return quietLogger{q.Logger.Named(name), q.rate}
 }
-func (q quietLogger) With(args ...any) hclog.Logger { return quietLogger{q.Logger.With(args...)} }
+func (q quietLogger) ResetNamed(name string) hclog.Logger {
+	return quietLogger{q.Logger.ResetNamed(name), q.rate}
+}
+func (q quietLogger) With(args ...any) hclog.Logger {
+	return quietLogger{q.Logger.With(args...), q.rate}
+}

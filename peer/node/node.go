@@ -5,6 +5,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +28,10 @@ import (
 	"roster/peer/detector"
 	"roster/peer/fsm"
 	"roster/peer/groups/service"
+	"roster/peer/identity"
+	"roster/peer/netguard"
 	"roster/peer/reconcile"
+	"roster/peer/secure"
 	"roster/peer/viewlog"
 )
 
@@ -76,6 +80,14 @@ type Node struct {
 	groups  *service.Service
 	tmpDir  string
 
+	resolver *identity.Resolver
+	netLog   *netguard.RateLog // bad input from the network, at a bounded rate
+	// netRaftLog bounds the rate of Raft's network layer's own complaints.
+	netRaftLog *netguard.RateLog
+	keyring    *secure.Keyring // nil when the cluster has no key
+	tls        *secure.TLS     // nil without a key or TLS files
+	stream     *stream
+
 	onPeerAddr func(id int, ip net.IP)
 
 	cancel context.CancelFunc
@@ -109,6 +121,13 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 
+	n.resolver = identity.New(cfg.Hosts, nil)
+	n.netLog = netguard.NewRateLog(logger.Named("net"))
+	n.netRaftLog = netguard.NewRateLog(logger.Named("raft-net"))
+	if err := n.setupSecurity(); err != nil {
+		return nil, err
+	}
+
 	vl := viewlog.New(cfg.ViewLog, cfg.Self.ID)
 	n.printer = newPrinter(cfg.Self.ID, vl, dataDir, func() { n.det.SetJoined() })
 	n.printer.onPrint = opts.OnInstall
@@ -123,6 +142,10 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		OnDown:        n.peerDown,
 		OnAddr:        n.learnAddr,
 		Logger:        logger,
+		Keyring:       n.memberlistKeyring(),
+		Resolver:      n.resolver,
+		AddrCheck:     cfg.CheckAddrs(),
+		Log:           n.netLog,
 	}); err != nil {
 		return nil, err
 	}
@@ -131,7 +154,11 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	if cfg.APIPort != 0 {
-		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n); err != nil {
+		var apiTLS *tls.Config
+		if n.tls != nil && !n.tls.Derived() {
+			apiTLS = n.tls.API()
+		}
+		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n, api.Limits{TLS: apiTLS, Log: n.netLog}); err != nil {
 			return nil, fmt.Errorf("api port: %w", unwrapNet(err))
 		}
 		for p, h := range opts.Handlers {
@@ -159,6 +186,9 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 				logger.Error("api stopped", "error", err)
 			}
 		})
+	}
+	if !cfg.Secured() {
+		logger.Info("no cluster key: anyone who reaches this peer's ports can join the cluster and write views (see roster keygen, --encrypt)")
 	}
 	n.printer.message(viewlog.Joining, true)
 	started = true
@@ -214,18 +244,25 @@ func (n *Node) startRaft(dataDir string, opts Options) error {
 		return fmt.Errorf("raft snapshots in %s: %w", dataDir, err)
 	}
 	advertise := &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
-	sl, err := listenStream(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)), advertise)
+	sl, err := listenStream(streamConfig{
+		Bind: net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)), Advertise: advertise,
+		TLS: n.tls, Resolver: n.resolver, AddrCheck: cfg.CheckAddrs(), Log: n.netLog,
+	})
 	if err != nil {
 		return fmt.Errorf("raft port: %w", unwrapNet(err))
+	}
+	n.stream = sl
+	if n.keyring != nil {
+		n.keyring.Watch(sl.KeysChanged)
 	}
 	var stream raft.StreamLayer = sl
 	if opts.WrapStream != nil {
 		stream = opts.WrapStream(stream)
 	}
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net")},
+		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net"), n.netRaftLog},
 	})
-	rc := raftConfig(cfg.Self.ID, quietLogger{n.log.Named("raft")})
+	rc := raftConfig(cfg.Self.ID, quietLogger{Logger: n.log.Named("raft")})
 	r, err := raft.NewRaft(rc, n.fsm, store, store, snaps, n.trans)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
@@ -427,6 +464,8 @@ func (n *Node) stop(leave time.Duration) {
 		}
 		if n.trans != nil {
 			n.trans.Close()
+		} else if n.stream != nil {
+			n.stream.Close()
 		}
 		n.wg.Wait()
 		if n.store != nil {
@@ -435,6 +474,8 @@ func (n *Node) stop(leave time.Duration) {
 		if n.tmpDir != "" {
 			os.RemoveAll(n.tmpDir)
 		}
+		n.netLog.Close()
+		n.netRaftLog.Close()
 	})
 }
 

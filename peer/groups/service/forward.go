@@ -18,8 +18,10 @@ import (
 
 // write commits op and answers once it committed. On the leader the op goes
 // into the batcher; elsewhere the request (req, to the group's path +
-// suffix) is forwarded to the leader, whose answer is decoded into out and
-// applied here too before write returns. It returns the op's result and the
+// suffix) is forwarded to the leader, whose answer is decoded into out. The
+// answer does not wait for this peer to apply the entry (a follower learns
+// of a commit up to 20 ms later): a read here right after may not show it
+// yet; a blocking read with ?index=index-1, or a consistent read, does. It returns the op's result and the
 // entry's index when the op was committed here, zeros when it was
 // forwarded (out holds the answer). Errors are *api.HTTPError: 503 with
 // Retry-After when no leader could commit in time. A write is one op in one
@@ -71,7 +73,6 @@ func (s *Service) write(ctx context.Context, op groups.Op, o api.Origin, suffix 
 		leaderless = time.Time{}
 		err := s.peers.Do(ctx, addr, http.MethodPost, path, body, header, 0, out)
 		if err == nil {
-			s.waitApplied(ctx, answerIndex(out))
 			return groups.OpResult{}, 0, nil
 		}
 		var he *api.HTTPError
@@ -115,17 +116,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// answerIndex returns the index of a forwarded write's answer.
-func answerIndex(out any) uint64 {
-	switch a := out.(type) {
-	case *api.JoinResponse:
-		return a.Index
-	case *api.LeaveResponse:
-		return a.Index
-	}
-	return 0
-}
-
 // leaderAPI returns the API address of the current leader, if another peer
 // leads and its address is known.
 func (s *Service) leaderAPI() (string, bool) {
@@ -135,26 +125,6 @@ func (s *Service) leaderAPI() (string, bool) {
 		return "", false
 	}
 	return s.cfg.PeerAPI(id)
-}
-
-// waitApplied waits (at most appliedWait) until this peer applied the
-// groups entry at index, so that a client reads its write where it wrote.
-func (s *Service) waitApplied(ctx context.Context, index uint64) {
-	t := time.NewTimer(appliedWait)
-	defer t.Stop()
-	for {
-		applied, ch := s.cfg.State.Applied()
-		if applied >= index {
-			return
-		}
-		select {
-		case <-ch:
-		case <-t.C:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
 }
 
 // forward sends a request to another peer (not a write: a read, a keepalive

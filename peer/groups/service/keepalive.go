@@ -4,18 +4,39 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	"roster/peer/api"
 	"roster/peer/groups"
 )
 
-// member returns a member from this peer's committed state.
-func (s *Service) member(group, client string) (groups.Member, bool) {
-	v, _, _ := s.cfg.State.Group(group)
-	if v == nil {
-		return groups.Member{}, false
+// lagWait is how long a peer that does not know a client waits for its
+// state to catch up before it says the client is not a member: a write
+// answers once the leader committed it, and the other peers learn of the
+// commit up to 20 ms later, so a keepalive sent right after a join through
+// a follower may arrive first.
+const lagWait = 100 * time.Millisecond
+
+// memberSoon is member, waiting up to lagWait for the state to change
+// when the client is not found.
+func (s *Service) memberSoon(ctx context.Context, group, client string) (groups.Member, bool) {
+	t := time.NewTimer(lagWait)
+	defer t.Stop()
+	for {
+		v, _, changed := s.cfg.State.Group(group)
+		if v != nil {
+			if m, ok := v.Find(client); ok {
+				return m, true
+			}
+		}
+		select {
+		case <-changed:
+		case <-t.C:
+			return groups.Member{}, false
+		case <-ctx.Done():
+			return groups.Member{}, false
+		}
 	}
-	return v.Find(client)
 }
 
 func notMember(group, client string) *api.HTTPError {
@@ -29,7 +50,7 @@ func notMember(group, client string) *api.HTTPError {
 func (s *Service) Keepalive(ctx context.Context, group, client string, o api.Origin) (api.KeepaliveResponse, error) {
 	_, members := s.cfg.Members()
 	owner := groups.Owner(group, client, members)
-	m, found := s.member(group, client)
+	m, found := s.memberSoon(ctx, group, client)
 	local := func() (api.KeepaliveResponse, error) {
 		if !found {
 			return api.KeepaliveResponse{}, notMember(group, client)
@@ -57,7 +78,7 @@ func (s *Service) Keepalive(ctx context.Context, group, client string, o api.Ori
 // Check implements api.Groups: it checks a member from this peer now (an
 // owner that cannot reach a client asks others to, before removing it).
 func (s *Service) Check(ctx context.Context, group, client string) (api.CheckResponse, error) {
-	m, ok := s.member(group, client)
+	m, ok := s.memberSoon(ctx, group, client)
 	if !ok {
 		return api.CheckResponse{}, notMember(group, client)
 	}

@@ -39,7 +39,13 @@ func (s *Service) probe(ctx context.Context, addr string, timeout time.Duration)
 		}
 		return nil
 	}
-	conn, err := s.dialer(ctx, "tcp", addr)
+	if s.cfg.Dial == nil {
+		deadline, _ := ctx.Deadline()
+		if handled, err := connectCheck(addr, deadline); handled {
+			return err
+		}
+	}
+	conn, err := s.probeDialer(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}

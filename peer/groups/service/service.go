@@ -47,10 +47,6 @@ const (
 	// leaderWait is how long a write waits for a leader to be known before
 	// it answers 503: an election takes about a second.
 	leaderWait = 2 * time.Second
-	// appliedWait bounds how long a peer that forwarded a write waits to
-	// apply it itself before answering (so that the writer reads its write
-	// at the same peer).
-	appliedWait = time.Second
 	// forwardTimeout bounds a keepalive or check passed to another peer.
 	forwardTimeout = time.Second
 )
@@ -65,16 +61,17 @@ const (
 // api.Server.MountGroups, and call Run once. Its methods are safe for
 // concurrent use.
 type Service struct {
-	cfg     Config
-	log     hclog.Logger
-	batch   *batcher
-	barrier *barrier
-	live    *liveness
-	peers   *api.GroupsClient // for requests to other peers (Do only)
-	probeHC *http.Client      // for http:// checks
-	dialer  func(ctx context.Context, network, addr string) (net.Conn, error)
-	quit    chan struct{} // closed when Run's context is done
-	ready   chan struct{} // closed when Run starts
+	cfg         Config
+	log         hclog.Logger
+	batch       *batcher
+	barrier     *barrier
+	live        *liveness
+	peers       *api.GroupsClient                                                 // for requests to other peers (Do only)
+	probeHC     *http.Client                                                      // for http:// checks
+	dialer      func(ctx context.Context, network, addr string) (net.Conn, error) // to peers
+	probeDialer func(ctx context.Context, network, addr string) (net.Conn, error) // to clients
+	quit        chan struct{}                                                     // closed when Run's context is done
+	ready       chan struct{}                                                     // closed when Run starts
 }
 
 // New returns a Service; it does nothing until Run.
@@ -89,9 +86,11 @@ func New(cfg Config) *Service {
 		cfg.Logger = hclog.NewNullLogger()
 	}
 	s := &Service{cfg: cfg, log: cfg.Logger.Named("groups"), quit: make(chan struct{})}
-	s.dialer = cfg.Dial
-	if s.dialer == nil {
+	s.dialer, s.probeDialer = cfg.Dial, cfg.Dial
+	if cfg.Dial == nil {
 		s.dialer = (&net.Dialer{}).DialContext
+		// A check's connection lives a moment: no TCP keep-alive to set up.
+		s.probeDialer = (&net.Dialer{KeepAlive: -1}).DialContext
 	}
 	tr := &http.Transport{
 		Proxy: nil, DialContext: s.dialer,
@@ -99,7 +98,7 @@ func New(cfg Config) *Service {
 	}
 	s.peers = &api.GroupsClient{HTTP: &http.Client{Transport: tr}, Header: cfg.Header, Timeout: writeTimeout}
 	s.probeHC = &http.Client{
-		Transport: &http.Transport{Proxy: nil, DialContext: s.dialer, DisableKeepAlives: true},
+		Transport: &http.Transport{Proxy: nil, DialContext: s.probeDialer, DisableKeepAlives: true},
 		// A check follows no redirect: the address answers 2xx or not.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

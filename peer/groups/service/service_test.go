@@ -33,6 +33,12 @@ const (
 
 func newSingle(t *testing.T) *single {
 	t.Helper()
+	return newSingleInterval(t, testInterval)
+}
+
+// newSingleInterval is newSingle with checks every interval.
+func newSingleInterval(t *testing.T, interval time.Duration) *single {
+	t.Helper()
 	f := fsm.New(nil)
 	store := raft.NewInmemStore()
 	snaps := raft.NewInmemSnapshotStore()
@@ -53,7 +59,7 @@ func newSingle(t *testing.T) *single {
 		Self: 1, Raft: r, State: f.Groups(),
 		Members:  func() (uint64, []int) { return 1, []int{1} },
 		PeerAPI:  func(int) (string, bool) { return "", false },
-		Interval: testInterval, Misses: testMisses,
+		Interval: interval, Misses: testMisses,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -87,10 +93,11 @@ func (s *single) join(t *testing.T, group, client, addr string) api.JoinResponse
 
 // member returns the incarnation of a member (0 when absent).
 func (s *single) member(group, client string) uint64 {
-	m, ok := s.svc.member(group, client)
-	if !ok {
+	v, _, _ := s.fsm.Groups().Group(group)
+	if v == nil {
 		return 0
 	}
+	m, _ := v.Find(client)
 	return m.Incarnation
 }
 
