@@ -88,9 +88,9 @@ func benchGroupsCommand() *ucli.Command {
 func writeGroupBench(w io.Writer, r *groupbench.Report) {
 	fmt.Fprintf(w, "client groups on %d local peers (%s; --client-interval %s, --client-misses %d), milliseconds\n", r.Peers, r.Date, r.ClientInterval, r.ClientMisses)
 	fmt.Fprintf(w, "join through a follower:        p50 %7.1f  p99 %7.1f  (n %d)\n", r.JoinFollower.MedianMs, r.JoinFollower.P99Ms, r.JoinFollower.N)
-	fmt.Fprintf(w, "%d clients at once:           all in the group at every peer after %.0f; joins p50 %.1f p99 %.1f\n", r.AtOnce.Clients, r.AtOnce.AllMs, r.AtOnce.Joins.MedianMs, r.AtOnce.Joins.P99Ms)
-	fmt.Fprintf(w, "%d watchers, %d changes:     after the join's answer p50 %.1f p99 %.1f; after its call p50 %.1f p99 %.1f; missed %d\n",
-		r.Watch.Watchers, r.Watch.Changes, r.Watch.FromAnswer.MedianMs, r.Watch.FromAnswer.P99Ms, r.Watch.FromRequest.MedianMs, r.Watch.FromRequest.P99Ms, r.Watch.Missed)
+	fmt.Fprintf(w, "%d clients at once:           all in the group at every peer after %.0f; joins p50 %.1f p99 %.1f; %d calls refused and tried again\n", r.AtOnce.Clients, r.AtOnce.AllMs, r.AtOnce.Joins.MedianMs, r.AtOnce.Joins.P99Ms, r.AtOnce.Unanswered)
+	fmt.Fprintf(w, "%d watchers (%d accepted), %d changes: after the join's answer p50 %.1f p99 %.1f; after its call p50 %.1f p99 %.1f; missed %d\n",
+		r.Watch.Watchers, r.Watch.Answered, r.Watch.Changes, r.Watch.FromAnswer.MedianMs, r.Watch.FromAnswer.P99Ms, r.Watch.FromRequest.MedianMs, r.Watch.FromRequest.P99Ms, r.Watch.Missed)
 	fmt.Fprintf(w, "crashed client removed at every peer: median %.0f max %.0f (bound %.0f, n %d)\n", r.CrashRemoval.Removal.MedianMs, r.CrashRemoval.Removal.MaxMs, r.CrashRemoval.BoundMs, r.CrashRemoval.Removal.N)
 	fmt.Fprintf(w, "one owner's CPU (%% of a core):\n")
 	for _, p := range r.OwnerCPU {

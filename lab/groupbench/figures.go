@@ -67,9 +67,14 @@ func (p *checkPool) Close() {
 
 // join joins client to group through peer i.
 func (b *bench) join(ctx context.Context, i int, group, client, addr string) (api.JoinResponse, error) {
+	return b.joinFrom(ctx, b.api, i, group, client, addr)
+}
+
+// joinFrom joins client to group through peer i, from host h.
+func (b *bench) joinFrom(ctx context.Context, h *api.GroupsClient, i int, group, client, addr string) (api.JoinResponse, error) {
 	var out api.JoinResponse
 	body := fmt.Appendf(nil, `{"client":%q,"addr":%q}`, client, addr)
-	err := b.api.Do(ctx, b.cl.Addrs()[i], "POST", "/v1/groups/"+group+"/join", body, nil, 0, &out)
+	err := h.Do(ctx, b.cl.Addrs()[i], "POST", "/v1/groups/"+group+"/join", body, nil, 0, &out)
 	return out, err
 }
 
@@ -120,6 +125,7 @@ func (b *bench) atOnce(ctx context.Context, n int) (AtOnceFigure, error) {
 	}
 	lat := make([]time.Duration, n)
 	errs := make(chan error, n)
+	var retried atomic.Int64
 	var wg sync.WaitGroup
 	t0 := time.Now()
 	for i := range n {
@@ -127,8 +133,12 @@ func (b *bench) atOnce(ctx context.Context, n int) (AtOnceFigure, error) {
 		go func() {
 			defer wg.Done()
 			t := time.Now()
-			_, err := b.join(ctx, rand.IntN(b.cl.Size()), group, ids[i], b.checks.addr())
+			n, err := retrying(ctx, 50, func() error {
+				_, err := b.joinFrom(ctx, b.hosts.pick(i), rand.IntN(b.cl.Size()), group, ids[i], b.checks.addr())
+				return err
+			})
 			lat[i] = time.Since(t)
+			retried.Add(int64(n))
 			if err != nil {
 				errs <- err
 			}
@@ -145,6 +155,7 @@ func (b *bench) atOnce(ctx context.Context, n int) (AtOnceFigure, error) {
 	}
 	fig.AllMs = stats.Ms(all.Sub(t0))
 	fig.Joins = stats.Of(lat)
+	fig.Unanswered = int(retried.Load())
 	return fig, nil
 }
 
@@ -197,6 +208,7 @@ func (b *bench) watch(ctx context.Context, watchers, changes int) (WatchFigure, 
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	logs := make([][]seen, watchers)
+	answered := make([]bool, watchers) // the watcher's query was accepted at least once
 	var wg sync.WaitGroup
 	var ready atomic.Int64
 	for w := range watchers {
@@ -204,20 +216,26 @@ func (b *bench) watch(ctx context.Context, watchers, changes int) (WatchFigure, 
 		go func() {
 			defer wg.Done()
 			addr := b.cl.Addrs()[w%b.cl.Size()]
+			h := b.hosts.pick(w)
 			idx := first.Index
+			once := false
+			pause := 50 * time.Millisecond
 			for wctx.Err() == nil {
 				var g api.GroupResponse
 				path := fmt.Sprintf("/v1/groups/%s?index=%d&wait=30s", group, idx)
-				if idx == first.Index {
+				if !once {
+					once = true
 					ready.Add(1)
 				}
-				err := b.api.Do(wctx, addr, "GET", path, nil, nil, 35*time.Second, &g)
+				err := h.Do(wctx, addr, "GET", path, nil, nil, 35*time.Second, &g)
 				if err != nil {
 					if wctx.Err() == nil {
-						time.Sleep(10 * time.Millisecond)
+						time.Sleep(pause)
+						pause = min(2*pause, 2*time.Second)
 					}
 					continue
 				}
+				answered[w], pause = true, 50*time.Millisecond
 				if g.Index > idx {
 					logs[w] = append(logs[w], seen{time.Now(), g.Index})
 					idx = g.Index
@@ -259,6 +277,11 @@ func (b *bench) watch(ctx context.Context, watchers, changes int) (WatchFigure, 
 		}
 	}
 	fig.FromAnswer, fig.FromRequest = stats.Of(fromAnswer), stats.Of(fromCall)
+	for _, ok := range answered {
+		if ok {
+			fig.Answered++
+		}
+	}
 	return fig, nil
 }
 

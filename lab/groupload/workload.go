@@ -183,7 +183,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("starting %d peers: %w", cfg.Peers, err)
 	}
 	progress("groups: %d peers up; %d clients in %d groups for %v (seed %d)", cfg.Peers, cfg.Clients, cfg.Groups, cfg.Duration, cfg.Seed)
-	w := &workload{cfg: cfg, addrs: cl.Addrs(), api: &api.GroupsClient{Timeout: 5 * time.Second, HTTP: &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}}}}
+	// The clients share one host's connections, at most 16 to each peer
+	// (the API's cap per address); more calls wait for one.
+	w := &workload{cfg: cfg, addrs: cl.Addrs(), api: &api.GroupsClient{Timeout: 5 * time.Second, HTTP: &http.Client{Transport: &http.Transport{Proxy: nil, MaxConnsPerHost: 16, MaxIdleConnsPerHost: 16}}}}
 	rep := &Report{Clients: cfg.Clients, Groups: cfg.Groups, Peers: cfg.Peers, Duration: cfg.Duration.String(), Seed: cfg.Seed}
 
 	runCtx, stop := context.WithTimeout(ctx, cfg.Duration)
