@@ -14,10 +14,16 @@ type DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error
 // keepalives, indirect checks), judged like Raft's dials and tracked so a
 // block closes them; and to a client's check address, refused or delayed
 // by the rules that name it in Clients (and by a pause). A nil dial is a
-// plain net.Dialer. Safe for concurrent use.
+// plain net.Dialer that leaves from Options.LocalIP when set (peers are
+// told apart by IP, here as on memberlist's and Raft's links). Safe for
+// concurrent use.
 func (i *Injector) WrapDial(dial DialFunc) DialFunc {
 	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
+		d := &net.Dialer{}
+		if i.from != nil {
+			d.LocalAddr = &net.TCPAddr{IP: i.from}
+		}
+		dial = d.DialContext
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		v := i.judgeClient(addr)

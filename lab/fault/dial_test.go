@@ -114,6 +114,33 @@ func TestWrapDialClientRules(t *testing.T) {
 	}
 }
 
+// The groups' dials leave from the peer's own address.
+func TestWrapDialFromLocalIP(t *testing.T) {
+	const subnet = 42
+	needLoopbackIP(t, peerIP(subnet, 1))
+	inj := New(Options{Self: 1, Resolver: resolverFor(subnet, 2), LocalIP: net.ParseIP(peerIP(subnet, 1))})
+	ln, err := net.Listen("tcp", net.JoinHostPort(peerIP(subnet, 2), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	from := make(chan string, 1)
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			from <- c.RemoteAddr().(*net.TCPAddr).IP.String()
+			c.Close()
+		}
+	}()
+	c, err := inj.WrapDial(nil)(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := <-from; got != peerIP(subnet, 1) {
+		t.Errorf("dialled from %s, want %s", got, peerIP(subnet, 1))
+	}
+}
+
 func TestClientRuleValidation(t *testing.T) {
 	if err := (Rule{Clients: []string{" "}, Block: true}).Validate(); err == nil || !strings.Contains(err.Error(), "clients[0]") {
 		t.Errorf("an empty client address: %v", err)

@@ -87,9 +87,9 @@ func maxTime(t time.Time, more ...time.Time) time.Time {
 	return t
 }
 
-// Check runs Porcupine on the history, each group within timeout (0: no
-// limit), and, when vis is not nil, writes Porcupine's HTML visualization
-// of the whole history to it.
+// Check runs Porcupine on the history within timeout (0: no limit), and,
+// when vis is not nil, writes Porcupine's HTML visualization of the whole
+// history to it.
 func Check(ops []Op, timeout time.Duration, vis io.Writer) (*Linearizability, error) {
 	return CheckWithEvents(ops, timeout, vis, nil)
 }
@@ -101,16 +101,18 @@ func CheckWithEvents(ops []Op, timeout time.Duration, vis io.Writer, events []Ev
 	pops, dropped := Operations(ops)
 	l := &Linearizability{Ops: len(pops), Dropped: dropped, Result: string(porcupine.Ok)}
 	model := Model()
+	// One search of the whole history (Porcupine partitions it by group)
+	// gives the verdict and the picture; only when it finds the history
+	// illegal is each group searched alone, to name the broken ones.
+	res, info := porcupine.CheckOperationsVerbose(model, pops, timeout)
+	l.Result = string(res)
 	for _, part := range partitionByGroup(pops) {
 		g := part[0].Input.(input).group
-		res := porcupine.CheckOperationsTimeout(model, part, timeout)
-		l.Groups = append(l.Groups, GroupVerdict{Group: g, Ops: len(part), Result: string(res)})
-		switch {
-		case res == porcupine.Illegal:
-			l.Result = string(porcupine.Illegal)
-		case res == porcupine.Unknown && l.Result == string(porcupine.Ok):
-			l.Result = string(porcupine.Unknown)
+		gres := res
+		if res == porcupine.Illegal {
+			gres = porcupine.CheckOperationsTimeout(model, part, timeout)
 		}
+		l.Groups = append(l.Groups, GroupVerdict{Group: g, Ops: len(part), Result: string(gres)})
 	}
 	for _, op := range pops {
 		if !op.Output.(output).known && op.Input.(input).kind != OpExpire {
@@ -118,7 +120,6 @@ func CheckWithEvents(ops []Op, timeout time.Duration, vis io.Writer, events []Ev
 		}
 	}
 	if vis != nil {
-		_, info := porcupine.CheckOperationsVerbose(model, pops, timeout)
 		info.AddAnnotations(annotations(ops, events))
 		if err := porcupine.Visualize(model, info, vis); err != nil {
 			return l, fmt.Errorf("visualization: %v", err)

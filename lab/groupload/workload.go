@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -152,6 +153,23 @@ func (w *workload) finish(op *Op, err error) {
 	}
 }
 
+// clientHost returns the API client the workload's clients share: one
+// host's connections, at most 12 to each peer (below the API's cap of 16
+// per address, as closing connections still count; more calls wait), from a loopback address of its own where there
+// is one, so that the peers do not count the workload's connections with
+// what they send each other from 127.0.0.1.
+func clientHost() *api.GroupsClient {
+	d := &net.Dialer{Timeout: 2 * time.Second}
+	ip := net.IPv4(127, 251, byte(rand.IntN(250)), 1)
+	if l, err := net.Listen("tcp4", net.JoinHostPort(ip.String(), "0")); err == nil {
+		l.Close()
+		d.LocalAddr = &net.TCPAddr{IP: ip}
+	}
+	return &api.GroupsClient{Timeout: 5 * time.Second, HTTP: &http.Client{Transport: &http.Transport{
+		Proxy: nil, MaxConnsPerHost: 12, MaxIdleConnsPerHost: 12, DialContext: d.DialContext,
+	}}}
+}
+
 func mustJSON(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
@@ -183,9 +201,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("starting %d peers: %w", cfg.Peers, err)
 	}
 	progress("groups: %d peers up; %d clients in %d groups for %v (seed %d)", cfg.Peers, cfg.Clients, cfg.Groups, cfg.Duration, cfg.Seed)
-	// The clients share one host's connections, at most 16 to each peer
-	// (the API's cap per address); more calls wait for one.
-	w := &workload{cfg: cfg, addrs: cl.Addrs(), api: &api.GroupsClient{Timeout: 5 * time.Second, HTTP: &http.Client{Transport: &http.Transport{Proxy: nil, MaxConnsPerHost: 16, MaxIdleConnsPerHost: 16}}}}
+	w := &workload{cfg: cfg, addrs: cl.Addrs(), api: clientHost()}
 	rep := &Report{Clients: cfg.Clients, Groups: cfg.Groups, Peers: cfg.Peers, Duration: cfg.Duration.String(), Seed: cfg.Seed}
 
 	runCtx, stop := context.WithTimeout(ctx, cfg.Duration)
@@ -238,31 +254,34 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Notes = w.notes
 	progress("groups: %d calls recorded; checking linearizability", len(ops))
 
+	// The history and the peers' log are saved before the check, which may
+	// take long.
+	save := func(name string, data []byte) error {
+		if cfg.Out == "" {
+			return nil
+		}
+		p := filepath.Join(cfg.Out, name)
+		rep.Files = append(rep.Files, p)
+		return os.WriteFile(p, data, 0o644)
+	}
+	var hj bytes.Buffer
+	WriteJSON(&hj, ops)
+	if err := errors.Join(save("history.json", hj.Bytes()), save("peers.log", res.Log)); err != nil {
+		return rep, err
+	}
+	rep.Views = judgeViews(res, w.events)
 	var vis bytes.Buffer
 	lin, err := CheckWithEvents(ops, cfg.CheckTimeout, &vis, w.events)
 	if err != nil {
 		return nil, err
 	}
 	rep.Linearizability = lin
-	rep.Views = judgeViews(res, w.events)
-
-	if cfg.Out != "" {
-		files := map[string][]byte{"linearizability.html": vis.Bytes(), "peers.log": res.Log}
-		var hj bytes.Buffer
-		WriteJSON(&hj, ops)
-		files["history.json"] = hj.Bytes()
-		for _, name := range sortedNames(files) {
-			if err := os.WriteFile(filepath.Join(cfg.Out, name), files[name], 0o644); err != nil {
-				return rep, err
-			}
-			rep.Files = append(rep.Files, filepath.Join(cfg.Out, name))
-		}
-		rj, _ := json.MarshalIndent(rep, "", "  ")
-		p := filepath.Join(cfg.Out, "report.json")
-		rep.Files = append(rep.Files, p)
-		if err := os.WriteFile(p, append(rj, '\n'), 0o644); err != nil {
-			return rep, err
-		}
+	if err := save("linearizability.html", vis.Bytes()); err != nil {
+		return rep, err
+	}
+	rj, _ := json.MarshalIndent(rep, "", "  ")
+	if err := save("report.json", append(rj, '\n')); err != nil {
+		return rep, err
 	}
 	return rep, nil
 }
@@ -394,14 +413,5 @@ func opStats(ops []Op) map[string]*OpStats {
 			out[k].Latency = &sum
 		}
 	}
-	return out
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }

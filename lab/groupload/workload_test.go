@@ -82,18 +82,20 @@ func staleRead(ops []Op) ([]Op, bool) {
 }
 
 // joinedBefore reports whether m's join (at m's incarnation) answered
-// before r began and nothing about m's client started in between.
+// before r began and nothing else about m's client started before r ended
+// (a leave or a kill concurrent with the read could come first).
 func joinedBefore(ops []Op, r Op, m Member) bool {
 	var joined bool
 	for _, op := range ops {
-		if op.Group != r.Group || op.Client != m.Client || !op.Start.Before(r.Start) {
+		if op.Group != r.Group || op.Client != m.Client || op.Start.After(r.End) {
 			continue
 		}
 		switch {
 		case op.Kind == OpJoin && op.OK && op.Incarnation == m.Incarnation && op.End.Before(r.Start):
 			joined = true
-		case op.Kind == OpJoin && op.Unknown(), op.Kind != OpJoin:
-			return false
+		case op.Kind == OpJoin && op.Failed:
+		default:
+			return false // another join, a leave or a kill of m
 		}
 	}
 	return joined
