@@ -46,6 +46,7 @@ func labGroupsCommand() *ucli.Command {
 			&ucli.DurationFlag{Name: "check-timeout", Value: d.CheckTimeout, Usage: "bound on Porcupine's search per group (0: none)"},
 			&ucli.StringFlag{Name: "out", Usage: "save the run's files in `DIR`", TakesFile: true},
 			&ucli.StringFlag{Name: "roster", Usage: "the roster binary to start (default: this executable)", TakesFile: true},
+			&ucli.StringSliceFlag{Name: "peer-flag", Usage: "an extra `FLAG` for every peer, such as --peer-flag=--faults (repeatable)"},
 			&ucli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 		},
 		Action: func(c *ucli.Context) error {
@@ -58,7 +59,7 @@ func labGroupsCommand() *ucli.Command {
 				ClientInterval: c.Duration("client-interval"), ClientMisses: c.Int("client-misses"),
 				KillClientsEvery: c.Duration("kill-clients-every"), KillPeersEvery: c.Duration("kill-peers-every"),
 				PeerDown: c.Duration("peer-down"), OpPause: c.Duration("op-pause"), CheckTimeout: c.Duration("check-timeout"),
-				Out: c.String("out"), Roster: c.String("roster"),
+				Out: c.String("out"), Roster: c.String("roster"), PeerArgs: c.StringSlice("peer-flag"),
 			}
 			for name, v := range map[string]int{"clients": cfg.Clients, "groups": cfg.Groups, "peers": cfg.Peers, "client-misses": cfg.ClientMisses} {
 				if v < 1 {

@@ -49,6 +49,8 @@ type Config struct {
 	CheckTimeout time.Duration
 	// Roster is the roster binary ("" for this executable).
 	Roster string
+	// PeerArgs are extra flags for every peer.
+	PeerArgs []string
 	// Out is the directory for the run's files (created; "" for none).
 	Out string
 	// Progress receives one line now and then (nil: none).
@@ -167,6 +169,9 @@ func clientHost() *api.GroupsClient {
 	}
 	return &api.GroupsClient{Timeout: 5 * time.Second, HTTP: &http.Client{Transport: &http.Transport{
 		Proxy: nil, MaxConnsPerHost: 12, MaxIdleConnsPerHost: 12, DialContext: d.DialContext,
+		// Below the peers' 30 s: a connection is retired before the peer
+		// closes it under a request.
+		IdleConnTimeout: 20 * time.Second,
 	}}}
 }
 
@@ -195,7 +200,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	cl, err := StartCluster(ctx, ClusterOptions{
 		Peers: cfg.Peers, Roster: cfg.Roster,
-		PeerArgs: []string{"--client-interval", cfg.ClientInterval.String(), "--client-misses", strconv.Itoa(cfg.ClientMisses)},
+		PeerArgs: append([]string{"--client-interval", cfg.ClientInterval.String(), "--client-misses", strconv.Itoa(cfg.ClientMisses)}, cfg.PeerArgs...),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting %d peers: %w", cfg.Peers, err)
