@@ -39,6 +39,7 @@ func benchGroupsCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "cpu-groups", Value: joinInts(d.CPUGroups), Usage: "`LIST` of group counts the largest client count is spread over"},
 			&ucli.DurationFlag{Name: "cpu-window", Value: d.CPUWindow, Usage: "how long each CPU figure is measured"},
 			&ucli.StringFlag{Name: "roster", Usage: "the roster binary to start (default: this executable)", TakesFile: true},
+			&ucli.StringSliceFlag{Name: "peer-flag", Usage: "an extra `FLAG` for every peer, such as --peer-flag=--faults (repeatable)"},
 			&ucli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 		},
 		Action: func(c *ucli.Context) error {
@@ -48,7 +49,7 @@ func benchGroupsCommand() *ucli.Command {
 			opts := groupbench.Options{
 				Peers: c.Int("peers"), Joins: c.Int("joins"), AtOnce: c.Int("at-once"),
 				Watchers: c.Int("watchers"), Changes: c.Int("changes"), Crashes: c.Int("crashes"),
-				CPUWindow: c.Duration("cpu-window"), Roster: c.String("roster"),
+				CPUWindow: c.Duration("cpu-window"), Roster: c.String("roster"), PeerArgs: c.StringSlice("peer-flag"),
 			}
 			for name, v := range map[string]int{"peers": opts.Peers, "joins": opts.Joins, "at-once": opts.AtOnce, "watchers": opts.Watchers, "changes": opts.Changes, "crashes": opts.Crashes} {
 				if v < 1 {

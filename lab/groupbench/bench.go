@@ -38,6 +38,8 @@ type Options struct {
 	CPUWindow time.Duration
 	// Roster is the roster binary ("" for this executable).
 	Roster string
+	// PeerArgs are extra flags for every peer.
+	PeerArgs []string
 	// Progress receives a line per figure (nil: none).
 	Progress func(string)
 }
@@ -128,7 +130,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	defer checks.Close()
 
-	cl, err := groupload.StartCluster(ctx, groupload.ClusterOptions{Peers: opts.Peers, Roster: opts.Roster})
+	cl, err := groupload.StartCluster(ctx, groupload.ClusterOptions{Peers: opts.Peers, Roster: opts.Roster, PeerArgs: opts.PeerArgs})
 	if err != nil {
 		return nil, fmt.Errorf("starting %d peers: %w", opts.Peers, err)
 	}
@@ -168,7 +170,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	cl.Stop()
 
-	one, err := groupload.StartCluster(ctx, groupload.ClusterOptions{Peers: 1, Roster: opts.Roster})
+	one, err := groupload.StartCluster(ctx, groupload.ClusterOptions{Peers: 1, Roster: opts.Roster, PeerArgs: opts.PeerArgs})
 	if err != nil {
 		return nil, fmt.Errorf("starting one peer: %w", err)
 	}
