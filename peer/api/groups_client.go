@@ -31,6 +31,9 @@ type GroupsClient struct {
 	HTTP *http.Client
 	// Header is added to every request (for example a token).
 	Header http.Header
+	// HTTPS makes the requests https:// (the peers serve the API with TLS
+	// files); HTTP's transport must then trust the peers' certificates.
+	HTTPS bool
 
 	next atomic.Int64 // index in Addrs of the peer to ask first
 }
@@ -49,6 +52,7 @@ type HTTPError struct {
 	Index uint64
 }
 
+// Error says which peer answered what, in one line.
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("peer %s: %d %s: %s", e.Addr, e.Code, http.StatusText(e.Code), e.Message)
 }
@@ -190,7 +194,11 @@ func (c *GroupsClient) Do(ctx context.Context, addr, method, path string, body [
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, rd)
+	scheme := "http://"
+	if c.HTTPS {
+		scheme = "https://"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, scheme+addr+path, rd)
 	if err != nil {
 		return fmt.Errorf("%s %s%s: %v", method, addr, path, err)
 	}

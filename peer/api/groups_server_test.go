@@ -91,6 +91,7 @@ func TestBadInput(t *testing.T) {
 		{"no addr", "POST", "/v1/groups/jobs/join", `{"client":"c1"}`, 400, "addr is empty"},
 		{"bad addr", "POST", "/v1/groups/jobs/join", `{"client":"c1","addr":"nohost"}`, 400, "host:port"},
 		{"bad port", "POST", "/v1/groups/jobs/join", `{"client":"c1","addr":"h:99999"}`, 400, "port"},
+		{"https addr", "POST", "/v1/groups/jobs/join", `{"client":"c1","addr":"https://h:1/"}`, 400, "plain http://"},
 		{"meta not an object", "POST", "/v1/groups/jobs/join", `{"client":"c1","addr":"h:1","meta":[1]}`, 400, "meta"},
 		{"body too large", "POST", "/v1/groups/jobs/join", big, 413, "over 65536 bytes"},
 		{"leave without client", "POST", "/v1/groups/jobs/leave", `{}`, 400, "client is empty"},

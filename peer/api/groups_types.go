@@ -270,7 +270,7 @@ func ValidateID(what, id string) error {
 }
 
 // ValidateAddr checks a client's check address: "host:port", or an http://
-// or https:// URL with a host.
+// URL with a host.
 func ValidateAddr(addr string) error {
 	if addr == "" {
 		return fmt.Errorf("addr is empty: want host:port or http://host:port/path")
@@ -278,7 +278,10 @@ func ValidateAddr(addr string) error {
 	if len(addr) > MaxAddrLen {
 		return fmt.Errorf("addr is %d bytes long, at most %d allowed", len(addr), MaxAddrLen)
 	}
-	if strings.HasPrefix(addr, "http://") || strings.HasPrefix(addr, "https://") {
+	if strings.HasPrefix(addr, "https://") {
+		return fmt.Errorf("addr %q: an HTTP check is plain http:// (the peers carry no CA roots to verify a client)", addr)
+	}
+	if strings.HasPrefix(addr, "http://") {
 		u, err := url.Parse(addr)
 		if err != nil || u.Host == "" {
 			return fmt.Errorf("addr %q: not a URL with a host", addr)

@@ -50,10 +50,20 @@ const (
 	readTimeout       = 10 * time.Second
 	// idleTimeout closes a kept-alive connection with no request.
 	idleTimeout = 30 * time.Second
-	// connsPerIP and connsTotal cap concurrent connections.
+	// connsPerIP caps concurrent connections from one address.
 	connsPerIP = 16
-	connsTotal = 64
 )
+
+// serverProtocols are HTTP/1.1 and, for the peers, unencrypted HTTP/2 (h2c
+// with prior knowledge): a peer forwards many requests at once to another
+// (writes to the leader) over one connection instead of one connection
+// each, which the per-address cap would refuse.
+func serverProtocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}
 
 // Limits are the API's options beyond its address.
 type Limits struct {
@@ -69,7 +79,7 @@ func Listen(addr string, peer Peer, lim Limits) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln = &netguard.Listener{Listener: ln, Limit: &netguard.ConnLimiter{PerIP: connsPerIP, Total: connsTotal}, Log: lim.Log, Name: "api"}
+	ln = &netguard.Listener{Listener: ln, Limit: &netguard.ConnLimiter{PerIP: connsPerIP, Total: connsTotal()}, Log: lim.Log, Name: "api"}
 	if lim.TLS != nil {
 		ln = tls.NewListener(ln, lim.TLS)
 	}
@@ -83,6 +93,7 @@ func Listen(addr string, peer Peer, lim Limits) (*Server, error) {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          log.New(lim.Log.Writer("api"), "", 0),
+		Protocols:         serverProtocols(),
 	}
 	return s, nil
 }

@@ -277,10 +277,17 @@ func raftConfig(self int, logger hclog.Logger) *raft.Config {
 	rc.LocalID = reconcile.ServerID(self)
 	rc.HeartbeatTimeout = 500 * time.Millisecond
 	rc.ElectionTimeout = 500 * time.Millisecond
-	rc.LeaderLeaseTimeout = 250 * time.Millisecond
-	// Followers learn that an entry committed on the next AppendEntries:
-	// send one soon after each commit, so views show up everywhere at once.
-	rc.CommitTimeout = 10 * time.Millisecond
+	// The leader steps down when a quorum has not answered for this long.
+	// Only heartbeats (every 50-100 ms) refresh it on an idle log since
+	// the CommitTimeout went up: 250 ms made a loaded leader step down.
+	rc.LeaderLeaseTimeout = 500 * time.Millisecond
+	// Followers learn that an entry committed on the next AppendEntries
+	// that is not a heartbeat; with no new entry, Raft sends one to every
+	// follower each CommitTimeout. The reconcile loop appends a Barrier
+	// after each view change, which carries the commit at once, so this
+	// only bounds retries after a failed send: a short one (it was 10 ms)
+	// kept an idle leader busy.
+	rc.CommitTimeout = 100 * time.Millisecond
 	// A wrongly removed peer must be able to come back.
 	rc.ShutdownOnRemove = false
 	rc.Logger = logger

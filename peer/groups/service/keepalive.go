@@ -13,9 +13,9 @@ import (
 // lagWait is how long a peer that does not know a client waits for its
 // state to catch up before it says the client is not a member: a write
 // answers once the leader committed it, and the other peers learn of the
-// commit up to 20 ms later, so a keepalive sent right after a join through
-// a follower may arrive first.
-const lagWait = 100 * time.Millisecond
+// commit up to 20 ms later (more on a loaded machine), so a keepalive sent
+// right after a join through a follower may arrive first.
+const lagWait = 500 * time.Millisecond
 
 // memberSoon is member, waiting up to lagWait for the state to change
 // when the client is not found.

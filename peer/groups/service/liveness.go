@@ -390,7 +390,8 @@ func (l *liveness) owned() int {
 	return len(l.clients)
 }
 
-// checkQueue is a min-heap of tracked clients by next check time.
+// checkQueue is a min-heap of tracked clients by next check time; its
+// methods implement heap.Interface and keep each tracked.idx current.
 type checkQueue []*tracked
 
 func (q checkQueue) Len() int           { return len(q) }

@@ -17,13 +17,13 @@ func (s *Service) probeTimeout() time.Duration {
 	return min(max(s.cfg.Interval/4, 50*time.Millisecond), 500*time.Millisecond)
 }
 
-// probe checks a client once: for an http:// or https:// address a GET that
+// probe checks a client once: for an http:// address a GET that
 // must answer 2xx, for host:port a TCP connect. It returns nil when the
 // client answered.
 func (s *Service) probe(ctx context.Context, addr string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if strings.HasPrefix(addr, "http://") || strings.HasPrefix(addr, "https://") {
+	if strings.HasPrefix(addr, "http://") {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, addr, nil)
 		if err != nil {
 			return err

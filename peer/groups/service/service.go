@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/http"
@@ -31,11 +32,19 @@ type Config struct {
 	// how many checks in a row a client may miss before its owner removes it.
 	Interval time.Duration
 	Misses   int
+	// LocalIP, if set, is the address requests to other peers come from
+	// (the peer's bind address: a peer's API counts connections per
+	// address, and on one host every peer would otherwise come from the
+	// same one).
+	LocalIP net.IP
 	// Dial, if set, makes the service's connections: the checks of
 	// clients and the requests forwarded to other peers.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// Header is added to every request sent to another peer (credentials).
 	Header http.Header
+	// TLS, if set, is the client configuration for the other peers' API
+	// when it serves HTTPS.
+	TLS    *tls.Config
 	Logger hclog.Logger
 }
 
@@ -49,6 +58,8 @@ const (
 	leaderWait = 2 * time.Second
 	// forwardTimeout bounds a keepalive or check passed to another peer.
 	forwardTimeout = time.Second
+	// peerConns caps the connections to each other peer's API.
+	peerConns = 8
 )
 
 // Package service is a peer's client groups service: writes through Raft
@@ -88,15 +99,28 @@ func New(cfg Config) *Service {
 	s := &Service{cfg: cfg, log: cfg.Logger.Named("groups"), quit: make(chan struct{})}
 	s.dialer, s.probeDialer = cfg.Dial, cfg.Dial
 	if cfg.Dial == nil {
-		s.dialer = (&net.Dialer{}).DialContext
+		d := &net.Dialer{}
+		if cfg.LocalIP != nil && !cfg.LocalIP.IsUnspecified() {
+			d.LocalAddr = &net.TCPAddr{IP: cfg.LocalIP}
+		}
+		s.dialer = d.DialContext
 		// A check's connection lives a moment: no TCP keep-alive to set up.
 		s.probeDialer = (&net.Dialer{KeepAlive: -1}).DialContext
 	}
+	// Requests to other peers share one HTTP/2 connection per peer (h2c,
+	// see api.Listen), so that many forwarded writes arrive together and
+	// share Raft entries. With TLS files the API speaks HTTP/1.1 only: at
+	// most peerConns connections per peer (a peer's API admits 16 from one
+	// address), more requests wait for a free one.
 	tr := &http.Transport{
-		Proxy: nil, DialContext: s.dialer,
-		MaxIdleConns: 64, MaxIdleConnsPerHost: 16, IdleConnTimeout: 60 * time.Second,
+		Proxy: nil, DialContext: s.dialer, TLSClientConfig: cfg.TLS,
+		MaxConnsPerHost: peerConns, MaxIdleConnsPerHost: peerConns, IdleConnTimeout: 20 * time.Second,
 	}
-	s.peers = &api.GroupsClient{HTTP: &http.Client{Transport: tr}, Header: cfg.Header, Timeout: writeTimeout}
+	if cfg.TLS == nil {
+		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetUnencryptedHTTP2(true)
+	}
+	s.peers = &api.GroupsClient{HTTP: &http.Client{Transport: tr}, Header: cfg.Header, Timeout: writeTimeout, HTTPS: cfg.TLS != nil}
 	s.probeHC = &http.Client{
 		Transport: &http.Transport{Proxy: nil, DialContext: s.probeDialer, DisableKeepAlives: true},
 		// A check follows no redirect: the address answers 2xx or not.

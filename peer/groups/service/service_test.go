@@ -16,6 +16,7 @@ import (
 
 	"roster/peer/api"
 	"roster/peer/fsm"
+	"roster/peer/groups"
 )
 
 // single is a one-peer cluster in memory: a Raft that leads alone, its FSM
@@ -145,43 +146,58 @@ func waitUntil(t *testing.T, timeout time.Duration, cond func() bool, what strin
 	return time.Since(start)
 }
 
-// TestBatchesConcurrentJoins: joins that arrive together share entries.
-func TestBatchesConcurrentJoins(t *testing.T) {
+// TestBatcherCoalesces: the ops queued while the batcher was busy go into
+// one entry, except a second op for the same client, which waits for the
+// next.
+func TestBatcherCoalesces(t *testing.T) {
 	s := newSingle(t)
+	b := newBatcher(s.raft)
 	const n = 1000
-	start := make(chan struct{})
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	entries := map[uint64]int{}
-	var failed atomic.Int32
-	for i := range n {
+	results := make([]groups.OpResult, n+1)
+	indexes := make([]uint64, n+1)
+	for i := range n + 1 {
+		client := fmt.Sprintf("c%d", i)
+		if i == n {
+			client = "c0" // the same client again
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			<-start
-			res, err := s.svc.Join(context.Background(), "jobs", api.JoinRequest{Client: fmt.Sprintf("c%d", i), Addr: "127.0.0.1:1"}, api.Origin{})
+			var err error
+			results[i], indexes[i], err = b.submit(context.Background(), groups.Op{Kind: groups.OpJoin, Group: "jobs", Client: client, Addr: "127.0.0.1:1"})
 			if err != nil {
-				failed.Add(1)
-				return
+				t.Error(err)
 			}
-			mu.Lock()
-			entries[res.Index]++
-			mu.Unlock()
 		}()
 	}
-	before := s.raft.LastIndex()
-	close(start)
+	waitUntil(t, 10*time.Second, func() bool { return len(b.in) == n+1 }, "the ops did not all queue")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.run(ctx)
+	}()
+	defer func() { cancel(); <-done }()
 	wg.Wait()
-	if failed.Load() > 0 {
-		t.Fatalf("%d joins failed", failed.Load())
+	entries := map[uint64]int{}
+	for i := range indexes {
+		entries[indexes[i]]++
+	}
+	if len(entries) != 2 {
+		t.Fatalf("%d ops took %d entries, want 2 (one, and one for the repeated client): %v", n+1, len(entries), entries)
+	}
+	var c0 []uint64
+	for i := range results {
+		if i == 0 || i == n {
+			c0 = append(c0, results[i].Incarnation)
+		}
+	}
+	if c0[0] == c0[1] {
+		t.Fatalf("two joins of c0 share incarnation %d", c0[0])
 	}
 	if _, clients := s.fsm.Groups().Size(); clients != n {
 		t.Fatalf("%d clients in the state, want %d", clients, n)
-	}
-	used := s.raft.LastIndex() - before
-	t.Logf("%d joins in %d entries (%d distinct entry indexes)", n, used, len(entries))
-	if len(entries) > n/5 {
-		t.Fatalf("%d joins took %d entries: not batched", n, len(entries))
 	}
 }
 
