@@ -133,7 +133,7 @@ func (b *bench) atOnce(ctx context.Context, n int) (AtOnceFigure, error) {
 		go func() {
 			defer wg.Done()
 			t := time.Now()
-			n, err := retrying(ctx, 50, func() error {
+			n, err := retrying(ctx, time.Minute, func() error {
 				_, err := b.joinFrom(ctx, b.hosts.pick(i), rand.IntN(b.cl.Size()), group, ids[i], b.checks.addr())
 				return err
 			})

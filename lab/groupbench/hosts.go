@@ -42,7 +42,10 @@ func newHosts(n int) *hosts {
 func (h *hosts) pick(i int) *api.GroupsClient { return h.cs[i%len(h.cs)] }
 
 // newClient returns a groups client that dials from ip (nil: the default),
-// with at most perHost connections to each peer (more calls wait).
+// with at most perHost connections to each peer (more calls wait). A
+// simulated host (ip set) closes each connection after its call: the peers
+// accept few connections from addresses that are not peers (32 at a time),
+// and idle kept-alive ones would shut the other hosts out.
 func newClient(ip net.IP) *api.GroupsClient {
 	d := &net.Dialer{Timeout: 2 * time.Second}
 	if ip != nil {
@@ -50,7 +53,7 @@ func newClient(ip net.IP) *api.GroupsClient {
 	}
 	return &api.GroupsClient{Timeout: 10 * time.Second, HTTP: &http.Client{Transport: &http.Transport{
 		Proxy: nil, MaxConnsPerHost: perHost, MaxIdleConnsPerHost: perHost, IdleConnTimeout: 20 * time.Second,
-		DialContext: d.DialContext,
+		DialContext: d.DialContext, DisableKeepAlives: ip != nil,
 	}}}
 }
 
@@ -76,13 +79,14 @@ func refused(err error) bool {
 }
 
 // retrying calls f until it gets an answer other than refused, ctx ends or
-// tries run out, waiting a little longer each time; it returns f's last
+// within passes, waiting a little longer each time; it returns f's last
 // error and the number of calls refused.
-func retrying(ctx context.Context, tries int, f func() error) (int, error) {
+func retrying(ctx context.Context, within time.Duration, f func() error) (int, error) {
 	pause := 20 * time.Millisecond
+	deadline := time.Now().Add(within)
 	for n := 0; ; n++ {
 		err := f()
-		if !refused(err) || n+1 >= tries || ctx.Err() != nil {
+		if !refused(err) || time.Now().After(deadline) || ctx.Err() != nil {
 			return n, err
 		}
 		select {
