@@ -39,9 +39,11 @@ func (l *Linearizability) OK() bool { return l.Result == string(porcupine.Ok) }
 
 // Operations turns a history into Porcupine operations: times in
 // nanoseconds from the first start; an operation with an unknown outcome
-// (and every expire) returns "never", after everything else; failed calls
-// and reads without an answer are left out. It returns the operations and
-// how many were left out.
+// returns "never", after everything else; failed calls and reads without an
+// answer are left out. An expire returns when the client's next answered
+// join or leave in that group returned (from then on the killed life's
+// removal changes nothing: the life was replaced or is gone), or never if
+// there is none. It returns the operations and how many were left out.
 func Operations(ops []Op) ([]porcupine.Operation, int) {
 	if len(ops) == 0 {
 		return nil, 0
@@ -63,6 +65,9 @@ func Operations(ops []Op) ([]porcupine.Operation, int) {
 		switch {
 		case op.Kind == OpExpire:
 			in.inc, ret = op.Incarnation, never
+			if next, ok := nextAnswered(ops, op); ok {
+				ret = next.Sub(t0).Nanoseconds()
+			}
 		case op.Failed, op.Kind == OpRead && !op.OK:
 			dropped++
 			continue
@@ -76,6 +81,22 @@ func Operations(ops []Op) ([]porcupine.Operation, int) {
 		})
 	}
 	return out, dropped
+}
+
+// nextAnswered returns when the first answered join or leave of the
+// expired client in its group, begun after the kill, returned.
+func nextAnswered(ops []Op, expire Op) (time.Time, bool) {
+	var best time.Time
+	for _, op := range ops {
+		if op.Group != expire.Group || op.Client != expire.Client || !op.OK || op.Start.Before(expire.Start) ||
+			op.Kind != OpJoin && op.Kind != OpLeave {
+			continue
+		}
+		if best.IsZero() || op.End.Before(best) {
+			best = op.End
+		}
+	}
+	return best, !best.IsZero()
 }
 
 func maxTime(t time.Time, more ...time.Time) time.Time {

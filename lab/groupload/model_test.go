@@ -156,6 +156,30 @@ func TestCheckNamesTheGroup(t *testing.T) {
 	}
 }
 
+// A killed life's removal is bounded by the client's next answered join:
+// a read before that join may miss the client, a read after it may not.
+func TestExpireBoundedByTheNextJoin(t *testing.T) {
+	h := newHist()
+	h.join(1, "jobs", "c1", 0, 10, 5)
+	h.expire(1, "jobs", "c1", 20, 5)
+	h.read(2, "jobs", 30, 31)             // removed: fine
+	h.join(1, "jobs", "c1", 40, 50, 9)    // back, a new life
+	h.read(2, "jobs", 60, 61, m("c1", 9)) // fine
+	pops, _ := Operations(h.ops)
+	for _, op := range pops {
+		if op.Input.(input).kind == OpExpire && op.Return != int64(50*time.Millisecond) {
+			t.Errorf("the expire returns at %v, want at the rejoin's answer (50ms)", time.Duration(op.Return))
+		}
+	}
+	if l := check(t, h); !l.OK() {
+		t.Fatalf("judged %s", l.Result)
+	}
+	h.read(2, "jobs", 70, 71) // the new life removed by the old one's expiry
+	if l := check(t, h); l.Result != "Illegal" {
+		t.Errorf("a late removal of an old life that took the new one judged %s", l.Result)
+	}
+}
+
 func TestStateFormatKeepsOddIDs(t *testing.T) {
 	s := map[string]uint64{"a,b": 1, "c=d": 2, "%2C": 3, "": 4}
 	got := parseState(formatState(s))
