@@ -65,7 +65,8 @@ func (b *bench) corePercent(ctx context.Context, window time.Duration) (float64,
 	return 100 * float64(c1-c0) / float64(time.Since(t0)), nil
 }
 
-// joinMany joins the clients ids[i] to groups[i], 200 at a time.
+// joinMany joins the clients ids[i] to groups[i], 200 at a time (a call
+// refused or without an answer is tried again: joins are idempotent).
 func (b *bench) joinMany(ctx context.Context, ids, groups []string) error {
 	sem := make(chan struct{}, 200)
 	var wg sync.WaitGroup
@@ -76,12 +77,12 @@ func (b *bench) joinMany(ctx context.Context, ids, groups []string) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			var err error
-			for try := 0; try < 5; try++ {
-				if _, err = b.join(ctx, 0, groups[i], ids[i], b.checks.addr()); err == nil {
-					return
-				}
-				time.Sleep(100 * time.Millisecond)
+			_, err := retrying(ctx, time.Minute, func() error {
+				_, err := b.join(ctx, 0, groups[i], ids[i], b.checks.addr())
+				return err
+			})
+			if err == nil {
+				return
 			}
 			mu.Lock()
 			if first == nil {
@@ -198,7 +199,8 @@ func (b *bench) ownerCPU(ctx context.Context, counts, groupCounts []int, window 
 	return pts, nil
 }
 
-// leaveMany has the clients ids[i] leave groups[i], 200 at a time.
+// leaveMany has the clients ids[i] leave groups[i], 200 at a time (tried
+// again like joins).
 func (b *bench) leaveMany(ctx context.Context, ids, groups []string) error {
 	sem := make(chan struct{}, 200)
 	var wg sync.WaitGroup
@@ -210,7 +212,10 @@ func (b *bench) leaveMany(ctx context.Context, ids, groups []string) error {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			body := fmt.Appendf(nil, `{"client":%q}`, ids[i])
-			if err := b.api.Do(ctx, b.cl.Addrs()[0], "POST", "/v1/groups/"+groups[i]+"/leave", body, nil, 0, nil); err != nil {
+			_, err := retrying(ctx, time.Minute, func() error {
+				return b.api.Do(ctx, b.cl.Addrs()[0], "POST", "/v1/groups/"+groups[i]+"/leave", body, nil, 0, nil)
+			})
+			if err != nil {
 				failed.Do(func() { first = err })
 			}
 		}()
