@@ -20,6 +20,7 @@ func labCommand() *ucli.Command {
 			benchCommand(),
 			labGroupsCommand(),
 			labAttackCommand(),
+			labPeersCommand(),
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 0 {

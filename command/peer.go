@@ -27,7 +27,7 @@ func peerFlags() []ucli.Flag {
 		&ucli.BoolFlag{Name: "leader-crash", Aliases: []string{"t"}, EnvVars: []string{"ROSTER_LEADER_CRASH"}, Usage: "test case 4: as leader, drop the replication of the next removal to the peer next in line and crash once it reached a majority"},
 		&ucli.StringFlag{Name: "name", EnvVars: []string{"ROSTER_NAME"}, Value: host, Usage: "this peer's name in the hostsfile", DefaultText: "the hostname"},
 		&ucli.StringFlag{Name: "bind", EnvVars: []string{"ROSTER_BIND"}, Value: "0.0.0.0", Usage: "IP address to listen on"},
-		&ucli.StringFlag{Name: "advertise", EnvVars: []string{"ROSTER_ADVERTISE"}, Usage: "IP address the other peers reach this one at (default: the bind address, or an interface's)"},
+		&ucli.StringFlag{Name: "advertise", EnvVars: []string{"ROSTER_ADVERTISE"}, Usage: "IP address the other peers reach this one at (default: the --bind address, else the local address this peer's name resolves to, else the one that routes to the other peers)"},
 		&ucli.IntFlag{Name: "raft-port", EnvVars: []string{"ROSTER_RAFT_PORT"}, Value: config.DefaultRaftPort, Usage: "TCP port for Raft"},
 		&ucli.IntFlag{Name: "gossip-port", EnvVars: []string{"ROSTER_GOSSIP_PORT"}, Value: config.DefaultGossipPort, Usage: "UDP and TCP port for memberlist failure detection; also the port of hostsfile peers whose line names none"},
 		&ucli.IntFlag{Name: "api-port", EnvVars: []string{"ROSTER_API_PORT"}, Value: config.DefaultAPIPort, Usage: "TCP port for the HTTP API (0 turns it off)"},

@@ -325,6 +325,10 @@ func TestResolveName(t *testing.T) {
 	for name, want := range map[string]int{
 		"one": 1, "one-1": 1, "roster-one-1": 1, "roster_one_1": 1, "e2e123-one": 1,
 		"e2e123-three": 3, "three_12": 3, "lab.five": 5, "none": 0, "one2": 0, "xone": 0,
+		// Swarm tasks: service.slot.taskid (truncated or not), service.nodeid.taskid.
+		"stack_one.1.kaxl7mzl6dbf": 1, "stack_three.1.zfzxz9t9fgso8nw9khumjhtqj": 3,
+		"stack_two.sg6119jh2w43vaewnhkl2pk5g.kaxl7mzl6dbfyq4iajsxdw1i5": 2,
+		"one.1.x": 0, "stack_one.x.kaxl7mzl6dbf": 0,
 	} {
 		got, ok := resolveName(name, hosts)
 		if ok != (want != 0) || got != want {

@@ -9,8 +9,10 @@
 // freely: plain view log records (the peer comes from peer_id, so several
 // peers' lines may be interleaved in one stream); `docker-compose logs` (v1,
 // "one    | line", "roster_one_1 | line") and `docker compose logs` (v2,
-// "one-1  | line"), with or without -t timestamps; and the lab runner's
-// output ("name  | RFC3339Nano line"). Member lists may be [1,2], [<1,2>] or
+// "one-1  | line"), with or without -t timestamps; `docker service logs`
+// ("stack_one.1.kaxl7mzl6dbf@node | line", with --timestamps in front; the
+// task maps to its service's hostsfile name); and the lab runner's output
+// ("name  | RFC3339Nano line"). Member lists may be [1,2], [<1,2>] or
 // []. Every other line (diagnostics, garbage) is counted and ignored. The
 // order of one peer's lines is the order of its events; lines of different
 // peers are related only through view ids and, when present, timestamps.

@@ -23,7 +23,9 @@ type Record = viewlog.Record
 
 // Line is one parsed log line: an optional "name | " prefix as docker compose
 // and the lab runner print it, an optional RFC 3339 timestamp, and the view log
-// record when the rest of the line is one.
+// record when the rest of the line is one. `docker service logs` lines
+// ("[TIMESTAMP ]service.1.taskid@node | line") are read too: the timestamp
+// may come before the name, and the "@node" is dropped from the name.
 type Line struct {
 	// Name is the container or runner name before " | " ("" when absent).
 	Name string
@@ -46,10 +48,19 @@ func ParseLine(s string) Line {
 	rest := s
 	if name, after, ok := splitPrefix(s); ok {
 		ln.Name, rest = name, after
+	} else if t, after, ok := splitTime(strings.TrimSpace(s)); ok {
+		// docker service logs --timestamps: "TIME task@node | line".
+		if name, after, ok := splitPrefix(after); ok {
+			ln.Time, ln.Name, rest = t, name, after
+		}
 	}
 	rest = strings.TrimSpace(rest)
-	if t, after, ok := splitTime(rest); ok {
-		ln.Time, rest = t, strings.TrimSpace(after)
+	// A time before the name (docker service logs) is the line's; one after
+	// the name is read here, and a second one is part of the text.
+	if ln.Time.IsZero() {
+		if t, after, ok := splitTime(rest); ok {
+			ln.Time, rest = t, strings.TrimSpace(after)
+		}
 	}
 	if rec, ok := viewlog.Parse(rest); ok {
 		ln.Rec = &rec
@@ -60,7 +71,8 @@ func ParseLine(s string) Line {
 }
 
 // splitPrefix splits "name   | rest" into its name and rest. Names are what
-// docker compose prints: letters, digits, '-', '_' and '.'.
+// docker compose prints: letters, digits, '-', '_' and '.'; a Swarm task's
+// name may carry its node ("one.1.x8k2@node1"), which is dropped.
 func splitPrefix(s string) (name, rest string, ok bool) {
 	i := 0
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
@@ -74,6 +86,16 @@ func splitPrefix(s string) (name, rest string, ok bool) {
 		return "", "", false
 	}
 	name = s[start:i]
+	if i < len(s) && s[i] == '@' {
+		j := i + 1
+		for j < len(s) && isNameByte(s[j]) {
+			j++
+		}
+		if j == i+1 {
+			return "", "", false
+		}
+		i = j
+	}
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 		i++
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -327,13 +328,18 @@ func quoteText(s string) string {
 
 // resolveName maps a container name to a hostsfile id. It accepts the name
 // itself ("one"), compose v2 replicas ("one-1", "roster-one-1"), compose v1
-// containers ("roster_one_1") and run prefixes ("e2e123-one"): the longest
-// hostsfile name that ends the name, after a separator or at its start, once
-// a replica suffix is taken off.
+// containers ("roster_one_1"), run prefixes ("e2e123-one") and Swarm tasks
+// ("stack_one.1.kaxl7mzl6dbf"): the longest hostsfile name that ends the
+// name, after a separator or at its start, once a replica or task suffix is
+// taken off.
 func resolveName(name string, hosts map[string]int) (int, bool) {
 	if len(hosts) == 0 {
 		return 0, false
 	}
+	if id, ok := hosts[name]; ok {
+		return id, true
+	}
+	name = stripTask(name)
 	if id, ok := hosts[name]; ok {
 		return id, true
 	}
@@ -368,4 +374,44 @@ func stripReplica(name string) string {
 		return name[:i-1]
 	}
 	return name
+}
+
+// stripTask takes a Swarm task suffix off a name: "stack_one.1.kaxl7mzl6dbf"
+// (a replicated service's slot and task id, the id 12 or 25 lowercase letters
+// and digits) or "stack_one.<node id>.<task id>" (a global service) becomes
+// "stack_one". Other names are returned as they are.
+func stripTask(name string) string {
+	parts := strings.Split(name, ".")
+	if len(parts) < 3 {
+		return name
+	}
+	slot, id := parts[len(parts)-2], parts[len(parts)-1]
+	if !isTaskID(id) || !(isDigits(slot) || isTaskID(slot)) {
+		return name
+	}
+	return strings.Join(parts[:len(parts)-2], ".")
+}
+
+func isTaskID(s string) bool {
+	if len(s) != 12 && len(s) != 25 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= 'a' && s[i] <= 'z' || s[i] >= '0' && s[i] <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

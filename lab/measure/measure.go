@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"roster/lab/localcluster"
+	"roster/peer/config"
 	"roster/peer/fsm"
 )
 
@@ -118,10 +119,43 @@ func oneRun(n int) (joins []time.Duration, crash, leaderCrash time.Duration, err
 	if crash, err = crashAndWait(c, followers[rand.IntN(len(followers))]); err != nil {
 		return nil, 0, 0, err
 	}
+	// Crash the leader only once the crashed follower's vote is replaced:
+	// two voters of three down at once would leave no quorum, by design.
+	if err := waitVotersRunning(c, leader); err != nil {
+		return nil, 0, 0, err
+	}
 	if leaderCrash, err = crashAndWait(c, leader); err != nil {
 		return nil, 0, 0, err
 	}
 	return joins, crash, leaderCrash, nil
+}
+
+// waitVotersRunning waits until the Raft configuration of peer at has as
+// many voters as its view calls for (the odd voter policy: the largest odd
+// number up to the member count, at most config.DefaultVoters), all of
+// them running peers.
+func waitVotersRunning(c *localcluster.Cluster, at int) error {
+	deadline := time.Now().Add(settle)
+	for {
+		running := c.Running()
+		n := c.Node(at)
+		voters := n.Voters()
+		want := min(len(n.View().Members), config.DefaultVoters)
+		if want%2 == 0 {
+			want--
+		}
+		ok := len(voters) == want
+		for _, v := range voters {
+			ok = ok && slices.Contains(running, v)
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("voters %v still include a crashed peer after %v (running %v)", voters, settle, running)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // crashAndWait crashes id and returns the time until every survivor

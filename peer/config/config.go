@@ -50,8 +50,9 @@ type Config struct {
 
 	// Bind is the IP to listen on ("" or "0.0.0.0" for all interfaces).
 	Bind string
-	// Advertise is the IP other peers reach this one at ("" to derive it
-	// from Bind, the hostsfile address column, or the interfaces).
+	// Advertise is the IP other peers reach this one at ("" to choose one
+	// as package advertise says: Bind, else the local address this peer's
+	// name resolves to, else the one routing to the other peers).
 	Advertise string
 
 	RaftPort   int // TCP, Raft

@@ -38,6 +38,7 @@ func (d *Detector) Check(id int) {
 	}
 	if d.goLocked(func() { d.check(id) }) {
 		d.checks[id] = true
+		d.cfg.Metrics.CheckStarted(id)
 	}
 }
 
@@ -58,6 +59,7 @@ func (d *Detector) check(id int) {
 		d.mu.Unlock()
 	}()
 	name := d.cfg.Hosts.Peers[id-1].Name
+	refuted := false
 	for {
 		d.mu.Lock()
 		m, known := d.known(id)
@@ -67,6 +69,10 @@ func (d *Detector) check(id int) {
 			return
 		}
 		if !d.silent(id, name, m.Addr) {
+			if !refuted {
+				refuted = true
+				d.cfg.Metrics.CheckRefuted(id)
+			}
 			if !pending {
 				return
 			}
@@ -87,6 +93,7 @@ func (d *Detector) check(id int) {
 			return
 		}
 		d.log.Info("peer confirmed down by direct check", "peer", name)
+		d.cfg.Metrics.CheckConfirmed(id)
 		if d.cfg.OnDown != nil {
 			d.cfg.OnDown(id)
 		}

@@ -21,6 +21,7 @@ import (
 
 	"roster/peer/hostsfile"
 	"roster/peer/identity"
+	"roster/peer/metrics"
 	"roster/peer/netguard"
 )
 
@@ -51,6 +52,8 @@ type Config struct {
 	OnAddr func(id int, addr net.IP)
 	// Logger receives diagnostics (memberlist's included).
 	Logger hclog.Logger
+	// Metrics counts direct checks (nil: none).
+	Metrics *metrics.Peer
 
 	// Keyring, if set, encrypts gossip (AES-GCM with the primary key; any
 	// installed key decrypts) and drops what no key decrypts.
@@ -272,11 +275,15 @@ func (d *Detector) rejoin(ctx context.Context, p hostsfile.Peer) {
 	if ctx.Err() != nil || d.stopped() {
 		return
 	}
-	if p.Host == "" {
+	if !p.IsIP() {
 		// Under Docker a crashed container's name stops resolving:
 		// skip it quietly rather than have memberlist warn each time.
-		if _, err := net.DefaultResolver.LookupHost(ctx, p.Name); err != nil {
-			d.log.Trace("peer does not resolve", "peer", p.Name, "error", err)
+		host := p.Host
+		if host == "" {
+			host = p.Name
+		}
+		if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
+			d.log.Trace("peer does not resolve", "peer", p.Name, "host", host, "error", err)
 			return
 		}
 	}

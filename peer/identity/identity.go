@@ -1,6 +1,6 @@
 // Package identity answers "is this address peer N's?" from the hostsfile:
-// a peer owns the IP of its hostsfile address column, or, without one, the
-// IPs its name resolves to now. Names are resolved fresh (answers are kept
+// a peer owns the IP of its hostsfile address column, or the IPs the DNS
+// name there resolves to now, or, without one, the IPs its name resolves to. Names are resolved fresh (answers are kept
 // for a few seconds, and looked up again at once when an unknown address
 // shows up), never pinned to the first address seen, so a peer that moves
 // to a new address is recognised as soon as its name resolves there.
@@ -60,13 +60,20 @@ func (r *Resolver) Owns(id int, ip net.IP) bool {
 	if !ok || ip == nil {
 		return false
 	}
-	if p.Host != "" {
-		return net.ParseIP(p.Host).Equal(ip)
-	}
-	if lit := net.ParseIP(p.Name); lit != nil {
+	name := lookupName(p)
+	if lit := net.ParseIP(name); lit != nil {
 		return lit.Equal(ip)
 	}
-	return r.resolves(p.Name, ip)
+	return r.resolves(name, ip)
+}
+
+// lookupName is what a peer's addresses come from: its address column (an
+// IP, or a DNS name such as a Kubernetes pod's), else its name.
+func lookupName(p hostsfile.Peer) string {
+	if p.Host != "" {
+		return p.Host
+	}
+	return p.Name
 }
 
 // OwnsName is Owns for a peer given by its hostsfile name.
@@ -98,17 +105,15 @@ func (r *Resolver) Addrs(id int) []net.IP {
 	if !ok {
 		return nil
 	}
-	if p.Host != "" {
-		return []net.IP{net.ParseIP(p.Host)}
-	}
-	if lit := net.ParseIP(p.Name); lit != nil {
+	name := lookupName(p)
+	if lit := net.ParseIP(name); lit != nil {
 		return []net.IP{lit}
 	}
-	e := r.entry(p.Name)
+	e := r.entry(name)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if time.Since(e.at) > fresh {
-		r.refresh(p.Name, e)
+		r.refresh(name, e)
 	}
 	return append([]net.IP(nil), e.ips...)
 }

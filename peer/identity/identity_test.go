@@ -62,3 +62,39 @@ func TestOwns(t *testing.T) {
 		t.Errorf("%d lookups: the cache does not hold", n)
 	}
 }
+
+// TestOwnsDNSAddressColumn: a DNS name in the address column (a Kubernetes
+// pod behind a headless service) is what is resolved, not the peer's name.
+func TestOwnsDNSAddressColumn(t *testing.T) {
+	hf, err := hostsfile.Parse("hosts", strings.NewReader("roster-0 roster-0.roster\nroster-1 roster-1.roster\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var asked []string
+	r := New(hf, func(_ context.Context, name string) ([]net.IP, error) {
+		mu.Lock()
+		asked = append(asked, name)
+		mu.Unlock()
+		switch name {
+		case "roster-0.roster":
+			return []net.IP{net.ParseIP("10.244.0.5")}, nil
+		case "roster-1.roster":
+			return []net.IP{net.ParseIP("10.244.1.9")}, nil
+		}
+		return nil, errors.New("no such host")
+	})
+	if !r.Owns(1, net.ParseIP("10.244.0.5")) || r.Owns(1, net.ParseIP("10.244.1.9")) {
+		t.Error("peer 1 not recognised at what its address column resolves to")
+	}
+	if got := r.Addrs(2); len(got) != 1 || !got[0].Equal(net.ParseIP("10.244.1.9")) {
+		t.Errorf("Addrs(2) = %v", got)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, n := range asked {
+		if n == "roster-0" || n == "roster-1" {
+			t.Errorf("looked up the peer name %q instead of its address column", n)
+		}
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"roster/peer/fsm"
 	"roster/peer/groups/service"
 	"roster/peer/identity"
+	"roster/peer/metrics"
 	"roster/peer/netguard"
 	"roster/peer/reconcile"
 	"roster/peer/secure"
@@ -77,6 +78,7 @@ type Node struct {
 	trans   *raft.NetworkTransport
 	store   *raftboltdb.BoltStore
 	api     *api.Server
+	metrics *metrics.Peer
 	groups  *service.Service
 	tmpDir  string
 
@@ -103,7 +105,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	logger := Logger(cfg)
-	n := &Node{cfg: cfg, log: logger, onPeerAddr: opts.OnPeerAddr}
+	n := &Node{cfg: cfg, log: logger, onPeerAddr: opts.OnPeerAddr, metrics: newMetrics(logger)}
 	started := false
 	defer func() {
 		if !started {
@@ -132,16 +134,20 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	n.printer = newPrinter(cfg.Self.ID, vl, dataDir, func() { n.det.SetJoined() })
 	n.printer.onPrint = opts.OnInstall
 	n.printer.intercept = opts.Intercept
-	n.fsm = fsm.New(n.printer.installed)
+	n.fsm = fsm.New(func(v fsm.View, restored bool) {
+		n.printer.installed(v, restored)
+		n.metrics.ViewInstalled(v.ID, v.Members)
+	})
 
 	if n.det, err = detector.Start(detector.Config{
 		Self: cfg.Self, Hosts: cfg.Hosts,
-		BindAddr: cfg.Bind, AdvertiseAddr: cfg.Advertise, Port: cfg.GossipPort,
+		BindAddr: cfg.Bind, AdvertiseAddr: n.advertiseAddr(), Port: cfg.GossipPort,
 		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort},
 		WrapTransport: opts.WrapTransport,
 		OnDown:        n.peerDown,
 		OnAddr:        n.learnAddr,
 		Logger:        logger,
+		Metrics:       n.metrics,
 		Keyring:       n.memberlistKeyring(),
 		Resolver:      n.resolver,
 		AddrCheck:     cfg.CheckAddrs(),
@@ -161,6 +167,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n, api.Limits{TLS: apiTLS, Log: n.netLog}); err != nil {
 			return nil, fmt.Errorf("api port: %w", unwrapNet(err))
 		}
+		n.api.Handle("GET /v1/metrics", n.metrics.Handler())
 		for p, h := range opts.Handlers {
 			n.api.Handle(p, h)
 		}
@@ -175,6 +182,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	loop := &reconcile.Loop{
 		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: n.det,
 		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
+		Metrics: n.metrics,
 	}
 	n.goRun(func() { loop.Run(ctx) })
 	n.goRun(func() { n.det.Run(ctx, time.Second) })
@@ -361,6 +369,7 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 				}
 			case raft.LeaderObservation:
 				id, _ := strconv.Atoi(string(d.LeaderID))
+				n.metrics.LeaderObserved(id)
 				if lastLeader != 0 && id != lastLeader && lastLeader != n.cfg.Self.ID {
 					n.det.Check(lastLeader)
 				}

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"roster/peer/fsm"
+	"roster/peer/metrics"
 )
 
 // Membership is what the loop needs from failure detection.
@@ -78,6 +79,8 @@ type Loop struct {
 	Logger hclog.Logger
 	// Hooks act around view commits.
 	Hooks Hooks
+	// Metrics counts the steps taken (nil: none).
+	Metrics *metrics.Peer
 }
 
 // ServerID is the Raft server id of peer id.
@@ -198,7 +201,9 @@ func (l *Loop) reconcile(ctx context.Context) {
 			return
 		}
 		l.Logger.Debug("reconcile", "step", step.String())
-		if err := l.take(ctx, step); err != nil {
+		err = l.take(ctx, step)
+		l.Metrics.ReconcileStep(step.Kind.String(), stepResult(err))
+		if err != nil {
 			if errors.Is(err, fsm.ErrStale) || errors.Is(err, fsm.ErrNoop) {
 				continue // the view moved on under us: plan again from it
 			}
