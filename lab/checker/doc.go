@@ -84,7 +84,9 @@
 //     client of the group and no crashed or departed one; with
 //     GroupOptions.Deadline and timestamps, every crash of a client that did
 //     not come back within the deadline is followed, within it, by a view
-//     without the client at every live watcher that watched at the crash.
+//     without the client at every live watcher that watched from the crash
+//     to the deadline (one that crashed, left or restarted in between is
+//     not asked).
 //
 // The group report also lists removals, crash-to-removal times (to the
 // slowest watcher), and absences: spans during which a client that came

@@ -321,7 +321,8 @@ func (a *groupAnalysis) completeness() (Property, []ClientLatency) {
 
 // crashDeadlines checks that every crash of a client of group g that did not
 // come back within the deadline shows up, within the deadline, as a view
-// without it at every live watcher that was watching at the crash.
+// without it at every live watcher that watched from the crash to the
+// deadline (one that crashed, left or restarted in between is not asked).
 func (a *groupAnalysis) crashDeadlines(g string, alive []string, o *offences) []ClientLatency {
 	var out []ClientLatency
 	for _, c := range sortedKeysOf(a.events[g]) {
@@ -332,7 +333,7 @@ func (a *groupAnalysis) crashDeadlines(g string, alive []string, o *offences) []
 			lat := ClientLatency{Group: g, Client: c, From: e.Time}
 			ok := true
 			for _, w := range alive {
-				if w == c || !a.watching(g, w, e.Time) {
+				if w == c || !a.watching(g, w, e.Time) || a.interrupted(g, w, e.Time, e.Time.Add(a.opts.Deadline)) {
 					continue
 				}
 				seen := a.firstViewWithout(g, w, c, e.Time)
@@ -371,6 +372,21 @@ func (a *groupAnalysis) cameBack(g, c string, e *GroupEvent) bool {
 func (a *groupAnalysis) watching(g, w string, t time.Time) bool {
 	for _, e := range a.events[g][w] {
 		if e.Kind == GroupView && !e.Time.IsZero() && e.Time.Before(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// interrupted reports whether watcher w's life ended or began again
+// between from and to (it crashed, left or joined anew): it did not watch
+// the whole span.
+func (a *groupAnalysis) interrupted(g, w string, from, to time.Time) bool {
+	for _, e := range a.events[g][w] {
+		if e.Kind == GroupView || e.Kind == GroupMessage || e.Time.IsZero() {
+			continue
+		}
+		if e.Time.After(from) && !e.Time.After(to) {
 			return true
 		}
 	}

@@ -177,6 +177,14 @@ func TestGroupsViolations(t *testing.T) {
 			g.view(40.5, "c2", 9, "c1", "c2", "c3")
 			g.view(40.5, "c3", 9, "c1", "c2", "c3")
 		}, violated: []string{GroupCompleteness}, quote: "crashing"},
+		{name: "a watcher restarting while another crash is removed is not asked for the deadline", opts: GroupOptions{Deadline: 16 * time.Second}, build: func(g *groupLog) {
+			g.msg(10, "c3", 7, viewlog.Crashing)
+			g.msg(20, "c2", 7, viewlog.Crashing) // c2 restarts: it misses the removal of c3
+			g.view(25, "c1", 9, "c1", "c2")
+			g.msg(26, "c2", 0, viewlog.Joining)
+			g.view(30, "c1", 10, "c1", "c2")
+			g.view(30, "c2", 10, "c1", "c2")
+		}},
 		// Removals that are right.
 		{name: "a leave", build: func(g *groupLog) {
 			g.msg(10, "c3", 7, viewlog.Leaving)
