@@ -67,6 +67,7 @@ type Node struct {
 	store   *raftboltdb.BoltStore
 	api     *api.Server
 	tmpDir  string
+	life    uint64 // this process's life number (fsm.NewLife)
 
 	onPeerAddr func(id int, ip net.IP)
 
@@ -102,7 +103,8 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 
 	vl := viewlog.New(cfg.ViewLog, cfg.Self.ID)
-	n.printer = newPrinter(cfg.Self.ID, vl, dataDir, func() { n.det.SetJoined() })
+	n.life = fsm.NewLife()
+	n.printer = newPrinter(cfg.Self.ID, n.life, vl, func() { n.det.SetJoined() })
 	n.printer.onPrint = opts.OnInstall
 	n.printer.intercept = opts.Intercept
 	n.fsm = fsm.New(n.printer.installed)
@@ -110,7 +112,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if n.det, err = detector.Start(detector.Config{
 		Self: cfg.Self, Hosts: cfg.Hosts,
 		BindAddr: cfg.Bind, AdvertiseAddr: cfg.Advertise, Port: cfg.GossipPort,
-		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort},
+		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort, Life: n.life},
 		WrapTransport: opts.WrapTransport,
 		OnDown:        n.peerDown,
 		OnAddr:        n.learnAddr,
@@ -139,6 +141,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	loop := &reconcile.Loop{
 		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: n.det,
 		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
+		Lives: n.det.Lives,
 	}
 	n.goRun(func() { loop.Run(ctx) })
 	n.goRun(func() { n.det.Run(ctx, time.Second) })
@@ -324,9 +327,7 @@ func (n *Node) learnAddr(id int, ip net.IP) {
 }
 
 // peerDown prints the unreachable line for a peer failure detection found dead.
-func (n *Node) peerDown(id int) {
-	n.printer.message(viewlog.Unreachable(id, id == n.printer.leaderOfView()), false)
-}
+func (n *Node) peerDown(id int) { n.printer.unreachable(id) }
 
 // Status returns the peer's state for the API.
 func (n *Node) Status() api.Status {
@@ -336,6 +337,10 @@ func (n *Node) Status() api.Status {
 	}
 	return st
 }
+
+// Life returns this process's life number: the views of its current life
+// hold it with this number (see fsm/life.go).
+func (n *Node) Life() uint64 { return n.life }
 
 // View returns the committed view this peer holds.
 func (n *Node) View() fsm.View { return n.fsm.View() }

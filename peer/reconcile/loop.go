@@ -45,6 +45,9 @@ type Loop struct {
 	Tick   time.Duration
 	Logger hclog.Logger
 	Hooks  Hooks
+	// Lives, if set, returns the life number each alive peer announces
+	// (State.Lives); it must be safe for concurrent use.
+	Lives func() map[int]uint64
 }
 
 // ServerID is the Raft server id of peer id.
@@ -97,6 +100,9 @@ func (l *Loop) reconcile(ctx context.Context) {
 			return
 		}
 		s := State{Self: l.Self, View: l.View(), Alive: l.Members.Alive(), MaxVoters: l.MaxVoters}
+		if l.Lives != nil {
+			s.Lives = l.Lives()
+		}
 		for _, srv := range cf.Configuration().Servers {
 			id, err := strconv.Atoi(string(srv.ID))
 			if err != nil {
