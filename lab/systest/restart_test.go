@@ -108,7 +108,9 @@ func TestQuickRestartIsANewLife(t *testing.T) {
 	waitFor(t, 15*time.Second, func() bool {
 		n := c.Node(1)
 		return n != nil && n.View().HasLife(4, c.Node(4).Life())
-	}, func() string { return fmt.Sprintf("peer 1 holds %+v, want peer 4's new life %d (old %d)", c.Node(1).View(), c.Node(4).Life(), old) })
+	}, func() string {
+		return fmt.Sprintf("peer 1 holds %+v, want peer 4's new life %d (old %d)", c.Node(1).View(), c.Node(4).Life(), old)
+	})
 	v := c.waitView(ids(1, 4), 15*time.Second)
 	if v.ID < 6 {
 		t.Fatalf("view %+v: want the old life removed (view 5) and the new one admitted (view 6)", v)
