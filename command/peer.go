@@ -34,6 +34,7 @@ func peerFlags() []ucli.Flag {
 		&ucli.StringFlag{Name: "data-dir", EnvVars: []string{"ROSTER_DATA_DIR"}, Usage: "directory for Raft's state; a restarted peer with the same directory rejoins with its history (default: a temporary directory, removed at exit)"},
 		&ucli.IntFlag{Name: "voters", EnvVars: []string{"ROSTER_VOTERS"}, Value: config.DefaultVoters, Usage: "the most Raft voters (rounded down to odd); other members replicate as non-voters"},
 		&ucli.StringFlag{Name: "log-level", EnvVars: []string{"ROSTER_LOG_LEVEL"}, Value: "warn", Usage: "diagnostic log level: trace, debug, info, warn, error or off"},
+		&ucli.BoolFlag{Name: "log-time", EnvVars: []string{"ROSTER_LOG_TIME"}, Value: isTerminal(os.Stderr), Usage: "put a timestamp in front of each diagnostic line (off where the output is stamped already: docker logs -t, journald)", DefaultText: "on when stderr is a terminal"},
 		&ucli.BoolFlag{Name: "faults", EnvVars: []string{"ROSTER_FAULTS"}, Usage: "serve the fault API (/faults on the API port) to change faults at run time", Category: "fault injection"},
 		&ucli.StringFlag{Name: "loss", EnvVars: []string{"ROSTER_LOSS"}, Usage: "drop this share of what this peer sends on every link, e.g. 0.1 or 10% (UDP packets dropped; TCP dials refused and connections cut at a write); give every peer the same --loss for that loss on every link, each way", Category: "fault injection"},
 		&ucli.StringFlag{Name: "latency", EnvVars: []string{"ROSTER_LATENCY"}, Usage: "delay every message this peer sends, e.g. 50ms or 50ms±20ms (also 50ms+-20ms); -d is the start delay", Category: "fault injection"},
@@ -76,7 +77,7 @@ func peerConfig(c *ucli.Context) (config.Config, error) {
 	cfg := config.Config{
 		Name: c.String("name"), Bind: c.String("bind"), Advertise: c.String("advertise"),
 		RaftPort: c.Int("raft-port"), GossipPort: c.Int("gossip-port"), APIPort: c.Int("api-port"),
-		DataDir: c.String("data-dir"), Voters: c.Int("voters"), LogLevel: c.String("log-level"),
+		DataDir: c.String("data-dir"), Voters: c.Int("voters"), LogLevel: c.String("log-level"), LogTime: c.Bool("log-time"),
 		ViewLog: c.App.ErrWriter, DiagLog: c.App.ErrWriter,
 	}
 	switch cfg.LogLevel {
@@ -178,4 +179,10 @@ func runPeer(c *ucli.Context) error {
 	case <-selfCrash:
 		return ucli.Exit("", ExitFailure)
 	}
+}
+
+// isTerminal reports whether f is a terminal (a character device).
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -47,6 +47,10 @@ type Config struct {
 	Voters int
 	// LogLevel is the level of diagnostic logs (trace, debug, info, warn, error, off).
 	LogLevel string
+	// LogTime puts a timestamp in front of each diagnostic line. Leave it
+	// off where the output is stamped already (docker logs -t, journald,
+	// the lab runner), so that no line carries two.
+	LogTime bool
 
 	// ViewLog receives the view lines (stderr in production).
 	ViewLog io.Writer

@@ -100,7 +100,7 @@ func Start(cfg Config) (*Detector, error) {
 	tune(mc)
 	mc.Events = (*events)(d)
 	mc.Delegate = (*delegate)(d)
-	mc.Logger = log.New(shutdownFilter{cfg.Logger.Named("memberlist").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})}, "", 0)
+	mc.Logger = log.New(shutdownFilter{logFilter{cfg.Logger.Named("memberlist").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})}}, "", 0)
 	mc.LogOutput = nil
 
 	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{

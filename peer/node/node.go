@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -71,9 +72,10 @@ type Node struct {
 
 	onPeerAddr func(id int, ip net.IP)
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	once     sync.Once
+	stopping atomic.Bool // stop has begun: diagnostics below error are dropped
 }
 
 // Start starts a peer: it binds its ports, joins the others, and (peer 1
@@ -83,8 +85,9 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	logger := Logger(cfg)
-	n := &Node{cfg: cfg, log: logger, onPeerAddr: opts.OnPeerAddr}
+	n := &Node{cfg: cfg, onPeerAddr: opts.OnPeerAddr}
+	logger := newLogger(cfg, &n.stopping)
+	n.log = logger
 	started := false
 	defer func() {
 		if !started {
@@ -159,16 +162,29 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 }
 
 // Logger returns the diagnostic logger a peer with cfg logs to (named after
-// the peer, at cfg.LogLevel, to cfg.DiagLog). Safe for concurrent use.
-func Logger(cfg config.Config) hclog.Logger {
+// the peer, at cfg.LogLevel, to cfg.DiagLog, stamped if cfg.LogTime). Safe
+// for concurrent use.
+func Logger(cfg config.Config) hclog.Logger { return newLogger(cfg, nil) }
+
+// newLogger is Logger; once stopping is set, it logs errors only: what the
+// peer's parts say about their own shutdown (a Raft future failing, a
+// connection closing) is noise after "crashing" or "leaving".
+func newLogger(cfg config.Config, stopping *atomic.Bool) hclog.Logger {
 	if cfg.LogLevel == "off" {
 		return hclog.NewNullLogger()
 	}
-	return hclog.New(&hclog.LoggerOptions{
-		Name:   cfg.Name,
-		Level:  hclog.LevelFromString(cfg.LogLevel),
-		Output: cfg.DiagLog,
-	})
+	opts := &hclog.LoggerOptions{
+		Name:        cfg.Name,
+		Level:       hclog.LevelFromString(cfg.LogLevel),
+		Output:      cfg.DiagLog,
+		DisableTime: !cfg.LogTime,
+	}
+	if stopping != nil {
+		opts.Exclude = func(level hclog.Level, _ string, _ ...any) bool {
+			return level < hclog.Error && stopping.Load()
+		}
+	}
+	return hclog.New(opts)
 }
 
 func (n *Node) goRun(f func()) {
@@ -262,9 +278,31 @@ func (n *Node) bootstrap() error {
 		n.log.Info("a cluster exists already: waiting to be added")
 		return nil
 	}
-	return n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
+	if err := n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
 		ID: reconcile.ServerID(n.cfg.Self.ID), Address: n.trans.LocalAddr(), Suffrage: raft.Voter,
-	}}}).Error()
+	}}}).Error(); err != nil {
+		return err
+	}
+	n.electNow()
+	return nil
+}
+
+// electNow makes a follower that has heard from no leader start an election
+// now rather than after its heartbeat timeout (0.5-1 s): Raft's follower
+// loop re-checks at once when the heartbeat timeout shrinks. The timeout is
+// set back right after.
+func (n *Node) electNow() {
+	rc := n.raft.ReloadableConfig()
+	hb := rc.HeartbeatTimeout
+	rc.HeartbeatTimeout = hb - time.Millisecond
+	if err := n.raft.ReloadConfig(rc); err != nil {
+		n.log.Debug("no early election", "error", err)
+		return
+	}
+	rc.HeartbeatTimeout = hb
+	if err := n.raft.ReloadConfig(rc); err != nil {
+		n.log.Warn("restore heartbeat timeout", "error", err)
+	}
 }
 
 // leaderSilence is how long a follower waits for the leader's heartbeats (one
@@ -386,6 +424,7 @@ func (n *Node) Close() { n.stop(0) }
 // group gracefully, waiting at most that long for memberlist to announce it.
 func (n *Node) stop(leave time.Duration) {
 	n.once.Do(func() {
+		n.stopping.Store(true)
 		if n.cancel != nil {
 			n.cancel()
 		}
