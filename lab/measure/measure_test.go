@@ -1,8 +1,11 @@
 package measure
 
 import (
+	"os"
 	"testing"
 	"time"
+
+	"roster/lab/labtest"
 )
 
 func TestSummarize(t *testing.T) {
@@ -31,5 +34,60 @@ func TestRunMeasuresOneRun(t *testing.T) {
 		if v <= 0 || v > float64(settle.Milliseconds()) {
 			t.Fatalf("implausible figure %v in %+v", v, rep)
 		}
+	}
+}
+
+func TestProcStatReadsThisProcess(t *testing.T) {
+	before, err := cpuTicks(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Burn CPU until the kernel has counted some (a tick is 10 ms).
+	deadline := time.Now().Add(10 * time.Second)
+	for x := 0; ; x++ {
+		now, err := cpuTicks(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no CPU time counted after 10 s of work (%d)", x)
+		}
+	}
+	rss, err := rssKB(os.Getpid())
+	if err != nil || rss < 1000 {
+		t.Fatalf("rss %d kB, %v", rss, err)
+	}
+	if _, err := cpuTicks(1 << 30); err == nil {
+		t.Fatal("no error for a process that does not exist")
+	}
+}
+
+func TestRunProcessesMeasuresOneRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real peer processes")
+	}
+	_, bin := labtest.BuildRoster(t)
+	rep, err := RunProcesses(ProcOptions{Binary: bin, Peers: 4, Runs: 1, Gap: 200 * time.Millisecond, Idle: time.Second, IdleSizes: []int{4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Bootstrap.N != 1 || rep.Join.N != 3 || rep.CrashToView.N != 1 || rep.LeaderCrashToView.N != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, v := range []float64{rep.Bootstrap.MaxMs, rep.Join.MaxMs, rep.CrashToView.MaxMs, rep.LeaderCrashToView.MaxMs} {
+		if v <= 0 || v > float64(procCrashTimeout.Milliseconds()) {
+			t.Fatalf("implausible figure %v in %+v", v, rep)
+		}
+	}
+	for _, idle := range []IdleReport{rep.Idle, rep.IdleSizes[0]} {
+		if idle.Peers != 4 || len(idle.PerPeer) != 4 || idle.Leader.RSSMB < 1 || idle.FollowersMean.RSSMB < 1 || idle.TotalCPU < 0 {
+			t.Fatalf("idle report %+v", idle)
+		}
+	}
+	if rep.IdleSizes[0].OneViewMs <= 0 {
+		t.Fatalf("no time to one view: %+v", rep.IdleSizes[0])
 	}
 }
