@@ -74,9 +74,11 @@ func newProcCluster(bin, dir string, n int, args ...string) (*procCluster, error
 func (c *procCluster) start(id int) (time.Time, error) {
 	name := fmt.Sprintf("p%d", id)
 	args := append([]string{"-h", c.hosts, "--name", name, "--bind", fmt.Sprintf("%s.%d", c.subnet, id),
-		"--data-dir", filepath.Join(c.dir, name), "--log-time=false"}, c.args...)
+		"--log-time=false"}, c.args...)
 	cmd := exec.Command(c.bin, args...)
-	cmd.Env = append(os.Environ(), "ROSTER_LOG_LEVEL=warn")
+	// As in the test cases, each peer keeps its state in a temporary
+	// directory of its own; TMPDIR puts those of killed peers in c.dir.
+	cmd.Env = append(os.Environ(), "ROSTER_LOG_LEVEL=warn", "ROSTER_DATA_DIR=", "TMPDIR="+c.dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{}
 	dieWithParent(cmd.SysProcAttr)
 	stderr, err := cmd.StderrPipe()

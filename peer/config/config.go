@@ -41,7 +41,8 @@ type Config struct {
 	GossipPort int // UDP and TCP, memberlist
 	APIPort    int // TCP, HTTP API; 0 disables the API
 
-	// DataDir holds Raft's state ("" for a temporary directory removed at exit).
+	// DataDir holds Raft's state on disk; "" keeps it in memory, gone when
+	// the process ends (a restarted peer is a new life either way).
 	DataDir string
 	// Voters caps the number of Raft voters (odd, at least 1).
 	Voters int

@@ -10,8 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -20,7 +18,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"roster/peer/api"
 	"roster/peer/config"
@@ -65,10 +62,13 @@ type Node struct {
 	det     *detector.Detector
 	raft    *raft.Raft
 	trans   *raft.NetworkTransport
-	store   *raftboltdb.BoltStore
+	stream  *tcpStream
+	stores  stores
 	api     *api.Server
-	tmpDir  string
 	life    uint64 // this process's life number (fsm.NewLife)
+
+	announce    chan struct{}             // viewApplied -> announceCommits
+	raftRunning atomic.Pointer[raft.Raft] // n.raft, for Raft's own goroutines
 
 	onPeerAddr func(id int, ip net.IP)
 
@@ -95,23 +95,23 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		}
 	}()
 	var err error
-	dataDir := cfg.DataDir
-	if dataDir == "" {
-		if dataDir, err = os.MkdirTemp("", "roster-"+cfg.Name+"-"); err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
-		n.tmpDir = dataDir
-	} else if err = os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
 
 	vl := viewlog.New(cfg.ViewLog, cfg.Self.ID)
 	n.life = fsm.NewLife()
 	n.printer = newPrinter(cfg.Self.ID, n.life, vl, func() { n.det.SetJoined() })
 	n.printer.onPrint = opts.OnInstall
 	n.printer.intercept = opts.Intercept
-	n.fsm = fsm.New(n.printer.installed)
+	n.announce = make(chan struct{}, 1)
+	n.fsm = fsm.New(func(v fsm.View, restored bool) {
+		n.printer.installed(v, restored)
+		n.viewApplied()
+	})
 
+	// Raft's port is bound first: the leader may dial it as soon as the
+	// join below reaches it.
+	if n.stream, err = listenStream(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort))); err != nil {
+		return nil, fmt.Errorf("raft port: %w", unwrapNet(err))
+	}
 	if n.det, err = detector.Start(detector.Config{
 		Self: cfg.Self, Hosts: cfg.Hosts,
 		BindAddr: cfg.Bind, AdvertiseAddr: cfg.Advertise, Port: cfg.GossipPort,
@@ -123,8 +123,16 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}); err != nil {
 		return nil, err
 	}
+	n.stream.advertise = &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
 
-	if err = n.startRaft(dataDir, opts); err != nil {
+	// Join now, while Raft's store opens: a joiner's time to its first view
+	// starts here.
+	n.printer.message(viewlog.Joining, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.goRun(func() { n.det.Run(ctx, time.Second) })
+
+	if err = n.startRaft(opts); err != nil {
 		return nil, err
 	}
 	if cfg.APIPort != 0 {
@@ -135,9 +143,6 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			n.api.Handle(p, h)
 		}
 	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
 	if err = n.bootstrap(); err != nil {
 		return nil, err
 	}
@@ -147,8 +152,8 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		Lives: n.det.Lives,
 	}
 	n.goRun(func() { loop.Run(ctx) })
-	n.goRun(func() { n.det.Run(ctx, time.Second) })
 	n.goRun(func() { n.watchHeartbeats(ctx) })
+	n.goRun(func() { n.announceCommits(ctx) })
 	if n.api != nil {
 		n.goRun(func() {
 			if err := n.api.Serve(); err != nil {
@@ -156,7 +161,6 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 			}
 		})
 	}
-	n.printer.message(viewlog.Joining, true)
 	started = true
 	return n, nil
 }
@@ -211,23 +215,14 @@ func unwrapNet(err error) error {
 	return err
 }
 
-func (n *Node) startRaft(dataDir string, opts Options) error {
+func (n *Node) startRaft(opts Options) error {
 	cfg := n.cfg
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dataDir, "raft.db")})
+	st, err := openStores(cfg.DataDir, n)
 	if err != nil {
-		return fmt.Errorf("raft store in %s: %w", dataDir, err)
+		return err
 	}
-	n.store = store
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(dataDir, 2, n.log.Named("snapshots"))
-	if err != nil {
-		return fmt.Errorf("raft snapshots in %s: %w", dataDir, err)
-	}
-	advertise := &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
-	sl, err := listenStream(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)), advertise)
-	if err != nil {
-		return fmt.Errorf("raft port: %w", unwrapNet(err))
-	}
-	var stream raft.StreamLayer = sl
+	n.stores = st
+	var stream raft.StreamLayer = n.stream
 	if opts.WrapStream != nil {
 		stream = opts.WrapStream(stream)
 	}
@@ -235,13 +230,20 @@ func (n *Node) startRaft(dataDir string, opts Options) error {
 		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net")},
 	})
 	rc := raftConfig(cfg.Self.ID, quietLogger{n.log.Named("raft")})
-	r, err := raft.NewRaft(rc, n.fsm, store, store, snaps, n.trans)
+	if tuneRaft != nil {
+		tuneRaft(rc)
+	}
+	r, err := raft.NewRaft(rc, n.fsm, st.logs, st.stable, st.snaps, n.trans)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
 	n.raft = r
+	n.raftRunning.Store(r)
 	return nil
 }
+
+// tuneRaft, if set (by tests), changes each new peer's Raft configuration.
+var tuneRaft func(*raft.Config)
 
 // raftConfig returns Raft's timings for a LAN: a new leader in about a second.
 func raftConfig(self int, logger hclog.Logger) *raft.Config {
@@ -266,7 +268,7 @@ func (n *Node) bootstrap() error {
 	if n.cfg.Self.ID != 1 {
 		return nil
 	}
-	has, err := raft.HasExistingState(n.store, n.store, nopSnapshots{})
+	has, err := raft.HasExistingState(n.stores.logs, n.stores.stable, nopSnapshots{})
 	if err != nil {
 		return fmt.Errorf("read raft state: %w", err)
 	}
@@ -443,14 +445,13 @@ func (n *Node) stop(leave time.Duration) {
 			n.raft.Shutdown().Error()
 		}
 		if n.trans != nil {
-			n.trans.Close()
+			n.trans.Close() // closes the stream too
+		} else if n.stream != nil {
+			n.stream.Close()
 		}
 		n.wg.Wait()
-		if n.store != nil {
-			n.store.Close()
-		}
-		if n.tmpDir != "" {
-			os.RemoveAll(n.tmpDir)
+		if n.stores.closer != nil {
+			n.stores.closer.Close()
 		}
 	})
 }

@@ -15,15 +15,16 @@ type tcpStream struct {
 	source    *net.TCPAddr // local address of outgoing connections, nil for any
 }
 
-// listenStream listens on bind (host:port). When the host is a specific IP,
-// outgoing connections leave from it too, so that peers on one loopback
-// interface (127.X.Y.Z each) see each other's real addresses.
-func listenStream(bind string, advertise net.Addr) (*tcpStream, error) {
+// listenStream listens on bind (host:port); set advertise before use. When
+// the host is a specific IP, outgoing connections leave from it too, so that
+// peers on one loopback interface (127.X.Y.Z each) see each other's real
+// addresses.
+func listenStream(bind string) (*tcpStream, error) {
 	l, err := net.Listen("tcp", bind)
 	if err != nil {
 		return nil, err
 	}
-	t := &tcpStream{Listener: l, advertise: advertise}
+	t := &tcpStream{Listener: l}
 	if host, _, _ := net.SplitHostPort(bind); host != "" {
 		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
 			t.source = &net.TCPAddr{IP: ip}
