@@ -33,6 +33,7 @@ func benchCommand() *ucli.Command {
 			&ucli.DurationFlag{Name: "idle", Value: measure.DefaultIdle, Usage: "window over which idle CPU is measured"},
 			&ucli.StringFlag{Name: "idle-sizes", Usage: "comma-separated larger group sizes to measure idle, e.g. 25,100"},
 			&ucli.StringFlag{Name: "roster", Usage: "the roster binary the peers run (default: this one)", TakesFile: true},
+			&ucli.IntFlag{Name: "busy", Usage: "run this many busy loops during the bench, to starve the peers of CPU (as stress --cpu N)"},
 			&ucli.BoolFlag{Name: "in-process", Usage: "run the peers inside the bench (latencies only)"},
 			&ucli.StringFlag{Name: "at-once", Usage: "with --in-process: comma-separated group sizes to start at once, e.g. 25,100"},
 			&ucli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
@@ -59,12 +60,15 @@ func benchCommand() *ucli.Command {
 			if err != nil {
 				return usageErr("lab bench: %v", err)
 			}
+			if c.Int("busy") < 0 || c.Int("busy") > 64 {
+				return usageErr("lab bench --busy %d: want 0 to 64", c.Int("busy"))
+			}
 			if c.Duration("gap") <= 0 || c.Duration("idle") <= 0 {
 				return usageErr("lab bench --gap %v --idle %v: want positive durations", c.Duration("gap"), c.Duration("idle"))
 			}
 			rep, err := measure.RunProcesses(measure.ProcOptions{
 				Binary: bin, Peers: c.Int("peers"), Runs: c.Int("runs"), Gap: c.Duration("gap"),
-				Idle: c.Duration("idle"), IdleSizes: sizes, Progress: progress,
+				Idle: c.Duration("idle"), IdleSizes: sizes, Busy: c.Int("busy"), Progress: progress,
 			})
 			if err != nil {
 				return ucli.Exit("lab bench: "+err.Error(), ExitFailure)
@@ -102,7 +106,11 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 func writeProcReport(w io.Writer, rep *measure.ProcReport) {
-	fmt.Fprintf(w, "%d peers as processes, started %.0f ms apart, %d runs (milliseconds)\n", rep.Peers, rep.GapMs, rep.Runs)
+	fmt.Fprintf(w, "%d peers as processes, started %.0f ms apart, %d runs (milliseconds)", rep.Peers, rep.GapMs, rep.Runs)
+	if rep.Busy > 0 {
+		fmt.Fprintf(w, ", %d busy loops running", rep.Busy)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "%-34s %5s %8s %8s %8s %8s\n", "", "n", "min", "median", "p90", "max")
 	for _, r := range []struct {
 		name string
@@ -131,7 +139,11 @@ func writeProcReport(w io.Writer, rep *measure.ProcReport) {
 	}
 	fmt.Fprintf(w, "leader RSS %.1f MB, followers %.1f MB mean, %.1f MB max (%d peers)\n",
 		rep.Idle.Leader.RSSMB, rep.Idle.FollowersMean.RSSMB, rep.Idle.FollowersMax.RSSMB, rep.Idle.Peers)
-	fmt.Fprintf(w, "\nlines other than view records: %d\n", len(rep.OtherLines))
+	fmt.Fprintf(w, "\nlive peers removed: %d\n", len(rep.FalseRemovals))
+	for _, f := range rep.FalseRemovals {
+		fmt.Fprintf(w, "  %s\n", f)
+	}
+	fmt.Fprintf(w, "lines other than view records: %d\n", len(rep.OtherLines))
 	for i, l := range rep.OtherLines {
 		if i == 10 {
 			fmt.Fprintf(w, "  ... %d more (--json lists them all)\n", len(rep.OtherLines)-i)
@@ -148,8 +160,8 @@ func benchInProcess(c *ucli.Context, progress func(string)) error {
 	if opts.AtOnce, err = sizesFlag(c, "at-once"); err != nil {
 		return err
 	}
-	if c.IsSet("idle-sizes") || c.IsSet("idle") || c.IsSet("gap") || c.IsSet("roster") {
-		return usageErr("lab bench --in-process: --gap, --idle, --idle-sizes and --roster apply to processes only")
+	if c.IsSet("idle-sizes") || c.IsSet("idle") || c.IsSet("gap") || c.IsSet("roster") || c.IsSet("busy") {
+		return usageErr("lab bench --in-process: --gap, --idle, --idle-sizes, --roster and --busy apply to processes only")
 	}
 	rep, err := measure.Run(opts)
 	if err != nil {

@@ -91,3 +91,20 @@ func TestRunProcessesMeasuresOneRun(t *testing.T) {
 		t.Fatalf("no time to one view: %+v", rep.IdleSizes[0])
 	}
 }
+
+func TestFalseRemovals(t *testing.T) {
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	c := &procCluster{killed: map[int]time.Time{3: at(50)}}
+	c.views = []printed{
+		{peer: 1, view: 1, members: []int{1, 2, 3}, at: at(10)},
+		{peer: 2, view: 2, members: []int{1, 2}, at: at(100)}, // 3 killed at 50: a crash
+		{peer: 1, view: 2, members: []int{1, 2}, at: at(90)},
+		{peer: 1, view: 3, members: []int{1}, at: at(200)}, // 2 never killed
+		{peer: 1, view: 5, members: []int{}, at: at(300)},  // view 4 unseen: skipped
+	}
+	got := c.falseRemovals()
+	if len(got) != 1 || got[0] != "view 3 removed live peer 2" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -30,6 +30,9 @@ type ProcOptions struct {
 	// IdleSizes are group sizes whose idle CPU and RSS are measured too
 	// (peers started at once, then left alone).
 	IdleSizes []int
+	// Busy, if positive, runs that many busy loops in the bench process
+	// for the whole bench, to starve the peers of CPU.
+	Busy int
 	// Progress, if set, receives one line per finished step.
 	Progress func(string)
 }
@@ -55,6 +58,11 @@ type ProcReport struct {
 	Idle IdleReport `json:"idle"`
 	// IdleSizes: the same for larger groups started at once.
 	IdleSizes []IdleReport `json:"idle_sizes,omitempty"`
+	// FalseRemovals are the views that removed a live peer (one the bench
+	// had not killed).
+	FalseRemovals []string `json:"false_removals"`
+	// Busy is the number of busy loops that ran during the bench.
+	Busy int `json:"busy_loops,omitempty"`
 	// OtherLines are the lines peers printed that are not view records
 	// (diagnostics, at the default level), with the peer in front.
 	OtherLines []string `json:"other_lines"`
@@ -103,7 +111,11 @@ func RunProcesses(opts ProcOptions) (*ProcReport, error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
-	rep := &ProcReport{Peers: opts.Peers, Runs: opts.Runs, GapMs: stats.Ms(opts.Gap)}
+	rep := &ProcReport{Peers: opts.Peers, Runs: opts.Runs, GapMs: stats.Ms(opts.Gap), Busy: opts.Busy, FalseRemovals: []string{}}
+	if opts.Busy > 0 {
+		stop := busyLoops(opts.Busy)
+		defer stop()
+	}
 	var boots, joins, crashes, leaderCrashes []time.Duration
 	for r := 0; r < opts.Runs; r++ {
 		res, err := procRun(opts, r == 0)
@@ -115,6 +127,9 @@ func RunProcesses(opts ProcOptions) (*ProcReport, error) {
 		crashes = append(crashes, res.crash)
 		leaderCrashes = append(leaderCrashes, res.leaderCrash)
 		rep.OtherLines = append(rep.OtherLines, res.other...)
+		for _, f := range res.falseRemovals {
+			rep.FalseRemovals = append(rep.FalseRemovals, fmt.Sprintf("run %d: %s", r+1, f))
+		}
 		if r == 0 {
 			rep.Idle = res.idle
 		}
@@ -124,12 +139,15 @@ func RunProcesses(opts ProcOptions) (*ProcReport, error) {
 	rep.Bootstrap, rep.Join = Summarize(boots), Summarize(joins)
 	rep.CrashToView, rep.LeaderCrashToView = Summarize(crashes), Summarize(leaderCrashes)
 	for _, n := range opts.IdleSizes {
-		idle, other, err := procIdleGroup(opts, n)
+		idle, other, falseRemovals, err := procIdleGroup(opts, n)
 		if err != nil {
 			return nil, fmt.Errorf("%d peers: %w", n, err)
 		}
 		rep.IdleSizes = append(rep.IdleSizes, idle)
 		rep.OtherLines = append(rep.OtherLines, other...)
+		for _, f := range falseRemovals {
+			rep.FalseRemovals = append(rep.FalseRemovals, fmt.Sprintf("%d peers: %s", n, f))
+		}
 		progress(fmt.Sprintf("%d peers: one view after %.0f ms; idle CPU leader %.2f%%, followers mean %.2f%%, all %.1f%% of a core",
 			n, idle.OneViewMs, idle.Leader.CPUPercent, idle.FollowersMean.CPUPercent, idle.TotalCPU))
 	}
@@ -153,6 +171,7 @@ type procRunResult struct {
 	crash, leaderCrash time.Duration
 	idle               IdleReport
 	other              []string
+	falseRemovals      []string
 }
 
 func newProcDir() (string, func(), error) {
@@ -210,6 +229,7 @@ func procRun(opts ProcOptions, measureIdle bool) (res procRunResult, err error) 
 		return res, err
 	}
 	res.other = c.otherLines()
+	res.falseRemovals = c.falseRemovals()
 	return res, nil
 }
 
@@ -264,22 +284,22 @@ func idleOf(c *procCluster, window time.Duration) (IdleReport, error) {
 
 // procIdleGroup starts n peers at once, waits for one view holding them
 // all, lets them settle, and measures them idle.
-func procIdleGroup(opts ProcOptions, n int) (IdleReport, []string, error) {
+func procIdleGroup(opts ProcOptions, n int) (IdleReport, []string, []string, error) {
 	dir, cleanup, err := newProcDir()
 	if err != nil {
-		return IdleReport{}, nil, err
+		return IdleReport{}, nil, nil, err
 	}
 	defer cleanup()
 	c, err := newProcCluster(opts.Binary, dir, n)
 	if err != nil {
-		return IdleReport{}, nil, err
+		return IdleReport{}, nil, nil, err
 	}
 	defer c.close()
 	var first time.Time
 	for id := 1; id <= n; id++ {
 		started, err := c.start(id)
 		if err != nil {
-			return IdleReport{}, nil, err
+			return IdleReport{}, nil, nil, err
 		}
 		if id == 1 {
 			first = started
@@ -289,13 +309,13 @@ func procIdleGroup(opts ProcOptions, n int) (IdleReport, []string, error) {
 	last, err := c.everyoneSees(all, first, 2*time.Minute, fmt.Sprintf("one view of all %d peers", n),
 		func(v printed) bool { return len(v.members) == n })
 	if err != nil {
-		return IdleReport{}, nil, err
+		return IdleReport{}, nil, nil, err
 	}
 	time.Sleep(settleIdle)
 	rep, err := idleOf(c, opts.Idle)
 	if err != nil {
-		return IdleReport{}, nil, err
+		return IdleReport{}, nil, nil, err
 	}
 	rep.OneViewMs = stats.Ms(last.Sub(first))
-	return rep, c.otherLines(), nil
+	return rep, c.otherLines(), c.falseRemovals(), nil
 }

@@ -40,6 +40,7 @@ type procCluster struct {
 
 	mu      sync.Mutex
 	procs   map[int]*peerProc
+	killed  map[int]time.Time // when each killed peer was killed
 	views   []printed
 	other   []string // lines that are not view records
 	readers sync.WaitGroup
@@ -58,6 +59,7 @@ func newProcCluster(bin, dir string, n int, args ...string) (*procCluster, error
 		bin: bin, dir: dir, n: n, args: args,
 		subnet: fmt.Sprintf("127.%d.%d", 20+rand.IntN(200), 1+rand.IntN(250)),
 		procs:  map[int]*peerProc{},
+		killed: map[int]time.Time{},
 	}
 	var lines []string
 	for i := 1; i <= n; i++ {
@@ -124,14 +126,15 @@ func (c *procCluster) read(id int, r io.Reader) {
 // kill kills peer id with SIGKILL (a crash no one is told of) and waits
 // for it to exit; it returns when the kill was sent.
 func (c *procCluster) kill(id int) (time.Time, error) {
+	at := time.Now()
 	c.mu.Lock()
 	p := c.procs[id]
 	delete(c.procs, id)
+	c.killed[id] = at
 	c.mu.Unlock()
 	if p == nil {
 		return time.Time{}, fmt.Errorf("peer %d is not running", id)
 	}
-	at := time.Now()
 	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return at, err
 	}
@@ -276,4 +279,39 @@ func (c *procCluster) leader() int {
 		}
 	}
 	return best.leader
+}
+
+// falseRemovals describes each view that removed a peer the bench had not
+// killed by the time the view was first printed: a live peer wrongly
+// removed.
+func (c *procCluster) falseRemovals() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	first := map[int]printed{} // view id -> its first printing
+	for _, v := range c.views {
+		if f, ok := first[v.view]; !ok || v.at.Before(f.at) {
+			first[v.view] = v
+		}
+	}
+	var ids []int
+	for id := range first {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var out []string
+	for i := 1; i < len(ids); i++ {
+		prev, next := first[ids[i-1]], first[ids[i]]
+		if ids[i] != ids[i-1]+1 {
+			continue // a view no peer printed lies between: removals unknown
+		}
+		for _, m := range prev.members {
+			if slices.Contains(next.members, m) {
+				continue
+			}
+			if at, ok := c.killed[m]; !ok || next.at.Before(at) {
+				out = append(out, fmt.Sprintf("view %d removed live peer %d", next.view, m))
+			}
+		}
+	}
+	return out
 }

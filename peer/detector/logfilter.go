@@ -21,6 +21,7 @@ var routine = [][]byte{
 	[]byte("Failed to send ack"),
 	[]byte("Failed to forward ack"),
 	[]byte("Failed to send nack"),
+	[]byte("Failed to send error"),
 	[]byte("Failed to read remote state"),
 	[]byte("Failed to push local state"),
 	[]byte("failed to receive"),
