@@ -14,6 +14,8 @@ GO ?= go
 COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo docker-compose; fi)
 # The image's binary is built for the Docker daemon's architecture.
 IMAGE_ARCH ?= $(shell docker version --format '{{.Server.Arch}}' 2>/dev/null | grep . || $(GO) env GOARCH)
+# The image's tag; the compose files use $ROSTER_IMAGE (default roster).
+IMAGE ?= roster
 # Everything `docker build` sees (besides hostsfile.txt) lives here; see .dockerignore.
 IMAGE_DIR := bin/image
 
@@ -29,7 +31,7 @@ image:
 	mkdir -p $(IMAGE_DIR)/rootfs/tmp
 	chmod 1777 $(IMAGE_DIR)/rootfs/tmp
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -tags nolab -trimpath -ldflags "-s -w" -o $(IMAGE_DIR)/roster .
-	docker build -t roster .
+	docker build -t $(IMAGE) .
 	docker image prune -f --filter label=org.opencontainers.image.title=roster >/dev/null
 
 testcase-1 testcase-2 testcase-3 testcase-4: testcase-%: image build

@@ -94,19 +94,29 @@ func setup(ctx context.Context) error {
 		fmt.Fprintf(os.Stderr, "e2e: removed the leftovers of dead runs: %v\n", reaped)
 	}
 	if os.Getenv("ROSTER_E2E_NO_BUILD") == "1" {
-		if _, err := docker(ctx, "image", "inspect", "roster"); err != nil {
-			return fmt.Errorf("ROSTER_E2E_NO_BUILD=1 but there is no roster image: %v", err)
+		if _, err := docker(ctx, "image", "inspect", image()); err != nil {
+			return fmt.Errorf("ROSTER_E2E_NO_BUILD=1 but there is no %s image: %v", image(), err)
 		}
-		fmt.Fprintln(os.Stderr, "e2e: using the existing roster image (ROSTER_E2E_NO_BUILD=1)")
+		fmt.Fprintf(os.Stderr, "e2e: using the existing %s image (ROSTER_E2E_NO_BUILD=1)\n", image())
 		return nil
 	}
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, "make", "-C", repoRoot, "image")
+	cmd := exec.CommandContext(ctx, "make", "-C", repoRoot, "image", "IMAGE="+image())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("make image: %v\n%s", err, out)
 	}
 	fmt.Fprintf(os.Stderr, "e2e: make image took %s; compose is %q\n", time.Since(start).Round(100*time.Millisecond), composeCmd)
 	return nil
+}
+
+// image is the tag of the image the runs use: $ROSTER_IMAGE, default roster
+// (a tag of one's own keeps another build of roster from replacing it
+// during a run).
+func image() string {
+	if s := os.Getenv("ROSTER_IMAGE"); s != "" {
+		return s
+	}
+	return "roster"
 }
 
 // findRepoRoot walks up from the working directory to the one holding go.mod.

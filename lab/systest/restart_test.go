@@ -118,3 +118,55 @@ func TestQuickRestartIsANewLife(t *testing.T) {
 	waitFor(t, 5*time.Second, func() bool { return len(linesOf(c, 4, before)) >= 2 }, func() string { return c.ViewLog(4) })
 	assertNewLife(t, c, 4, before, v.ID)
 }
+
+// restartGap is how long `docker restart` keeps a peer down between its
+// graceful leave and its new start (0.7-1.4 s measured): the others' direct
+// checks of its previous life are still running when the new life joins.
+const restartGap = 700 * time.Millisecond
+
+// checkSpan bounds a direct check of a peer that went silent: three rounds
+// of 300 ms (peer/detector), with room for a loaded machine.
+const checkSpan = 3 * time.Second
+
+// TestLeaderGracefulRestart is `docker restart` of the leader: it hands
+// over leadership, leaves, and starts again restartGap later without its
+// state. The checks the others started when it stopped answering must not
+// be taken for a verdict on its new life: no live peer is removed.
+func TestLeaderGracefulRestart(t *testing.T) {
+	c := newCluster(t, 4)
+	withoutDataDir(c, 1)
+	c.startAll(4)
+	c.Leave(1)
+	before := len(linesOf(c, 1, 0))
+	time.Sleep(restartGap) // the scenario: peer 1 is down this long
+	c.start(1)
+	restarted := time.Now()
+	life := c.Node(1).Life()
+	waitFor(t, 15*time.Second, func() bool {
+		n := c.Node(2)
+		return n != nil && n.View().HasLife(1, life)
+	}, func() string { return fmt.Sprintf("peer 2 holds %+v, want peer 1's new life %d", c.Node(2).View(), life) })
+	v := c.waitView(ids(1, 4), 15*time.Second)
+	waitFor(t, 5*time.Second, func() bool { return len(linesOf(c, 1, before)) >= 2 }, func() string { return c.ViewLog(1) })
+	readmit := uint64(0)
+	for _, in := range c.Installs() {
+		if in.Peer == 1 && in.View.HasLife(1, life) {
+			readmit = in.View.ID
+			break
+		}
+	}
+	assertNewLife(t, c, 1, before, readmit)
+	// Every check of the previous life has ended checkSpan after the
+	// restart; a verdict taken for the new life would have removed it.
+	for time.Since(restarted) < checkSpan {
+		for _, id := range c.Running() {
+			if n := c.Node(id); n != nil && !n.View().HasLife(1, life) {
+				t.Fatalf("peer %d holds %+v after peer 1's restart: its new life (%d) was removed\n%s", id, n.View(), life, c.ViewLogs())
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if w := c.waitView(ids(1, 4), 15*time.Second); w.ID != v.ID {
+		t.Fatalf("the view moved from %d to %d after the restart settled:\n%s", v.ID, w.ID, c.ViewLogs())
+	}
+}

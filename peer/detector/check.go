@@ -74,11 +74,15 @@ func (d *Detector) check(id int) {
 			continue
 		}
 		d.mu.Lock()
-		_, known = d.known(id)
-		if known {
+		cur, known := d.known(id)
+		restarted := known && !sameLife(cur, m)
+		if known && !restarted {
 			d.down[id] = true
 		}
 		d.mu.Unlock()
+		if restarted {
+			continue // the silence was its previous life's: check the new one
+		}
 		if !known {
 			return
 		}

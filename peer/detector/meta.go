@@ -46,3 +46,10 @@ func (d *Detector) Lives() map[int]uint64 {
 	}
 	return out
 }
+
+// sameLife reports whether two records of a peer are of the same process at
+// the same address: a direct check's verdict holds only for the record it
+// pinged, not for a restarted peer that memberlist has seen since.
+func sameLife(a, b Member) bool {
+	return a.Meta.Life == b.Meta.Life && a.Addr.Equal(b.Addr)
+}
