@@ -145,7 +145,9 @@ func TestLeaderGracefulRestart(t *testing.T) {
 	waitFor(t, 15*time.Second, func() bool {
 		n := c.Node(2)
 		return n != nil && n.View().HasLife(1, life)
-	}, func() string { return fmt.Sprintf("peer 2 holds %+v, want peer 1's new life %d", c.Node(2).View(), life) })
+	}, func() string {
+		return fmt.Sprintf("peer 2 holds %+v, want peer 1's new life %d", c.Node(2).View(), life)
+	})
 	v := c.waitView(ids(1, 4), 15*time.Second)
 	waitFor(t, 5*time.Second, func() bool { return len(linesOf(c, 1, before)) >= 2 }, func() string { return c.ViewLog(1) })
 	readmit := uint64(0)
