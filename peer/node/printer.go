@@ -11,8 +11,8 @@ import (
 // views of its current life (views that hold it with its own life number;
 // see fsm/life.go), each once. Raft replays the committed history into a
 // restarted peer, from its data directory or from the leader; none of it
-// holds the new life, so none of it is printed again. After "crashing"
-// nothing more is printed. Safe for concurrent use.
+// holds the new life, so none of it is printed again. After "crashing" or
+// "leaving" nothing more is printed. Safe for concurrent use.
 type printer struct {
 	self int
 	life uint64
@@ -21,7 +21,7 @@ type printer struct {
 	mu      sync.Mutex
 	last    uint64   // last printed view id
 	current fsm.View // last installed view
-	done    bool     // "crashing" printed: print nothing more
+	done    bool     // "crashing" or "leaving" printed: print nothing more
 	onFirst func()   // called once, when the peer first sees itself in a view of its life
 	onPrint func(fsm.View)
 	// intercept, if set, sees each installed view first; true drops it
@@ -64,7 +64,8 @@ func (p *printer) installed(v fsm.View, _ bool) {
 
 // message prints an event line stamped with the current view, if this peer
 // is a member of it in its current life (or always, when force is set).
-// After "crashing" it prints nothing.
+// "crashing" and "leaving" are a life's last line: nothing is printed after
+// them.
 func (p *printer) message(msg string, force bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -74,7 +75,7 @@ func (p *printer) message(msg string, force bool) {
 	if force || p.mine(p.current) {
 		p.log.Message(p.current.ID, p.current.Leader, msg)
 	}
-	p.done = msg == viewlog.Crashing
+	p.done = msg == viewlog.Crashing || msg == viewlog.Leaving
 }
 
 // unreachable prints that failure detection found peer id dead, unless the

@@ -85,3 +85,16 @@ func TestPrinterSilentAfterCrashing(t *testing.T) {
 		t.Fatalf("printed\n%swant\n%s", out.String(), want)
 	}
 }
+
+func TestPrinterSilentAfterLeaving(t *testing.T) {
+	var out bytes.Buffer
+	p := newPrinter(2, 21, viewlog.New(&out, 2), nil)
+	p.installed(view(3, map[int]uint64{1: 11, 2: 21}), false)
+	p.message(viewlog.Leaving, true)
+	p.installed(view(4, map[int]uint64{1: 11, 2: 21, 3: 31}), false) // admitted while 2 leaves
+	want := "{peer_id:2, view_id: 3, leader: 1, memb_list: [1,2]}\n" +
+		"{peer_id:2, view_id: 3, leader: 1, message:\"leaving\"}\n"
+	if out.String() != want {
+		t.Fatalf("printed\n%swant\n%s", out.String(), want)
+	}
+}
