@@ -9,7 +9,9 @@
 // skips, so `go test ./...` stays fast on machines without Docker. The compose
 // command is `docker compose` if it works, else `docker-compose`; set COMPOSE
 // to force one; ROSTER_IMAGE names the image (default roster: the compose
-// files read it too); ROSTER_E2E_NO_BUILD=1 uses the image already built.
+// files read it too); ROSTER_E2E_NO_BUILD=1 uses the image already built;
+// ROSTER_E2E_RESTART=all makes TestDockerRestart restart every peer of each
+// test case in turn, not one.
 // The logs of each case, and the checker's picture of it, are kept in out/e2e/.
 //
 // lab/e2e/testcase.sh is the shell version of one run, used by

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,12 +28,22 @@ var restartCases = []struct {
 	{4, restartAt{"four", 11 * time.Second}},  // its graceful leave is the removal one's -t crashes on
 }
 
+// TestDockerRestart runs restartCases; with ROSTER_E2E_RESTART=all it
+// restarts each of the five peers in turn in each case, at the case's time
+// (20 runs, about 10 minutes).
 func TestDockerRestart(t *testing.T) {
 	for _, rc := range restartCases {
-		t.Run(fmt.Sprintf("testcase-%d/%s", rc.n, rc.restart.service), func(t *testing.T) {
-			requireDocker(t)
-			testRestart(t, rc.n, rc.restart)
-		})
+		services := []string{rc.restart.service}
+		if os.Getenv("ROSTER_E2E_RESTART") == "all" {
+			services = []string{"one", "two", "three", "four", "five"}
+		}
+		for _, svc := range services {
+			r := restartAt{svc, rc.restart.at}
+			t.Run(fmt.Sprintf("testcase-%d/%s", rc.n, svc), func(t *testing.T) {
+				requireDocker(t)
+				testRestart(t, rc.n, r)
+			})
+		}
 	}
 }
 
