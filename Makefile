@@ -3,7 +3,8 @@
 #
 #   make build        bin/roster
 #   make image        static binary (-tags nolab: the peer, check, health, view and
-#                     nemesis; not the local runner) + `docker build -t roster .`
+#                     nemesis; not the local runner; urfave_cli_no_docs: no man page
+#                     generator) + `docker build -t roster .`
 #   make testcase-N   run docker-compose-testcase-N.yml (N = 1..4) for its scripted
 #                     length, save the logs to out/testcase-N.log, tear down, check
 #   make e2e          the Docker end-to-end tests (test cases 1-4, judged by the checker)
@@ -30,7 +31,7 @@ image:
 	rm -rf $(IMAGE_DIR)
 	mkdir -p $(IMAGE_DIR)/rootfs/tmp
 	chmod 1777 $(IMAGE_DIR)/rootfs/tmp
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -tags nolab -trimpath -ldflags "-s -w" -o $(IMAGE_DIR)/roster .
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -tags nolab,urfave_cli_no_docs -trimpath -ldflags "-s -w" -o $(IMAGE_DIR)/roster .
 	docker build -t $(IMAGE) .
 	docker image prune -f --filter label=org.opencontainers.image.title=roster >/dev/null
 

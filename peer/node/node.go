@@ -230,6 +230,7 @@ func (n *Node) startRaft(opts Options) error {
 		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net")},
 	})
 	rc := raftConfig(cfg.Self.ID, quietLogger{n.log.Named("raft")})
+	compactSooner(rc)
 	if tuneRaft != nil {
 		tuneRaft(rc)
 	}

@@ -38,7 +38,7 @@ func (l *lockedBuffer) String() string {
 // startPeers starts peers 1..n of a hostsfile on a random 127.X.Y.0/24,
 // each once the previous one printed its first view, with their state in
 // memory, and returns their view logs. They stop when the test ends.
-func startPeers(t *testing.T, n int) []*lockedBuffer {
+func startPeers(t *testing.T, n int) ([]*lockedBuffer, []*Node) {
 	t.Helper()
 	subnet := fmt.Sprintf("127.%d.%d", 20+rand.IntN(200), 1+rand.IntN(250))
 	var lines []string
@@ -54,6 +54,7 @@ func startPeers(t *testing.T, n int) []*lockedBuffer {
 		t.Fatal(err)
 	}
 	var logs []*lockedBuffer
+	var nodes []*Node
 	for i := 1; i <= n; i++ {
 		out := &lockedBuffer{}
 		logs = append(logs, out)
@@ -65,9 +66,10 @@ func startPeers(t *testing.T, n int) []*lockedBuffer {
 			t.Fatal(err)
 		}
 		t.Cleanup(nd.Close)
+		nodes = append(nodes, nd)
 		waitLine(t, out, fmt.Sprintf("memb_list: [%s]}", ids(i)), "peer %d's first view", i)
 	}
-	return logs
+	return logs, nodes
 }
 
 // ids returns "1,2,...,n".
@@ -99,8 +101,28 @@ func waitLine(t *testing.T, out *lockedBuffer, want string, what string, args ..
 func TestFollowersLearnACommitAtOnce(t *testing.T) {
 	tuneRaft = func(rc *raft.Config) { rc.CommitTimeout = time.Minute }
 	t.Cleanup(func() { tuneRaft = nil })
-	logs := startPeers(t, 4)
+	logs, _ := startPeers(t, 4)
 	for _, i := range []int{1, 2} {
 		waitLine(t, logs[i], "memb_list: [1,2,3,4]}", "peer %d, view [1,2,3,4]", i+1)
+	}
+}
+
+// TestJoinerFromASnapshot: with the log compacted away, a joiner gets the
+// leader's snapshot, then the entry that admits it, and prints that view
+// first (and no view of the snapshot, which does not hold it).
+func TestJoinerFromASnapshot(t *testing.T) {
+	tuneRaft = func(rc *raft.Config) {
+		rc.SnapshotThreshold = 1
+		rc.TrailingLogs = 0
+		rc.SnapshotInterval = 20 * time.Millisecond
+	}
+	t.Cleanup(func() { tuneRaft = nil })
+	logs, nodes := startPeers(t, 4)
+	if s := nodes[3].raft.Stats()["last_snapshot_index"]; s == "0" {
+		t.Fatalf("peer 4 got no snapshot: %v", nodes[3].raft.Stats())
+	}
+	want := "{peer_id:4, view_id: 0, leader: 0, message:\"joining\"}\n{peer_id:4, view_id: 4, leader: 1, memb_list: [1,2,3,4]}\n"
+	if got := logs[3].String(); !strings.HasPrefix(got, want) {
+		t.Fatalf("peer 4 printed\n%swant first\n%s", got, want)
 	}
 }
