@@ -15,7 +15,8 @@ import (
 )
 
 // restartCases restart one peer of each of test cases 1-4 with `docker
-// restart` while the scenario runs. The peers run without --data-dir, as in
+// restart` while the scenario runs, at a time counted from the start of the
+// scenario's first container. The peers run without --data-dir, as in
 // the compose files: the restarted one starts with no state at all, and
 // must print only the views of its new life.
 var restartCases = []struct {

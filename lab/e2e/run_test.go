@@ -89,9 +89,15 @@ func runCaseWith(t *testing.T, n int, restart *restartAt) (*caseRun, error) {
 	if restart != nil {
 		ctx, cancel := context.WithCancel(baseCtx) // ends the restart if the test ends first
 		defer cancel()
+		// The scenario's clock (-d, -c) starts with the containers, which
+		// compose may take seconds to create: count from the first one's start.
+		t0, err := c.startedAt(baseCtx, "one")
+		if err != nil {
+			t.Fatal(err)
+		}
 		go func() {
 			select {
-			case <-time.After(time.Until(start.Add(restart.at))):
+			case <-time.After(time.Until(t0.Add(restart.at))):
 				// -t 10: the peer's graceful leave takes at most 5 s.
 				_, err := docker(ctx, "restart", "-t", "10", c.prefix()+restart.service)
 				restarted <- err

@@ -172,3 +172,20 @@ func TestLeaderGracefulRestart(t *testing.T) {
 		t.Fatalf("the view moved from %d to %d after the restart settled:\n%s", v.ID, w.ID, c.ViewLogs())
 	}
 }
+
+// TestVoterOfTwoLeaves: in a two-member group the leader is the only voter.
+// When it leaves gracefully (docker stop, or the first half of a docker
+// restart) it hands its vote over first, so the other member removes it
+// and goes on: it re-admits the leaver's next life.
+func TestVoterOfTwoLeaves(t *testing.T) {
+	c := newCluster(t, 2)
+	withoutDataDir(c, 1)
+	c.startAll(2)
+	c.Leave(1)
+	v := c.waitView([]int{2}, 10*time.Second)
+	if v.Leader != 1 && v.Leader != 2 {
+		t.Fatalf("view %+v", v)
+	}
+	c.start(1)
+	c.waitView([]int{1, 2}, 10*time.Second)
+}

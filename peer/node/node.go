@@ -73,6 +73,8 @@ type Node struct {
 	onPeerAddr func(id int, ip net.IP)
 
 	cancel   context.CancelFunc
+	stopLoop context.CancelFunc // stops the reconcile loop alone (a leave)
+	loopDone chan struct{}      // closed when the reconcile loop has ended
 	wg       sync.WaitGroup
 	once     sync.Once
 	stopping atomic.Bool // stop has begun: diagnostics below error are dropped
@@ -151,7 +153,12 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
 		Lives: n.det.Lives,
 	}
-	n.goRun(func() { loop.Run(ctx) })
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	n.stopLoop, n.loopDone = stopLoop, make(chan struct{})
+	n.goRun(func() {
+		defer close(n.loopDone)
+		loop.Run(loopCtx)
+	})
 	n.goRun(func() { n.watchHeartbeats(ctx) })
 	n.goRun(func() { n.announceCommits(ctx) })
 	if n.api != nil {
@@ -405,19 +412,6 @@ func (n *Node) APIAddr() net.Addr {
 func (n *Node) Crash() {
 	n.printer.message(viewlog.Crashing, true)
 	n.stop(0)
-}
-
-// Leave leaves the group gracefully: a leader hands over leadership first,
-// then memberlist announces the leave (within timeout) so the others remove
-// this peer at once, then everything stops.
-func (n *Node) Leave(timeout time.Duration) {
-	n.printer.message(viewlog.Leaving, true)
-	if n.raft != nil && n.raft.State() == raft.Leader {
-		if err := n.raft.LeadershipTransfer().Error(); err != nil {
-			n.log.Info("no leadership transfer before leaving", "error", err)
-		}
-	}
-	n.stop(timeout)
 }
 
 // Close stops the peer without a graceful leave (as Crash, without the line).
