@@ -30,6 +30,10 @@ type restartAt struct {
 	at      time.Duration
 }
 
+// restartMargin lengthens a run with a restart: the restarted peer waits
+// its -d (up to 8 s) again.
+const restartMargin = 10 * time.Second
+
 // runCase runs docker-compose-testcase-N.yml for its scripted length under a
 // fresh project, collects the logs, tears down, and checks that nothing of
 // the project is left. Teardown also happens if the test fails or is
@@ -95,6 +99,8 @@ func runCaseWith(t *testing.T, n int, restart *restartAt) (*caseRun, error) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The restarted peer waits its -d again: give the run that long.
+		deadline = t0.Add(duration + restartMargin)
 		go func() {
 			select {
 			case <-time.After(time.Until(t0.Add(restart.at))):

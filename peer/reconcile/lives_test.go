@@ -103,3 +103,32 @@ func TestPeersWithoutLivesAreNotRenewed(t *testing.T) {
 		t.Fatalf("changes %+v, final %+v", changes, v)
 	}
 }
+
+// TestJoinerWaitsForItsAddress: a restarted container got the address of
+// a crashed member that the configuration still holds. Raft refuses a second
+// server at one address, so the joiner waits while the crashed member is
+// removed from the view and the configuration, then enters.
+func TestJoinerWaitsForItsAddress(t *testing.T) {
+	s := State{
+		Self: 2, MaxVoters: 5,
+		Alive: map[int]string{2: "10.0.0.2:8080", 3: "10.0.0.1:8080", 4: "10.0.0.4:8080"},
+		View:  fsm.View{ID: 6, Leader: 2, Members: []int{1, 2, 4}},
+		Config: []Server{
+			{ID: 1, Addr: "10.0.0.1:8080", Voter: true}, // crashed; 3 now has its address
+			{ID: 2, Addr: "10.0.0.2:8080", Voter: true},
+			{ID: 4, Addr: "10.0.0.4:8080", Voter: true},
+		},
+	}
+	steps, end := simulate(t, s)
+	if len(steps) == 0 || steps[0].Kind != Commit || !slices.Equal(steps[0].Change.Del, []int{1}) || len(steps[0].Change.Add) != 0 {
+		t.Fatalf("first step %v, want the removal of 1 alone", steps)
+	}
+	if !slices.Equal(end.View.Members, []int{2, 3, 4}) {
+		t.Fatalf("steps %v end on view %+v, want [2,3,4]", steps, end.View)
+	}
+	for _, srv := range end.Config {
+		if srv.ID == 1 {
+			t.Fatalf("1 is still configured: %+v", end.Config)
+		}
+	}
+}

@@ -123,11 +123,17 @@ func Next(s State) (Step, bool) {
 		}
 	}
 	slices.Sort(add)
+	ready := add[:0:0]
 	for _, id := range add {
 		if srv, ok := cfg[id]; !ok || srv.Addr != s.Alive[id] {
+			if addrTaken(s, id, s.Alive[id]) {
+				continue // wait until the configuration lets go of the address
+			}
 			return Step{Kind: AddNonvoter, Server: Server{ID: id, Addr: s.Alive[id]}}, true
 		}
+		ready = append(ready, id)
 	}
+	add = ready
 	if len(add) > 0 || len(del) > 0 {
 		return Step{Kind: Commit, Change: fsm.Change{Base: s.View.ID, Add: add, Del: del, Lives: lives(s, add), Leader: s.Self}}, true
 	}
@@ -140,7 +146,7 @@ func Next(s State) (Step, bool) {
 	}
 	for _, id := range s.View.Members {
 		addr := s.Alive[id]
-		if srv, ok := cfg[id]; (!ok || srv.Addr != addr) && id != s.Self {
+		if srv, ok := cfg[id]; (!ok || srv.Addr != addr) && id != s.Self && !addrTaken(s, id, addr) {
 			if ok && srv.Voter {
 				// Re-adding a voter with its new address keeps it a voter.
 				return Step{Kind: Promote, Server: Server{ID: id, Addr: addr, Voter: true}}, true
@@ -149,6 +155,19 @@ func Next(s State) (Step, bool) {
 		}
 	}
 	return rebalance(s, cfg)
+}
+
+// addrTaken reports whether another server of the configuration has addr:
+// Raft refuses a second server at one address. A restarted container may
+// get the address of one that crashed and is still configured: the joiner
+// waits until the view drops the crashed one and the configuration follows.
+func addrTaken(s State, id int, addr string) bool {
+	for _, srv := range s.Config {
+		if srv.ID != id && srv.Addr == addr {
+			return true
+		}
+	}
+	return false
 }
 
 // restarted reports whether member id announces another life than the one
