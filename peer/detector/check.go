@@ -97,11 +97,18 @@ func (d *Detector) check(id int) {
 }
 
 // silent reports whether checkRounds rounds in a row get no answer, giving
-// up early if memberlist forgets the peer meanwhile.
+// up early if memberlist forgets the peer meanwhile. A round that ran on a
+// starved process does not count (see starved.go), up to maxStarvedRounds.
 func (d *Detector) silent(id int, name string, addr net.IP) bool {
-	for range checkRounds {
+	for failed, starved := 0, 0; failed < checkRounds; {
+		start := time.Now()
 		if d.answers(name, addr) {
 			return false
+		}
+		if d.starvedRound(name, start) && starved < maxStarvedRounds {
+			starved++
+		} else {
+			failed++
 		}
 		d.mu.Lock()
 		_, known := d.known(id)

@@ -61,6 +61,8 @@ type Detector struct {
 	ml      *memberlist.Memberlist
 	log     hclog.Logger
 	changed chan struct{}
+	// probeTimeout is memberlist's ProbeTimeout: how long a ping waits.
+	probeTimeout time.Duration
 
 	mu      sync.Mutex
 	alive   map[int]Member
@@ -98,6 +100,7 @@ func Start(cfg Config) (*Detector, error) {
 	mc.AdvertiseAddr = cfg.AdvertiseAddr
 	mc.AdvertisePort = cfg.Port
 	tune(mc)
+	d.probeTimeout = mc.ProbeTimeout
 	mc.Events = (*events)(d)
 	mc.Delegate = (*delegate)(d)
 	mc.Logger = log.New(shutdownFilter{logFilter{cfg.Logger.Named("memberlist").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})}}, "", 0)
@@ -254,8 +257,10 @@ func (d *Detector) SetJoined() {
 	d.mu.Lock()
 	d.meta.Joined = true
 	d.mu.Unlock()
+	// A timeout only says the update has not gone out yet: it goes with the
+	// next gossip.
 	if err := d.ml.UpdateNode(time.Second); err != nil {
-		d.log.Warn("announce joined", "error", err)
+		d.log.Debug("announce joined", "error", err)
 	}
 }
 
