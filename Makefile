@@ -8,6 +8,11 @@
 #   make testcase-N   run docker-compose-testcase-N.yml (N = 1..4) for its scripted
 #                     length, save the logs to out/testcase-N.log, tear down, check
 #   make e2e          the Docker end-to-end tests (test cases 1-4, judged by the checker)
+#   make swarm-e2e    deploy/swarm/docker-stack.yml on a single-node Docker Swarm
+#                     (made for the test and left after it, unless the engine is
+#                     in a swarm already): meet, kill, scale, judged by the checker
+#   make k8s-check    decode deploy/kubernetes/*.yaml strictly into the k8s.io/api
+#                     types and check them against the peer (no cluster needed)
 #   make clean        remove bin/ and out/
 
 GO ?= go
@@ -15,18 +20,18 @@ GO ?= go
 COMPOSE ?= $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; else echo docker-compose; fi)
 # The image's binary is built for the Docker daemon's architecture.
 IMAGE_ARCH ?= $(shell docker version --format '{{.Server.Arch}}' 2>/dev/null | grep . || $(GO) env GOARCH)
-# The image's tag; the compose files use $ROSTER_IMAGE (default roster).
-IMAGE ?= roster
 # Everything `docker build` sees (besides hostsfile.txt) lives here; see .dockerignore.
 IMAGE_DIR := bin/image
+# The image's tag: set IMAGE=roster-NAME for an image no other build retags.
+IMAGE ?= roster
 
-.PHONY: build image testcase-1 testcase-2 testcase-3 testcase-4 e2e clean
+.PHONY: build image testcase-1 testcase-2 testcase-3 testcase-4 e2e swarm-e2e k8s-check clean
 
 build:
 	$(GO) build -o bin/roster .
 
-# The compose files use `image: roster`. The image an earlier build tagged
-# roster is left untagged by the new one: prune it.
+# The compose and stack files use ${ROSTER_IMAGE:-roster}.
+# The image an earlier build tagged is left untagged by the new one: prune it.
 image:
 	rm -rf $(IMAGE_DIR)
 	mkdir -p $(IMAGE_DIR)/rootfs/tmp
@@ -40,6 +45,16 @@ testcase-1 testcase-2 testcase-3 testcase-4: testcase-%: image build
 
 e2e:
 	ROSTER_E2E=1 COMPOSE="$(COMPOSE)" $(GO) test ./lab/e2e/ -v -count=1 -timeout 20m
+
+# The stack runs an image of its own: another build's retag of roster cannot
+# change it under the test.
+SWARM_IMAGE ?= roster-swarm-e2e
+swarm-e2e:
+	ROSTER_SWARM_E2E=1 ROSTER_IMAGE=$(SWARM_IMAGE) $(GO) test ./lab/e2e/ -run 'Swarm|Stack' -v -count=1 -timeout 15m
+
+# deploy/kubernetes is a module of its own: k8s.io stays out of roster's go.mod.
+k8s-check:
+	cd deploy/kubernetes && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 clean:
 	rm -rf bin out

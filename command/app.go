@@ -47,6 +47,10 @@ func New(stdout, stderr io.Writer) *ucli.App {
 			healthCommand(),
 			viewCommand(),
 			nemesisCommand(),
+			clientCommand(),
+			groupsCommand(),
+			groupCommand(),
+			keygenCommand(),
 		},
 		ExitErrHandler: func(*ucli.Context, error) {},
 		OnUsageError: func(c *ucli.Context, err error, _ bool) error {

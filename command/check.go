@@ -1,9 +1,11 @@
 package command
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -17,11 +19,15 @@ func checkCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "check",
 		Usage:     "judge view logs: agreement, order, validity, completeness, accuracy, convergence, and latencies",
-		ArgsUsage: "[FILE...]",
+		ArgsUsage: "[FILE...] | --compose FILE [-p PROJECT]",
 		Description: "Reads view logs (plain lines, `docker compose logs` or `docker-compose logs`, with or without -t,\n" +
 			"or the lab runner's output) from the files, or from stdin when there are none or FILE is -.\n" +
 			"Lines that are not view log records are ignored. Prints one row per property and, when the\n" +
 			"logs carry timestamps, join, crash-to-removal and leader failover latencies.\n" +
+			"With --compose, reads a compose project's logs itself (`docker compose logs -t`, or docker-compose v1)\n" +
+			"and each container's state from the engine (docker inspect), so that kills (exit 137, or not running),\n" +
+			"pauses, network disconnects and restarts made outside roster are judged without --killed or\n" +
+			"--expect-removals; the hostsfile defaults to hostsfile.txt beside the compose file.\n" +
 			"Exit status: 0 every property held, 1 a property was violated, 2 the logs could not be judged.",
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "hostsfile", Usage: "map container names to peer ids with the hostsfile `FILE` (a container that printed no view still counts as started)"},
@@ -29,6 +35,8 @@ func checkCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "html", Usage: "also write a self-contained HTML page with a space-time diagram to `FILE`"},
 			&ucli.StringFlag{Name: "killed", Usage: "peers the run killed from outside and left down, a `LIST` of ids or hostsfile names such as 3,4"},
 			&ucli.StringFlag{Name: "expect-removals", Usage: "peers that may rightly be removed while alive (a partitioned minority), a `LIST` such as 4,5"},
+			&ucli.StringFlag{Name: "compose", Usage: "read the logs and the containers' state of the compose project of `FILE` from Docker"},
+			&ucli.StringFlag{Name: "project", Aliases: []string{"p"}, Usage: "with --compose, the compose project `NAME` (as given to up -p)"},
 		},
 		Action: runCheck,
 	}
@@ -37,7 +45,18 @@ func checkCommand() *ucli.Command {
 func runCheck(c *ucli.Context) error {
 	var opts checker.Options
 	var hf *hostsfile.File
-	if path := c.String("hostsfile"); path != "" {
+	compose := c.String("compose")
+	if compose == "" && c.String("project") != "" {
+		return usageErr("check: --project needs --compose")
+	}
+	if compose != "" && c.Args().Len() > 0 {
+		return usageErr("check: --compose reads the logs from Docker: give no FILE")
+	}
+	path := c.String("hostsfile")
+	if beside := filepath.Join(filepath.Dir(compose), "hostsfile.txt"); path == "" && compose != "" && fileExists(beside) {
+		path = beside
+	}
+	if path != "" {
 		var err error
 		if hf, err = hostsfile.Load(path); err != nil {
 			return usageErr("check: %v", err)
@@ -55,14 +74,28 @@ func runCheck(c *ucli.Context) error {
 		return usageErr("check: --expect-removals: %v", err)
 	}
 
-	srcs, closeAll, err := openSources(c.Args().Slice(), c.App.Reader)
-	defer closeAll()
-	if err != nil {
-		return usageErr("check: %v", err)
+	var srcs []checker.Source
+	var containers []checker.Container
+	if compose != "" {
+		logs, cs, err := checker.Compose{File: compose, Project: c.String("project")}.Read(c.Context)
+		if err != nil {
+			return usageErr("check: %v", err)
+		}
+		srcs, containers = []checker.Source{{Name: "compose logs", R: bytes.NewReader(logs)}}, cs
+	} else {
+		var closeAll func()
+		srcs, closeAll, err = openSources(c.Args().Slice(), c.App.Reader)
+		defer closeAll()
+		if err != nil {
+			return usageErr("check: %v", err)
+		}
 	}
 	run, err := checker.Read(srcs, opts)
 	if err != nil {
 		return usageErr("check: %v", err)
+	}
+	if containers != nil {
+		opts.Engine = checker.ApplyContainers(&opts, run, containers)
 	}
 	rep := checker.Check(run, opts)
 
@@ -84,6 +117,11 @@ func runCheck(c *ucli.Context) error {
 		return ucli.Exit("", st)
 	}
 	return nil
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
 }
 
 // openSources opens the named files; none, or "-", means stdin.
@@ -118,7 +156,7 @@ func openSources(args []string, stdin io.Reader) ([]checker.Source, func(), erro
 			if pe, ok := err.(*os.PathError); ok {
 				err = pe.Err
 			}
-			return nil, closeAll, fmt.Errorf("cannot read %s: %v", name, err)
+			return nil, closeAll, fmt.Errorf("cannot read %s: %w", name, err)
 		}
 		srcs = append(srcs, checker.Source{Name: name, R: f})
 	}

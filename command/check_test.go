@@ -121,3 +121,74 @@ func TestCheckJSONAndHTML(t *testing.T) {
 		}
 	}
 }
+
+// fakeDocker puts a docker command on PATH that answers `compose version`,
+// `compose ... logs`, `compose ... ps` and `inspect` from recorded testdata,
+// and notes every call in the returned file.
+func fakeDocker(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	abs := func(p string) string {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	script := "#!/bin/sh\necho \"$*\" >> " + calls + "\n" +
+		"case \"$*\" in\n" +
+		"'compose version') exit 0 ;;\n" +
+		"*'yml -p chk1 logs -t --no-color') cat " + abs(checkdata+"compose_faults_v1_t.log") + " ;;\n" +
+		"*' ps -a -q') echo aaa; echo bbb ;;\n" +
+		"'inspect aaa bbb') cat " + abs(checkdata+"compose_faults_inspect.json") + " ;;\n" +
+		"*) echo \"fake docker: $*\" >&2; exit 1 ;;\n" +
+		"esac\n"
+	if err := os.WriteFile(filepath.Join(dir, "docker"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return calls
+}
+
+func TestCheckCompose(t *testing.T) {
+	calls := fakeDocker(t)
+	code, out, errOut := runCheckCmd(t, nil, "--compose", "../../docker-compose-testcase-1.yml", "-p", "chk1")
+	if code != ExitOK || !strings.Contains(out, "verdict: PASS") || !strings.Contains(out, "engine: peer 5: chk-five exited 137 (killed)") ||
+		!strings.Contains(out, "killed [5], paused [4], disconnected [2] absent from them") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr: %s", code, out, errOut)
+	}
+	b, err := os.ReadFile(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "compose version\n" +
+		"compose -f ../../docker-compose-testcase-1.yml -p chk1 logs -t --no-color\n" +
+		"compose -f ../../docker-compose-testcase-1.yml -p chk1 ps -a -q\n" +
+		"inspect aaa bbb\n"
+	if string(b) != want {
+		t.Errorf("docker calls:\n%s\nwant:\n%s", b, want)
+	}
+	// The same log without the engine's word fails.
+	code, out, _ = runCheckCmd(t, nil, "--hostsfile", "../hostsfile.txt", checkdata+"compose_faults_v1_t.log")
+	if code != ExitFailure || !strings.Contains(out, "accuracy      VIOLATED") {
+		t.Errorf("plain log: exit %d\n%s", code, out)
+	}
+}
+
+func TestCheckComposeErrors(t *testing.T) {
+	fakeDocker(t)
+	check := func(want string, args ...string) {
+		t.Helper()
+		code, out, errOut := runCheckCmd(t, nil, args...)
+		lines := strings.Split(strings.TrimSpace(errOut), "\n")
+		if code != ExitUsage || out != "" || len(lines) != 1 || !strings.HasPrefix(lines[0], "roster: check: ") || !strings.Contains(lines[0], want) {
+			t.Errorf("check %v: exit %d, stdout %q, stderr %q; want exit 2 and one line saying %q", args, code, out, errOut, want)
+		}
+	}
+	check("give no FILE", "--compose", "../../docker-compose-testcase-1.yml", checkdata+"tc1_plain.log")
+	check("--project needs --compose", "-p", "chk1", checkdata+"tc1_plain.log")
+	check("fake docker: compose -f x.yml -p other logs", "--compose", "x.yml", "-p", "other", "--hostsfile", "../hostsfile.txt")
+	t.Setenv("PATH", t.TempDir()) // no docker at all
+	check("neither `docker compose` nor `docker-compose`", "--compose", "../../docker-compose-testcase-1.yml")
+}

@@ -18,6 +18,8 @@ func labCommand() *ucli.Command {
 			labUpCommand(),
 			soakCommand(),
 			benchCommand(),
+			labAttackCommand(),
+			labPeersCommand(),
 		},
 		Action: func(c *ucli.Context) error {
 			if c.NArg() > 0 {

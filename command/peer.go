@@ -28,12 +28,20 @@ func peerFlags() []ucli.Flag {
 		&ucli.BoolFlag{Name: "leader-crash", Aliases: []string{"t"}, EnvVars: []string{"ROSTER_LEADER_CRASH"}, Usage: "test case 4: as leader, drop the replication of the next removal to the peer next in line and crash once it reached a majority"},
 		&ucli.StringFlag{Name: "name", EnvVars: []string{"ROSTER_NAME"}, Value: host, Usage: "this peer's name in the hostsfile", DefaultText: "the hostname"},
 		&ucli.StringFlag{Name: "bind", EnvVars: []string{"ROSTER_BIND"}, Value: "0.0.0.0", Usage: "IP address to listen on"},
-		&ucli.StringFlag{Name: "advertise", EnvVars: []string{"ROSTER_ADVERTISE"}, Usage: "IP address the other peers reach this one at (default: the bind address, or an interface's)"},
+		&ucli.StringFlag{Name: "advertise", EnvVars: []string{"ROSTER_ADVERTISE"}, Usage: "IP address the other peers reach this one at (default: the --bind address, else the local address this peer's name resolves to, else the one that routes to the other peers)"},
 		&ucli.IntFlag{Name: "raft-port", EnvVars: []string{"ROSTER_RAFT_PORT"}, Value: config.DefaultRaftPort, Usage: "TCP port for Raft"},
 		&ucli.IntFlag{Name: "gossip-port", EnvVars: []string{"ROSTER_GOSSIP_PORT"}, Value: config.DefaultGossipPort, Usage: "UDP and TCP port for memberlist failure detection; also the port of hostsfile peers whose line names none"},
 		&ucli.IntFlag{Name: "api-port", EnvVars: []string{"ROSTER_API_PORT"}, Value: config.DefaultAPIPort, Usage: "TCP port for the HTTP API (0 turns it off)"},
 		&ucli.StringFlag{Name: "data-dir", EnvVars: []string{"ROSTER_DATA_DIR"}, Usage: "directory for Raft's state, kept across restarts (default: none, the state lives in memory); a restarted peer is a new life either way: it prints the views from the one that re-adds it"},
 		&ucli.IntFlag{Name: "voters", EnvVars: []string{"ROSTER_VOTERS"}, Value: config.DefaultVoters, Usage: "the most Raft voters (rounded down to odd); other members replicate as non-voters"},
+		&ucli.DurationFlag{Name: "client-interval", EnvVars: []string{"ROSTER_CLIENT_INTERVAL"}, Value: config.DefaultClientInterval, Usage: "how often the owner of a group client checks it (TCP connect, or GET for http:// addresses)", Category: "client groups"},
+		&ucli.IntFlag{Name: "client-misses", EnvVars: []string{"ROSTER_CLIENT_MISSES"}, Value: config.DefaultClientMisses, Usage: "checks in a row a group client may miss before its owner removes it", Category: "client groups"},
+		&ucli.StringFlag{Name: "encrypt", EnvVars: []string{"ROSTER_ENCRYPT"}, Usage: "the cluster key (base64, from roster keygen), or several separated by commas, the first used and all accepted: encrypts gossip and authenticates Raft; without one anyone on the network can join", Category: "security"},
+		&ucli.StringFlag{Name: "keyring-file", EnvVars: []string{"ROSTER_KEYRING_FILE"}, Usage: "read the cluster keys from this file (one a line, the first used) instead of --encrypt, and again on SIGHUP, to rotate keys without a restart", TakesFile: true, Category: "security"},
+		&ucli.StringFlag{Name: "tls-ca", EnvVars: []string{"ROSTER_TLS_CA"}, Usage: "PEM CA file: Raft connections are mutual TLS with certificates of this CA (instead of ones derived from the key), and the API serves HTTPS", TakesFile: true, Category: "security"},
+		&ucli.StringFlag{Name: "tls-cert", EnvVars: []string{"ROSTER_TLS_CERT"}, Usage: "PEM certificate of this peer (with --tls-ca)", TakesFile: true, Category: "security"},
+		&ucli.StringFlag{Name: "tls-key", EnvVars: []string{"ROSTER_TLS_KEY"}, Usage: "PEM private key of this peer (with --tls-ca)", TakesFile: true, Category: "security"},
+		&ucli.StringFlag{Name: "addr-check", EnvVars: []string{"ROSTER_ADDR_CHECK"}, Value: config.AddrCheckAuto, Usage: "admit a peer only from its hostsfile address or what its name resolves to: on, off, or auto (on without a key or TLS files)", Category: "security"},
 		&ucli.StringFlag{Name: "log-level", EnvVars: []string{"ROSTER_LOG_LEVEL"}, Value: "warn", Usage: "diagnostic log level: trace, debug, info, warn, error or off"},
 		&ucli.BoolFlag{Name: "log-time", EnvVars: []string{"ROSTER_LOG_TIME"}, Value: isTerminal(os.Stderr), Usage: "put a timestamp in front of each diagnostic line (off where the output is stamped already: docker logs -t, journald)", DefaultText: "on when stderr is a terminal"},
 		&ucli.BoolFlag{Name: "faults", EnvVars: []string{"ROSTER_FAULTS"}, Usage: "serve the fault API (/faults on the API port) to change faults at run time", Category: "fault injection"},
@@ -79,8 +87,16 @@ func peerConfig(c *ucli.Context) (config.Config, error) {
 		Name: c.String("name"), Bind: c.String("bind"), Advertise: c.String("advertise"),
 		RaftPort: c.Int("raft-port"), GossipPort: c.Int("gossip-port"), APIPort: c.Int("api-port"),
 		DataDir: c.String("data-dir"), Voters: c.Int("voters"), LogLevel: c.String("log-level"), LogTime: c.Bool("log-time"),
+		ClientInterval: c.Duration("client-interval"), ClientMisses: c.Int("client-misses"),
 		ViewLog: c.App.ErrWriter, DiagLog: c.App.ErrWriter,
+		TLSCA: c.String("tls-ca"), TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"),
+		AddrCheck: c.String("addr-check"),
 	}
+	keys, err := clusterKeys(c)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Keys = keys
 	switch cfg.LogLevel {
 	case "trace", "debug", "info", "warn", "error", "off":
 	default:
@@ -90,7 +106,8 @@ func peerConfig(c *ucli.Context) (config.Config, error) {
 	if path == "" {
 		return cfg, config.ErrNoHostsfile
 	}
-	hf, err := hostsfile.Load(path)
+	var hf *hostsfile.File
+	hf, err = hostsfile.Load(path)
 	if err != nil {
 		return cfg, err
 	}
@@ -115,7 +132,7 @@ func seconds(c *ucli.Context, flag string) (time.Duration, error) {
 // scripted crash (exit 1).
 func runPeer(c *ucli.Context) error {
 	if c.NArg() > 0 {
-		return usageErr("unexpected argument %q (a peer takes only flags; commands: lab, check, health, view)", c.Args().First())
+		return usageErr("unexpected argument %q (a peer takes only flags; commands: lab, check, health, view, client, groups, group)", c.Args().First())
 	}
 	if !c.IsSet("hostsfile") && c.NumFlags() == 0 {
 		ucli.ShowAppHelp(c)
@@ -159,6 +176,10 @@ func runPeer(c *ucli.Context) error {
 	n, err := node.Start(cfg, opts)
 	if err != nil {
 		return usageErr("peer %s: %v", cfg.Name, err)
+	}
+	if path := c.String("keyring-file"); path != "" {
+		stopReload := reloadKeysOnHUP(n, path)
+		defer stopReload()
 	}
 	if fp != nil {
 		defer fp.Close()

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -21,13 +22,16 @@ type analysis struct {
 	run     *Run
 	opts    Options
 	views   map[int]*viewInfo
-	ids     []int // view ids, ascending
-	killed  map[int]bool
+	ids     []int          // view ids, ascending
+	outside map[int]string // peers down at the end by the options: the state they are in
 	expect  map[int]bool
 	started map[int]bool
-	crashed map[int]bool // finally crashed
-	surv    []int        // survivors, ascending
+	crashed map[int]bool   // down at the end (crashed, killed, paused or left)
+	state   map[int]string // why a peer in crashed is down: one of the State constants
+	surv    []int          // survivors, ascending
 	final   map[int]*Event
+	printed map[int]int // the newest view id each peer printed, in any life
+	lives   map[int][]*life
 	viewCnt int
 	timed   bool        // some record carries a timestamp
 	crashAt map[int]int // crash event Seq -> the view the peer was in (see crashView)
@@ -37,11 +41,14 @@ func analyse(run *Run, opts Options) *analysis {
 	a := &analysis{
 		run: run, opts: opts,
 		views:   map[int]*viewInfo{},
-		killed:  setOf(opts.Killed),
+		outside: map[int]string{},
 		expect:  setOf(opts.ExpectRemovals),
 		started: setOf(run.Started),
 		crashed: map[int]bool{},
+		state:   map[int]string{},
 		final:   map[int]*Event{},
+		printed: map[int]int{},
+		lives:   map[int][]*life{},
 		crashAt: map[int]int{},
 	}
 	for i := range run.Events {
@@ -64,27 +71,145 @@ func analyse(run *Run, opts Options) *analysis {
 		}
 	}
 	sort.Ints(a.ids)
-	for _, p := range run.Started {
-		crashed := a.killed[p]
-		last := 0 // the newest view id p printed so far
-		for _, e := range run.PeerEvents(p) {
-			switch e.Kind {
-			case KindView:
-				crashed = a.killed[p]
-				a.final[p] = e
-				last = max(last, e.ViewID)
-			case KindCrash:
-				crashed = true
-				a.crashAt[e.Seq] = max(last, e.ViewID)
-			}
-		}
-		if crashed {
-			a.crashed[p] = true
-		} else {
-			a.surv = append(a.surv, p)
+	for _, o := range []struct {
+		ids   []int
+		state string
+	}{{opts.Exited, StateExited}, {opts.Disconnected, StateDisconnected}, {opts.Paused, StatePaused}, {opts.Killed, StateKilled}} {
+		for _, p := range o.ids {
+			a.outside[p] = o.state
 		}
 	}
+	for _, p := range run.Started {
+		lives := splitLives(run.PeerEvents(p), restartsOf(opts.Restarts, p))
+		a.lives[p] = lives
+		for _, l := range lives {
+			for _, e := range l.events {
+				switch e.Kind {
+				case KindView:
+					a.final[p] = e
+					a.printed[p] = max(a.printed[p], e.ViewID)
+				case KindCrash:
+					// The view the peer was in: the newest it printed in
+					// this life, or the one the line names if newer.
+					a.crashAt[e.Seq] = max(l.lastView, e.ViewID)
+				}
+			}
+		}
+		last := lives[len(lives)-1]
+		switch st := a.outside[p]; {
+		case st != "" && (st != StateExited || last.end == nil):
+			a.state[p] = st
+		case last.end != nil:
+			a.state[p] = endState(last.end)
+		default:
+			a.surv = append(a.surv, p)
+			continue
+		}
+		a.crashed[p] = true
+	}
 	return a
+}
+
+// life is one run of a peer's process: from its first line, or a restart, to
+// its end. A life ends with a crash record ("crashing", "killed" or
+// "leaving"), or, unrecorded, where the next one starts: at a "joining" line
+// (a peer prints one when it starts) or at a restart Options.Restarts
+// reports. A view line after a crash record starts a new life too. Other
+// records after a crash record (late lines of the dying process) stay in the
+// life that ended. Within a life view ids strictly increase; a new life may
+// start anywhere (a peer restarted without its data prints history again).
+type life struct {
+	events   []*Event
+	end      *Event    // the crash record that ended it; nil when unrecorded or still going
+	ended    bool      // a crash record or a later life ended it
+	endAt    time.Time // when it ended, or the last moment it was seen alive; zero when unknown
+	lastView int       // the newest view id it printed; 0 when none
+}
+
+// endView is the view the life was in when it ended.
+func (l *life) endView() int {
+	if l.end != nil {
+		return max(l.lastView, l.end.ViewID)
+	}
+	return l.lastView
+}
+
+// reason is how a removal after this life's end is explained.
+func (l *life) reason() string {
+	switch {
+	case l.end == nil:
+		return "restarted"
+	case endState(l.end) == StateLeft:
+		return "left"
+	}
+	return "crashed"
+}
+
+// endState names how a crash record ended a life.
+func endState(e *Event) string {
+	switch strings.TrimSpace(e.Message) {
+	case "leaving":
+		return StateLeft
+	case "killed":
+		return StateKilled
+	}
+	return StateCrashed
+}
+
+// isJoining reports whether e is the line a peer prints when it starts.
+func isJoining(e *Event) bool {
+	return e.Kind == KindMessage && strings.TrimSpace(e.Message) == "joining"
+}
+
+// restartsOf returns the restarts of peer p, oldest first.
+func restartsOf(all []Restart, p int) []Restart {
+	var out []Restart
+	for _, r := range all {
+		if r.Peer == p && !r.At.IsZero() {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+	return out
+}
+
+// splitLives cuts one peer's events into lives (see life). It returns at
+// least one life, possibly empty.
+func splitLives(evs []*Event, restarts []Restart) []*life {
+	cur := &life{}
+	var lives []*life
+	for _, e := range evs {
+		boundary := false
+		var ended time.Time
+		for len(restarts) > 0 && !e.Time.IsZero() && !e.Time.Before(restarts[0].At) {
+			boundary, ended = true, restarts[0].Ended
+			restarts = restarts[1:]
+		}
+		if isJoining(e) || e.Kind == KindView && cur.end != nil {
+			boundary = true
+		}
+		if boundary && len(cur.events) > 0 {
+			cur.ended = true
+			if cur.end == nil && !ended.IsZero() {
+				cur.endAt = ended
+			}
+			lives = append(lives, cur)
+			cur = &life{}
+		}
+		cur.events = append(cur.events, e)
+		if cur.end == nil && !e.Time.IsZero() {
+			cur.endAt = e.Time // seen alive; replaced by the end when known
+		}
+		switch e.Kind {
+		case KindView:
+			cur.lastView = max(cur.lastView, e.ViewID)
+		case KindCrash:
+			if cur.end == nil {
+				cur.end, cur.ended, cur.endAt = e, true, e.Time
+			}
+		}
+	}
+	return append(lives, cur)
 }
 
 // removal is one peer dropped from the group: in view id `view`, p is absent
@@ -107,31 +232,40 @@ func (a *analysis) removals() []removal {
 	return out
 }
 
-// crashBefore returns the crash of p that explains its removal in view v, or
-// nil. A crash explains it when p printed no view older than v after the
-// crash (so it had not come back before v), the crash line's view is older
-// than v, and, when both have timestamps, the crash came first.
-func (a *analysis) crashBefore(p, v int) *Event {
-	evs := a.run.PeerEvents(p)
-	var found *Event
-	for _, e := range evs {
-		switch e.Kind {
-		case KindCrash:
-			if a.crashView(e) >= v {
-				continue
-			}
-			at := a.views[v].at
-			if !e.Time.IsZero() && !at.IsZero() && e.Time.After(at) {
-				continue
-			}
-			found = e
-		case KindView:
-			if e.ViewID < v {
-				found = nil // p was back after that crash
-			}
+// lifeBefore returns the life of p whose end explains its removal in view v,
+// or nil: a life that ended in a view older than v (and, when both are
+// known, no later than v was first printed), with p not admitted again
+// between that view and v. The newest such life is returned.
+func (a *analysis) lifeBefore(p, v int) *life {
+	var found *life
+	at := a.views[v].at
+	for _, l := range a.lives[p] {
+		if !l.ended || l.endView() >= v {
+			continue
 		}
+		if !l.endAt.IsZero() && !at.IsZero() && l.endAt.After(at) {
+			continue
+		}
+		if a.admitted(p, l.endView(), v) {
+			continue
+		}
+		found = l
 	}
 	return found
+}
+
+// admitted reports whether a view with an id strictly between from and to
+// added p (p is in it but not in the view before it).
+func (a *analysis) admitted(p, from, to int) bool {
+	for i, id := range a.ids {
+		if id <= from || id >= to {
+			continue
+		}
+		if a.views[id].members[p] && (i == 0 || !a.views[a.ids[i-1]].members[p]) {
+			return true
+		}
+	}
+	return false
 }
 
 // crashView is the view a crashed peer was in: the crash line's view id, or

@@ -61,6 +61,10 @@ func TestLogs(t *testing.T) {
 		{name: "killed by the runner and restarted", files: []string{"killed_marker_lab.log"}, survivors: []int{1, 2, 3, 4}, final: 6, timed: true},
 		{name: "killed from outside", files: []string{"killed_v2.log"}, opts: Options{Killed: []int{5}}, survivors: []int{1, 2, 3, 4}, final: 6},
 		{name: "partition, removals expected", files: []string{"partition.log"}, opts: Options{ExpectRemovals: []int{4, 5}}, survivors: []int{1, 2, 3, 4, 5}, final: 9},
+		{name: "docker restart: leave, then a new life replays history", files: []string{"restart_leave_v1_t.log"}, opts: Options{Hostsfile: hosts}, survivors: []int{1, 2, 3, 4, 5}, final: 7, timed: true},
+		{name: "docker kill and start: the joining line starts a new life", files: []string{"restart_kill_start_v1_t.log"}, opts: Options{Hostsfile: hosts}, survivors: []int{1, 2, 3, 4, 5}, final: 7, timed: true},
+		{name: "restart known only from the container's start time", files: []string{"restart_unmarked_v1_t.log"}, opts: Options{Hostsfile: hosts, Restarts: []Restart{{Peer: 3, At: mustTime("20:18:15.000"), Ended: mustTime("20:18:12.500")}}}, survivors: []int{1, 2, 3, 4, 5}, final: 7, timed: true},
+		{name: "paused from outside", files: []string{"killed_v2.log"}, opts: Options{Paused: []int{5}}, survivors: []int{1, 2, 3, 4}, final: 6},
 		{name: "garbage mixed into a good run", files: []string{"garbage_mixed.log"}, survivors: []int{1, 2, 3, 4, 5}, final: 5},
 		{name: "silent container unknown without hostsfile", files: []string{"silent_peer_v1_t.log"}, survivors: []int{1, 2, 3, 4}, final: 4, timed: true},
 
@@ -76,6 +80,10 @@ func TestLogs(t *testing.T) {
 		{name: "peer removed before it crashed", files: []string{"bad_accuracy_crash_after_removal_t.log"}, status: 1, violated: []string{Accuracy}, timed: true},
 		{name: "partition, removals not expected", files: []string{"partition.log"}, status: 1, violated: []string{Accuracy}},
 		{name: "killed peer not declared", files: []string{"killed_v2.log"}, status: 1, violated: []string{Completeness, Accuracy, Convergence}},
+		{name: "restart unknown to the checker", files: []string{"restart_unmarked_v1_t.log"}, opts: Options{Hostsfile: hosts}, status: 1, violated: []string{Order, Accuracy}, timed: true},
+		{name: "view ids go back within a new life", files: []string{"bad_restart_order_v1_t.log"}, status: 1, violated: []string{Order, Completeness, Convergence}, timed: true},
+		{name: "new life removed while alive", files: []string{"bad_restart_live_removed_v1_t.log"}, status: 1, violated: []string{Completeness, Accuracy, Convergence}, timed: true},
+		{name: "removed before it left", files: []string{"bad_restart_removed_before_leave_v1_t.log"}, status: 1, violated: []string{Accuracy}, timed: true},
 		{name: "survivors on different views", files: []string{"bad_convergence.log"}, status: 1, violated: []string{Convergence}},
 		{name: "survivor stuck on an old view", files: []string{"bad_convergence_stuck.log"}, status: 1, violated: []string{Completeness, Convergence}},
 		{name: "garbage only", files: []string{"bad_garbage.log"}, status: 2},
@@ -244,6 +252,61 @@ func TestRemovalsExplained(t *testing.T) {
 	}
 }
 
+func TestRestartLives(t *testing.T) {
+	rep := Check(readFiles(t, Options{}, "restart_leave_v1_t.log"), Options{})
+	if r := rep.Removals; len(r) != 1 || r[0].Peer != 3 || r[0].ViewID != 6 || r[0].Reason != "left" {
+		t.Errorf("removals %+v", r)
+	}
+	for _, f := range rep.Final {
+		if want := map[bool]int{true: 2, false: 1}[f.Peer == 3]; f.Lives != want || f.State != StateAlive {
+			t.Errorf("peer %d: %d lives, %s; want %d, alive", f.Peer, f.Lives, f.State, want)
+		}
+	}
+	rep = Check(readFiles(t, Options{}, "restart_kill_start_v1_t.log"), Options{})
+	if r := rep.Removals; len(r) != 1 || r[0].Reason != "restarted" {
+		t.Errorf("removals %+v", r)
+	}
+	// A removal after the restart's known end is explained; one before it is not.
+	for _, c := range []struct {
+		ended  string
+		reason string
+	}{{"20:18:12.500", "restarted"}, {"20:18:14.000", "live"}} {
+		opts := Options{Restarts: []Restart{{Peer: 3, At: mustTime("20:18:15.000"), Ended: mustTime(c.ended)}}}
+		rep = Check(readFiles(t, opts, "restart_unmarked_v1_t.log"), opts)
+		if r := rep.Removals; len(r) != 1 || r[0].Reason != c.reason {
+			t.Errorf("ended at %s: removals %+v, want one %s", c.ended, r, c.reason)
+		}
+	}
+}
+
+// A peer that left gracefully is labelled so, not "crashed".
+func TestLeftLabel(t *testing.T) {
+	in := "{peer_id:1, view_id: 1, leader: 1, memb_list: [1]}\n" +
+		"{peer_id:2, view_id: 2, leader: 1, memb_list: [1,2]}\n{peer_id:1, view_id: 2, leader: 1, memb_list: [1,2]}\n" +
+		"{peer_id:3, view_id: 3, leader: 1, memb_list: [1,2,3]}\n{peer_id:1, view_id: 3, leader: 1, memb_list: [1,2,3]}\n{peer_id:2, view_id: 3, leader: 1, memb_list: [1,2,3]}\n" +
+		"{peer_id:2, view_id: 3, leader: 1, message:\"leaving\"}\n{peer_id:3, view_id: 3, leader: 1, message:\"crashing\"}\n" +
+		"{peer_id:1, view_id: 4, leader: 1, memb_list: [1]}\n"
+	run, err := Read([]Source{{Name: "in", R: strings.NewReader(in)}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Check(run, Options{})
+	var text bytes.Buffer
+	rep.WriteText(&text)
+	if !reflect.DeepEqual(rep.Left, []int{2}) || !reflect.DeepEqual(rep.Crashed, []int{3}) || !rep.OK() {
+		t.Errorf("left %v, crashed %v\n%s", rep.Left, rep.Crashed, text.String())
+	}
+	for _, want := range []string{"crashed [3], left [2], survivors [1]", "peer 2: view 3, leader 1, members [1,2,3]  (left)", "peer 3: view 3, leader 1, members [1,2,3]  (crashed)", "(1 left, 1 crashed)"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, text.String())
+		}
+	}
+	var page bytes.Buffer
+	if err := WriteHTML(&page, run, rep); err != nil || !strings.Contains(page.String(), "(left)") {
+		t.Errorf("page lacks (left): %v", err)
+	}
+}
+
 func TestHostsfileNames(t *testing.T) {
 	run := readFiles(t, Options{Hostsfile: hosts}, "silent_peer_v1_t.log")
 	if want := []int{1, 2, 3, 4, 5}; !reflect.DeepEqual(run.Started, want) {
@@ -262,6 +325,10 @@ func TestResolveName(t *testing.T) {
 	for name, want := range map[string]int{
 		"one": 1, "one-1": 1, "roster-one-1": 1, "roster_one_1": 1, "e2e123-one": 1,
 		"e2e123-three": 3, "three_12": 3, "lab.five": 5, "none": 0, "one2": 0, "xone": 0,
+		// Swarm tasks: service.slot.taskid (truncated or not), service.nodeid.taskid.
+		"stack_one.1.kaxl7mzl6dbf": 1, "stack_three.1.zfzxz9t9fgso8nw9khumjhtqj": 3,
+		"stack_two.sg6119jh2w43vaewnhkl2pk5g.kaxl7mzl6dbfyq4iajsxdw1i5": 2,
+		"one.1.x": 0, "stack_one.x.kaxl7mzl6dbf": 0,
 	} {
 		got, ok := resolveName(name, hosts)
 		if ok != (want != 0) || got != want {
@@ -311,13 +378,19 @@ func FuzzRun(f *testing.F) {
 		"{peer_id:1, view_id: 1073741824, leader: 7, memb_list: [1,1,1073741824]}")
 	f.Add(`2026-11-21T20:18:09Z {peer_id:1, view_id: 6, leader: 1, message:"peer 3 unreachable"}`,
 		"2026-11-21T20:18:01Z {peer_id:3, view_id: 0, leader: 0, memb_list: []}")
+	f.Add(`three | 2026-11-21T20:18:12Z {peer_id:3, view_id: 5, leader: 1, message:"leaving"}`,
+		`three | 2026-11-21T20:18:13Z {peer_id:3, view_id: 0, leader: 0, message:"joining"}`)
+	f.Add(`{peer_id:1, view_id: 1, leader: 1, message:"crashing"}`,
+		`2026-11-21T20:18:16Z {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}`)
 	f.Fuzz(func(t *testing.T, a, b string) {
 		in := a + "\n" + b + "\n" + a + "\n"
 		run, err := Read([]Source{{Name: "fuzz", R: strings.NewReader(in)}}, Options{Hostsfile: hosts})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep := Check(run, Options{Killed: []int{2}, ExpectRemovals: []int{3}})
+		at := time.Date(2026, 11, 21, 20, 18, 15, 0, time.UTC)
+		rep := Check(run, Options{Killed: []int{2}, ExpectRemovals: []int{3}, Paused: []int{4}, Exited: []int{1, 5}, Disconnected: []int{3},
+			Restarts: []Restart{{Peer: 1, At: at, Ended: at.Add(-time.Second)}, {Peer: 3, At: at}, {Peer: 1, At: at.Add(-time.Hour)}}})
 		var sb strings.Builder
 		if err := rep.WriteText(&sb); err != nil {
 			t.Fatal(err)
@@ -331,6 +404,46 @@ func FuzzRun(f *testing.F) {
 		if st := rep.Status(); st < 0 || st > 2 {
 			t.Fatalf("status %d", st)
 		}
+		// Lives only split a peer's lines: every line is in exactly one.
+		a2 := analyse(run, Options{Restarts: []Restart{{Peer: 1, At: at}}})
+		for _, p := range run.Started {
+			n := 0
+			for _, l := range a2.lives[p] {
+				n += len(l.events)
+			}
+			if n != len(run.PeerEvents(p)) {
+				t.Fatalf("peer %d: %d events in lives, %d read", p, n, len(run.PeerEvents(p)))
+			}
+		}
+	})
+}
+
+// FuzzParseInspect: no engine output panics the mapping.
+func FuzzParseInspect(f *testing.F) {
+	b, err := os.ReadFile("testdata/compose_faults_inspect.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`[{"Name":"/x-one","State":{"Status":"exited","ExitCode":137,"StartedAt":"2026-11-21T20:18:15Z","FinishedAt":"0001-01-01T00:00:00Z"},"Config":{"Labels":{"com.docker.compose.service":"one"}}}]`))
+	f.Add([]byte(`[{"Name":"","State":{"Status":"running"},"NetworkSettings":{"Networks":null}}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cs, err := ParseInspect(data)
+		if err != nil {
+			return
+		}
+		opts := Options{Hostsfile: hosts}
+		run, err := Read([]Source{{Name: "x", R: strings.NewReader("one | {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}\n")}}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if notes := ApplyContainers(&opts, run, cs); len(notes) != len(cs) {
+			t.Fatalf("%d notes for %d containers", len(notes), len(cs))
+		}
+		for _, c := range cs {
+			_ = c.String()
+		}
+		Check(run, opts)
 	})
 }
 

@@ -158,7 +158,15 @@ func (d *diagram) laneLabel(p int) {
 	y := d.laneY(p)
 	name := d.run.Names[p]
 	state, colour := "", "#222"
-	if contains(d.rep.Crashed, p) {
+	for _, f := range d.rep.Final {
+		if f.Peer == p && f.Crashed {
+			state, colour = " ("+f.State+")", "#b3261e"
+		}
+	}
+	switch {
+	case contains(d.rep.Left, p):
+		state, colour = " (left)", "#666"
+	case state == "" && contains(d.rep.Crashed, p):
 		state, colour = " (crashed)", "#b3261e"
 	}
 	d.printf(`<text x="10" y="%.1f" font-size="13" font-weight="bold" fill="%s">peer %d</text>`+"\n", y-2, colour, p)
@@ -281,8 +289,11 @@ func (d *diagram) mark(e *Event, x, y float64) {
 		d.printf(`<g><title>%s</title><line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#d00" stroke-width="3"/><line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#d00" stroke-width="3"/>`,
 			title, x-r, y-r, x+r, y+r, x-r, y+r, x+r, y-r)
 		word := "crash"
-		if strings.TrimSpace(e.Message) == "killed" {
+		switch strings.TrimSpace(e.Message) {
+		case "killed":
 			word = "killed"
+		case "leaving":
+			word = "left"
 		}
 		d.printf(`<text x="%.1f" y="%.1f" fill="#d00" font-weight="bold">%s</text></g>`+"\n", x+11, y+4, word)
 	case KindUnreachable:

@@ -9,8 +9,10 @@
 // freely: plain view log records (the peer comes from peer_id, so several
 // peers' lines may be interleaved in one stream); `docker-compose logs` (v1,
 // "one    | line", "roster_one_1 | line") and `docker compose logs` (v2,
-// "one-1  | line"), with or without -t timestamps; and the lab runner's
-// output ("name  | RFC3339Nano line"). Member lists may be [1,2], [<1,2>] or
+// "one-1  | line"), with or without -t timestamps; `docker service logs`
+// ("stack_one.1.kaxl7mzl6dbf@node | line", with --timestamps in front; the
+// task maps to its service's hostsfile name); and the lab runner's output
+// ("name  | RFC3339Nano line"). Member lists may be [1,2], [<1,2>] or
 // []. Every other line (diagnostics, garbage) is counted and ignored. The
 // order of one peer's lines is the order of its events; lines of different
 // peers are related only through view ids and, when present, timestamps.
@@ -19,26 +21,40 @@
 // record such as {peer_id:3, view_id: 0, leader: 0, message:"killed"}: it
 // counts as a crash at that point (view_id 0 means "the last view it printed").
 //
+// # Lives
+//
+// A peer that restarts is a new life of the same id. A life ends with a
+// crash record ("crashing", "killed" or "leaving", a graceful leave), or,
+// unrecorded, where the next life starts: at a "joining" line (a peer prints
+// one when it starts), at a view line after a crash record, or at a restart
+// Options.Restarts reports (a container's start time, read by
+// `roster check --compose`). Other records after a crash record are late
+// lines of the dying process and stay in the life that ended.
+//
 // # Properties
 //
-// A peer has crashed when its last crash record ("crashing" or "killed")
-// comes after its last view line, or when Options.Killed names it; a crashed
-// peer that prints a view again is alive from then on. Survivors are the
-// started peers that did not end crashed; a peer's final view is its last
-// view line.
+// A peer is down at the end when its last life ended with a crash record
+// (crashed, killed or left), or when Options.Killed, Paused, Disconnected or
+// Exited names it (what `roster check --compose` learns from the container
+// engine; see ApplyContainers). Survivors are the started peers not down at the end; a peer's final
+// view is its last view line.
 //
 //   - agreement: every view id has one member set and one leader across all lines.
-//   - order: each peer's view ids strictly increase (a restarted peer may
-//     print its last view again after a crash record), and each peer is a
-//     member of every view it prints.
+//   - order: within each life of a peer its view ids strictly increase (a new
+//     life may start from any view id: a peer restarted without its data
+//     prints history again), and each peer is a member of every view it
+//     prints.
 //   - validity: every member and leader of a view is a started peer (and, with
 //     a hostsfile, one of its peers).
-//   - completeness: no crashed peer is in a survivor's final view, and every
-//     survivor is in every survivor's final view.
+//   - completeness: no peer down at the end is in a survivor's final view,
+//     and every survivor is in every survivor's final view.
 //   - accuracy: every removal (a peer in view id a but not in the next view id
-//     b) follows a crash of that peer that it had not come back from before b
-//     (and, with timestamps, that came before b was first printed), or names a
-//     killed peer, or a peer in Options.ExpectRemovals.
+//     b) follows the end of a life of that peer: the life ended in a view
+//     older than b, no view between them admitted the peer again, and, with
+//     timestamps, it ended (or was last seen) no later than b was first
+//     printed. A removal after the last view printed by a peer that the
+//     options say is down is explained too, and so is any removal of a
+//     peer in Options.ExpectRemovals.
 //   - convergence: all survivors end on the same view id.
 //
 // # Figures

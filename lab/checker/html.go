@@ -45,7 +45,7 @@ func WriteHTML(w io.Writer, run *Run, r *Report) error {
 		ew.printf("<p class=\"meta\">violated: <b>%s</b></p>\n", esc(strings.Join(v, ", ")))
 	}
 	ew.printf("<p class=\"meta\">%s: %s; %d lines, %d view lines, %d ignored</p>\n", plural(len(r.Sources), "source"), esc(strings.Join(r.Sources, ", ")), r.Lines, r.ViewLines, r.Ignored)
-	ew.printf("<p class=\"meta\">started %s &middot; crashed %s &middot; survivors %s</p>\n", fmtList(r.Started), fmtList(r.Crashed), fmtList(r.Survivors))
+	ew.printf("<p class=\"meta\">started %s &middot; crashed %s &middot; left %s &middot; survivors %s</p>\n", fmtList(r.Started), fmtList(r.Crashed), fmtList(r.Left), fmtList(r.Survivors))
 
 	ew.printf("<h2>Space-time diagram</h2>\n<div class=\"diagram\">\n%s</div>\n", newDiagram(run, r).svg())
 	ew.printf(`<p class="legend"><span>coloured bar: a view the peer installed (v<i>id</i> [members] L<i>leader</i>; hover for the line)</span>` +
@@ -111,9 +111,9 @@ func writeFinal(ew *errWriter, r *Report) {
 	}
 	ew.printf("<h2>Final views</h2>\n<table>\n<tr><th>peer</th><th>view</th><th>leader</th><th>members</th><th>state</th></tr>\n")
 	for _, f := range r.Final {
-		state := "alive"
-		if f.Crashed {
-			state = "crashed"
+		state := f.State
+		if f.Lives > 1 {
+			state += fmt.Sprintf(", %d lives", f.Lives)
 		}
 		ew.printf("<tr><td class=\"num\">%d</td><td class=\"num\">%d</td><td class=\"num\">%d</td><td>%s</td><td>%s</td></tr>\n", f.Peer, f.ViewID, f.Leader, fmtList(f.Members), state)
 	}

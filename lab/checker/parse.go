@@ -23,7 +23,9 @@ type Record = viewlog.Record
 
 // Line is one parsed log line: an optional "name | " prefix as docker compose
 // and the lab runner print it, an optional RFC 3339 timestamp, and the view log
-// record when the rest of the line is one.
+// record when the rest of the line is one. `docker service logs` lines
+// ("[TIMESTAMP ]service.1.taskid@node | line") are read too: the timestamp
+// may come before the name, and the "@node" is dropped from the name.
 type Line struct {
 	// Name is the container or runner name before " | " ("" when absent).
 	Name string
@@ -44,10 +46,19 @@ func ParseLine(s string) Line {
 	rest := s
 	if name, after, ok := splitPrefix(s); ok {
 		ln.Name, rest = name, after
+	} else if t, after, ok := splitTime(strings.TrimSpace(s)); ok {
+		// docker service logs --timestamps: "TIME task@node | line".
+		if name, after, ok := splitPrefix(after); ok {
+			ln.Time, ln.Name, rest = t, name, after
+		}
 	}
 	rest = strings.TrimSpace(rest)
-	if t, after, ok := splitTime(rest); ok {
-		ln.Time, rest = t, strings.TrimSpace(after)
+	// A time before the name (docker service logs) is the line's; one after
+	// the name is read here, and a second one is part of the text.
+	if ln.Time.IsZero() {
+		if t, after, ok := splitTime(rest); ok {
+			ln.Time, rest = t, strings.TrimSpace(after)
+		}
 	}
 	if rec, ok := viewlog.Parse(rest); ok {
 		ln.Rec = &rec
@@ -56,7 +67,8 @@ func ParseLine(s string) Line {
 }
 
 // splitPrefix splits "name   | rest" into its name and rest. Names are what
-// docker compose prints: letters, digits, '-', '_' and '.'.
+// docker compose prints: letters, digits, '-', '_' and '.'; a Swarm task's
+// name may carry its node ("one.1.x8k2@node1"), which is dropped.
 func splitPrefix(s string) (name, rest string, ok bool) {
 	i := 0
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
@@ -70,6 +82,16 @@ func splitPrefix(s string) (name, rest string, ok bool) {
 		return "", "", false
 	}
 	name = s[start:i]
+	if i < len(s) && s[i] == '@' {
+		j := i + 1
+		for j < len(s) && isNameByte(s[j]) {
+			j++
+		}
+		if j == i+1 {
+			return "", "", false
+		}
+		i = j
+	}
 	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
 		i++
 	}
@@ -101,8 +123,11 @@ func splitTime(s string) (time.Time, string, bool) {
 	return t, s[end:], true
 }
 
-// stripANSI removes terminal escape sequences (ESC [ ... final byte) and a
-// trailing CR.
+// stripANSI removes terminal escape sequences (ESC [ ... final byte, or a
+// lone ESC) and a trailing CR. A sequence that sat between two non-blank
+// bytes leaves one space behind: it separates what it separated, so
+// "0\x1b0|" does not become the container name "00", nor "1\x1b[m2" the
+// number 12.
 func stripANSI(s string) string {
 	s = strings.TrimRight(s, "\r\n")
 	if strings.IndexByte(s, 0x1b) < 0 {
@@ -114,13 +139,22 @@ func stripANSI(s string) string {
 			b.WriteByte(s[i])
 			continue
 		}
-		if i+1 < len(s) && s[i+1] == '[' {
-			j := i + 2
+		j := i + 1 // the first byte after the sequence
+		if j < len(s) && s[j] == '[' {
+			j++
 			for j < len(s) && !(s[j] >= 0x40 && s[j] <= 0x7e) {
 				j++
 			}
-			i = j // skip the final byte too
+			if j < len(s) {
+				j++ // the final byte
+			}
 		}
+		if out := b.String(); out != "" && !isBlank(out[len(out)-1]) && j < len(s) && !isBlank(s[j]) && s[j] != 0x1b {
+			b.WriteByte(' ')
+		}
+		i = j - 1
 	}
 	return b.String()
 }
+
+func isBlank(c byte) bool { return c == ' ' || c == '\t' }

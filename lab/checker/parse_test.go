@@ -41,6 +41,17 @@ func TestParseLine(t *testing.T) {
 		{"\x1b[36mone-1  |\x1b[0m {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}", Line{Name: "one-1", Rec: view(1, 1, 1, 1)}},
 		{"2026-11-21T20:18:00.123456789Z {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}", Line{Time: ts, Rec: view(1, 1, 1, 1)}},
 		{"one | 2026-11-21T21:18:00.123456789+01:00 {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}", Line{Name: "one", Time: ts, Rec: view(1, 1, 1, 1)}},
+		// docker service logs, with and without --timestamps (which come first).
+		{"opsx_one.1.kaxl7mzl6dbf@vm    | {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}", Line{Name: "opsx_one.1.kaxl7mzl6dbf", Rec: view(1, 1, 1, 1)}},
+		{"2026-11-21T20:18:00.123456789Z opsx_one.1.kaxl7mzl6dbfyq4iajsxdw1i5@node-1.lan    | {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}", Line{Name: "opsx_one.1.kaxl7mzl6dbfyq4iajsxdw1i5", Time: ts, Rec: view(1, 1, 1, 1)}},
+		{"2026-11-21T20:18:00.123456789Z one.1.kaxl7mzl6dbf@vm | 2026-11-21T20:18:00.123Z [WARN]  one.raft: x", Line{Name: "one.1.kaxl7mzl6dbf", Time: ts}},
+		{"one@ | {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}", Line{}},
+		{"2026-11-21T20:18:00.123456789Z one@ | x", Line{Time: ts}},
+		// An escape sequence separates what it separates.
+		{"0\x1b0|", Line{}},
+		{"one\x1b[0m-1 | {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}", Line{}},
+		{"{peer_id:1\x1b[1m2, view_id: 1, leader: 1, memb_list: [1]}", Line{}},
+		{"\x1b[1m\x1b[36mone\x1b[0m |\x1b {peer_id:1, view_id: 1, leader: 1, memb_list: [1]}\x1b[", Line{Name: "one", Rec: view(1, 1, 1, 1)}},
 		// Not records.
 		{"one      | 2026-11-21T20:18:00.123456789Z 2026-11-21T20:18:00.123Z [WARN]  raft: heartbeat timeout", Line{Name: "one", Time: ts}},
 		{"2026-11-21T20:18:00.123456789Z [WARN]  raft: heartbeat timeout | x", Line{Time: ts}},

@@ -85,36 +85,41 @@ func (a *analysis) agreement() Property {
 	return o.property(Agreement, fmt.Sprintf("%d view ids, one member list and one leader each", len(a.ids)))
 }
 
-// order: each peer's view ids strictly increase (a restarted peer may print
-// its last view again after a crash line), and a peer is in every view it prints.
+// order: within each life of a peer its view ids strictly increase (a new
+// life may start anywhere: a restarted peer may print history again), and a
+// peer is in every view it prints.
 func (a *analysis) order() Property {
 	var o offences
+	restarted := 0
 	for _, p := range a.run.Peers() {
-		var prev *Event
-		crashedSince := false
-		for _, e := range a.run.PeerEvents(p) {
-			switch e.Kind {
-			case KindCrash:
-				crashedSince = true
-				continue
-			case KindView:
-			default:
-				continue
-			}
-			if prev != nil && (e.ViewID < prev.ViewID || e.ViewID == prev.ViewID && !crashedSince) {
-				verb := "went back"
-				if e.ViewID == prev.ViewID {
-					verb = "repeated"
+		if len(a.lives[p]) > 1 {
+			restarted++
+		}
+		for _, l := range a.lives[p] {
+			var prev *Event
+			for _, e := range l.events {
+				if e.Kind != KindView {
+					continue
 				}
-				o.add(fmt.Sprintf("peer %d's view id %s from %d to %d", p, verb, prev.ViewID, e.ViewID), prev, e)
+				if prev != nil && e.ViewID <= prev.ViewID {
+					verb := "went back"
+					if e.ViewID == prev.ViewID {
+						verb = "repeated"
+					}
+					o.add(fmt.Sprintf("peer %d's view id %s from %d to %d", p, verb, prev.ViewID, e.ViewID), prev, e)
+				}
+				if !contains(e.Members, p) {
+					o.add(fmt.Sprintf("peer %d printed view %d %s without itself", p, e.ViewID, fmtList(e.Members)), e)
+				}
+				prev = e
 			}
-			if !contains(e.Members, p) {
-				o.add(fmt.Sprintf("peer %d printed view %d %s without itself", p, e.ViewID, fmtList(e.Members)), e)
-			}
-			prev, crashedSince = e, false
 		}
 	}
-	return o.property(Order, fmt.Sprintf("view ids strictly increase at each of %d peers, each in every view it printed", len(a.run.Peers())))
+	detail := fmt.Sprintf("view ids strictly increase at each of %d peers, each in every view it printed", len(a.run.Peers()))
+	if restarted > 0 {
+		detail = fmt.Sprintf("view ids strictly increase in every life of each of %d peers (%d restarted), each in every view it printed", len(a.run.Peers()), restarted)
+	}
+	return o.property(Order, detail)
 }
 
 // validity: every member and leader of a view is a started peer (and, with a
@@ -163,8 +168,8 @@ func (a *analysis) completeness() Property {
 	// Group the offences by the peer that is wrongly in or out, so a peer
 	// missing everywhere makes one note, not one per survivor.
 	type key struct {
-		peer    int
-		crashed bool
+		peer int
+		down string // the state of a departed peer; "" for a survivor
 	}
 	var keys []key
 	where := map[key][]int{}
@@ -184,29 +189,29 @@ func (a *analysis) completeness() Property {
 		}
 		for _, m := range f.Members {
 			if a.crashed[m] {
-				note(key{m, true}, s, f)
+				note(key{m, a.state[m]}, s, f)
 			}
 		}
 		for _, t := range a.surv {
 			if !contains(f.Members, t) {
-				note(key{t, false}, s, f)
+				note(key{t, ""}, s, f)
 			}
 		}
 	}
 	for _, k := range keys {
-		what := "survivor %d is missing from the final views of %s"
-		if k.crashed {
-			what = "crashed peer %d is still in the final views of %s"
+		what := fmt.Sprintf("survivor %d is missing from the final views of %s", k.peer, fmtList(where[k]))
+		if k.down != "" {
+			what = fmt.Sprintf("%s peer %d is still in the final views of %s", k.down, k.peer, fmtList(where[k]))
 		}
-		o.add(fmt.Sprintf(what, k.peer, fmtList(where[k])), lines[k]...)
+		o.add(what, lines[k]...)
 		o.count += len(where[k]) - 1
 	}
 	detail := fmt.Sprintf("survivors %s end in each other's final views", fmtList(a.surv))
 	if len(a.surv) == 1 {
 		detail = fmt.Sprintf("survivor %d ends in its own final view", a.surv[0])
 	}
-	if c := sortedKeys(a.crashed); len(c) > 0 {
-		detail += fmt.Sprintf("; crashed %s absent from them", fmtList(c))
+	if down := a.downText(); down != "" {
+		detail += fmt.Sprintf("; %s absent from them", down)
 	}
 	return o.property(Completeness, detail)
 }
@@ -220,15 +225,16 @@ func (a *analysis) accuracy() (Property, []Removal) {
 	var live []int
 	for _, r := range a.removals() {
 		rm := Removal{Peer: r.peer, ViewID: r.view, Line: a.views[r.view].first.Quote()}
-		switch {
+		switch l := a.lifeBefore(r.peer, r.view); {
 		case a.expect[r.peer]:
 			rm.Reason = "expected"
 			expected++
-		case a.killed[r.peer]:
-			rm.Reason = "killed"
+		case l != nil:
+			rm.Reason = l.reason()
 			explained++
-		case a.crashBefore(r.peer, r.view) != nil:
-			rm.Reason = "crashed"
+		case a.outside[r.peer] != "" && r.view > a.printed[r.peer]:
+			// Down from outside at an unknown time after the last view it printed.
+			rm.Reason = a.outside[r.peer]
 			explained++
 		default:
 			rm.Reason = "live"
@@ -245,6 +251,8 @@ func (a *analysis) accuracy() (Property, []Removal) {
 		detail = "no view removed a peer"
 	case expected > 0:
 		detail = fmt.Sprintf("%s: %d after a crash, %d expected", plural(len(out), "removal"), explained, expected)
+	case explained > 0 && !allCrashes(out):
+		detail = fmt.Sprintf("%s, every one after its peer went down (%s)", plural(len(out), "removal"), reasonCounts(out))
 	}
 	p := o.property(Accuracy, detail)
 	if p.Verdict == Violated {
@@ -288,6 +296,48 @@ func (a *analysis) convergence() Property {
 	p := o.property(Convergence, "")
 	p.Detail = "survivors end on different views: " + strings.Join(parts, ", ")
 	return p
+}
+
+// allCrashes reports whether every removal follows a crash record.
+func allCrashes(rs []Removal) bool {
+	for _, r := range rs {
+		if r.Reason != "crashed" {
+			return false
+		}
+	}
+	return true
+}
+
+// reasonCounts summarises removal reasons: "2 crashed, 1 left".
+func reasonCounts(rs []Removal) string {
+	n := map[string]int{}
+	var order []string
+	for _, r := range rs {
+		if n[r.Reason] == 0 {
+			order = append(order, r.Reason)
+		}
+		n[r.Reason]++
+	}
+	parts := make([]string, len(order))
+	for i, k := range order {
+		parts[i] = fmt.Sprintf("%d %s", n[k], k)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// downText lists the departed peers by state: "crashed [5], left [3]".
+func (a *analysis) downText() string {
+	by := map[string][]int{}
+	for _, p := range sortedKeys(a.crashed) {
+		by[a.state[p]] = append(by[a.state[p]], p)
+	}
+	var parts []string
+	for _, st := range []string{StateCrashed, StateKilled, StateExited, StatePaused, StateDisconnected, StateLeft} {
+		if len(by[st]) > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", st, fmtList(by[st])))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func keysOf(m map[int][]int) map[int]bool {

@@ -50,14 +50,41 @@ type Removal struct {
 	Line Quote `json:"line"`
 }
 
+// Why a peer is down at the end of a run (FinalView.State).
+const (
+	// StateAlive is a survivor.
+	StateAlive = "alive"
+	// StateCrashed is a peer whose last life ended with "crashing".
+	StateCrashed = "crashed"
+	// StateKilled is a peer killed from outside: a "killed" record, or
+	// Options.Killed.
+	StateKilled = "killed"
+	// StatePaused is a peer paused at the end (Options.Paused).
+	StatePaused = "paused"
+	// StateDisconnected is a peer on no network at the end
+	// (Options.Disconnected).
+	StateDisconnected = "disconnected"
+	// StateExited is a peer whose process exited without a crash record
+	// (Options.Exited).
+	StateExited = "exited"
+	// StateLeft is a peer whose last life ended with a graceful "leaving".
+	StateLeft = "left"
+)
+
 // FinalView is the last view a peer printed.
 type FinalView struct {
 	Peer    int   `json:"peer"`
 	ViewID  int   `json:"view_id"`
 	Leader  int   `json:"leader"`
 	Members []int `json:"members"`
-	// Crashed is true when the peer's last state is crashed.
+	// Crashed is true when the peer is down at the end: it crashed, was
+	// killed or paused, or left. State says which.
 	Crashed bool `json:"crashed"`
+	// State is StateAlive, StateCrashed, StateKilled, StatePaused,
+	// StateDisconnected, StateExited or StateLeft.
+	State string `json:"state"`
+	// Lives counts the peer's lives (more than 1 when it restarted).
+	Lives int `json:"lives"`
 }
 
 // Report is the checker's verdict on a run. It is immutable after Check and
@@ -66,9 +93,12 @@ type Report struct {
 	// Properties holds the six properties, in the order of the Name constants.
 	Properties []Property `json:"properties"`
 	Figures    Figures    `json:"figures"`
-	// Started, Crashed (finally) and Survivors list peer ids, sorted.
+	// Started, Crashed, Left and Survivors list peer ids, sorted. Crashed
+	// holds the peers down at the end not by choice (crashed, killed,
+	// paused, disconnected or exited), Left those whose last life ended with a graceful leave.
 	Started   []int `json:"started"`
 	Crashed   []int `json:"crashed"`
+	Left      []int `json:"left"`
 	Survivors []int `json:"survivors"`
 	// Final lists every peer's last view, by peer id.
 	Final    []FinalView `json:"final_views"`
@@ -79,6 +109,8 @@ type Report struct {
 	ViewLines int      `json:"view_lines"`
 	Ignored   int      `json:"ignored_lines"`
 	Warnings  []string `json:"warnings,omitempty"`
+	// Engine repeats Options.Engine: the containers' state, when read.
+	Engine []string `json:"engine,omitempty"`
 	// Verdict is "pass", "fail" or "cannot judge"; ExitStatus is Status().
 	Verdict    string `json:"verdict"`
 	ExitStatus int    `json:"status"`
@@ -90,16 +122,22 @@ func Check(run *Run, opts Options) *Report {
 	a := analyse(run, opts)
 	r := &Report{
 		Started:   append([]int(nil), run.Started...),
-		Crashed:   sortedKeys(a.crashed),
+		Crashed:   []int{},
+		Left:      []int{},
 		Survivors: append([]int(nil), a.surv...),
 		Sources:   append([]string(nil), run.Sources...),
 		Lines:     run.Lines,
 		ViewLines: a.viewCnt,
 		Ignored:   run.Ignored,
 		Warnings:  append([]string(nil), run.Warnings...),
+		Engine:    append([]string(nil), opts.Engine...),
 	}
-	if r.Crashed == nil {
-		r.Crashed = []int{}
+	for _, p := range sortedKeys(a.crashed) {
+		if a.state[p] == StateLeft {
+			r.Left = append(r.Left, p)
+		} else {
+			r.Crashed = append(r.Crashed, p)
+		}
 	}
 	if r.Survivors == nil {
 		r.Survivors = []int{}
@@ -123,7 +161,11 @@ func Check(run *Run, opts Options) *Report {
 	r.Removals = removals
 	r.Figures = a.figures()
 	for p, e := range a.final {
-		r.Final = append(r.Final, FinalView{Peer: p, ViewID: e.ViewID, Leader: e.Leader, Members: append([]int(nil), e.Members...), Crashed: a.crashed[p]})
+		st := StateAlive
+		if a.crashed[p] {
+			st = a.state[p]
+		}
+		r.Final = append(r.Final, FinalView{Peer: p, ViewID: e.ViewID, Leader: e.Leader, Members: append([]int(nil), e.Members...), Crashed: a.crashed[p], State: st, Lives: len(a.lives[p])})
 	}
 	sort.Slice(r.Final, func(i, j int) bool { return r.Final[i].Peer < r.Final[j].Peer })
 	r.finish()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -25,13 +26,42 @@ type Options struct {
 	// counts as started. Optional.
 	Hostsfile map[string]int
 	// Killed lists peers the run killed from outside (no "crashing" line):
-	// they count as crashed at an unknown time and stay crashed to the end.
+	// they count as crashed at an unknown time after the last view they
+	// printed, and stay crashed to the end.
 	Killed []int
+	// Paused lists peers that are paused at the end of the run (docker
+	// pause): down for now, judged like Killed.
+	Paused []int
+	// Disconnected lists peers that are running but on no network at the end
+	// of the run (docker network disconnect): judged like Killed.
+	Disconnected []int
+	// Exited lists peers whose process is not running at the end of the run:
+	// down, as their last crash record says (crashed, left), or exited at
+	// an unknown time when they printed none.
+	Exited []int
+	// Restarts lists restarts seen from outside the logs (a container's
+	// start time): each begins a new life of its peer at the peer's first
+	// line at or after At. The logs must carry timestamps. A restart the
+	// log shows by itself (a "joining" line) needs no entry.
+	Restarts []Restart
+	// Engine holds notes on what the container engine said about each peer
+	// (see ApplyContainers); the report repeats them.
+	Engine []string
 	// ExpectRemovals lists peers that may rightly be removed while alive, such
 	// as the minority side of a partition. Their removals are reported but are
 	// not accuracy violations; a peer that ends the run alive must still end
 	// in the final view (completeness).
 	ExpectRemovals []int
+}
+
+// Restart is a new life of a peer, seen from outside its log.
+type Restart struct {
+	// Peer is the peer id.
+	Peer int
+	// At is when the new life started.
+	At time.Time
+	// Ended is when the life before it ended, when known (zero otherwise).
+	Ended time.Time
 }
 
 // maxLineLen bounds a log line; longer lines are ignored.
@@ -289,13 +319,18 @@ func quoteText(s string) string {
 
 // resolveName maps a container name to a hostsfile id. It accepts the name
 // itself ("one"), compose v2 replicas ("one-1", "roster-one-1"), compose v1
-// containers ("roster_one_1") and run prefixes ("e2e123-one"): the longest
-// hostsfile name that ends the name, after a separator or at its start, once
-// a replica suffix is taken off.
+// containers ("roster_one_1"), run prefixes ("e2e123-one") and Swarm tasks
+// ("stack_one.1.kaxl7mzl6dbf"): the longest hostsfile name that ends the
+// name, after a separator or at its start, once a replica or task suffix is
+// taken off.
 func resolveName(name string, hosts map[string]int) (int, bool) {
 	if len(hosts) == 0 {
 		return 0, false
 	}
+	if id, ok := hosts[name]; ok {
+		return id, true
+	}
+	name = stripTask(name)
 	if id, ok := hosts[name]; ok {
 		return id, true
 	}
@@ -330,4 +365,44 @@ func stripReplica(name string) string {
 		return name[:i-1]
 	}
 	return name
+}
+
+// stripTask takes a Swarm task suffix off a name: "stack_one.1.kaxl7mzl6dbf"
+// (a replicated service's slot and task id, the id 12 or 25 lowercase letters
+// and digits) or "stack_one.<node id>.<task id>" (a global service) becomes
+// "stack_one". Other names are returned as they are.
+func stripTask(name string) string {
+	parts := strings.Split(name, ".")
+	if len(parts) < 3 {
+		return name
+	}
+	slot, id := parts[len(parts)-2], parts[len(parts)-1]
+	if !isTaskID(id) || !(isDigits(slot) || isTaskID(slot)) {
+		return name
+	}
+	return strings.Join(parts[:len(parts)-2], ".")
+}
+
+func isTaskID(s string) bool {
+	if len(s) != 12 && len(s) != 25 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= 'a' && s[i] <= 'z' || s[i] >= '0' && s[i] <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -15,7 +15,15 @@ import (
 func (r *Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	ew.printf("roster check: %s, %d lines (%d view lines, %d ignored)\n", plural(len(r.Sources), "source"), r.Lines, r.ViewLines, r.Ignored)
-	ew.printf("peers: started %s, crashed %s, survivors %s\n\n", fmtList(r.Started), fmtList(r.Crashed), fmtList(r.Survivors))
+	left := ""
+	if len(r.Left) > 0 {
+		left = fmt.Sprintf(", left %s", fmtList(r.Left))
+	}
+	ew.printf("peers: started %s, crashed %s%s, survivors %s\n", fmtList(r.Started), fmtList(r.Crashed), left, fmtList(r.Survivors))
+	for _, e := range r.Engine {
+		ew.printf("engine: %s\n", e)
+	}
+	ew.printf("\n")
 
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROPERTY\tVERDICT\tDETAIL")
@@ -44,7 +52,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, f := range r.Final {
 			state := ""
 			if f.Crashed {
-				state = "  (crashed)"
+				state = "  (" + f.State + ")"
+			}
+			if f.Lives > 1 {
+				state += fmt.Sprintf("  (%d lives)", f.Lives)
 			}
 			ew.printf("  peer %d: view %d, leader %d, members %s%s\n", f.Peer, f.ViewID, f.Leader, fmtList(f.Members), state)
 		}

@@ -14,6 +14,13 @@
 // test case in turn, not one.
 // The logs of each case, and the checker's picture of it, are kept in out/e2e/.
 //
+// TestSwarmStack deploys deploy/swarm/docker-stack.yml on a single-node
+// Docker Swarm (initialised on 127.0.0.1 for the test and left afterwards,
+// unless the engine is in a swarm already), kills a task and scales a service,
+// and judges `docker service logs` with the checker. It runs with
+// ROSTER_E2E=1, or alone with ROSTER_SWARM_E2E=1 (`make swarm-e2e`, which also
+// sets ROSTER_IMAGE to an image of its own).
+//
 // lab/e2e/testcase.sh is the shell version of one run, used by
 // `make testcase-N`.
 package e2e

@@ -13,25 +13,33 @@ import (
 	"time"
 )
 
-// Set by TestMain when ROSTER_E2E=1.
+// Set by TestMain when ROSTER_E2E=1 or ROSTER_SWARM_E2E=1.
 var (
-	enabled    bool
-	setupErr   error    // why the end-to-end tests cannot run
-	repoRoot   string   // the directory holding go.mod
-	composeCmd []string // "docker compose" or "docker-compose"
+	enabled    bool       // the Docker set-up ran
+	composeOn  bool       // ROSTER_E2E=1: the compose test cases run
+	swarmOn    bool       // ROSTER_E2E=1 or ROSTER_SWARM_E2E=1: the Swarm test runs
+	imageName  = "roster" // the image make image builds ($ROSTER_IMAGE)
+	setupErr   error      // why the end-to-end tests cannot run
+	repoRoot   string     // the directory holding go.mod
+	composeCmd []string   // "docker compose" or "docker-compose"
 	baseCtx    = context.Background()
-	active     = &activeRuns{runs: map[*composeRun]bool{}}
+	active     = &activeRuns{runs: map[downer]bool{}}
 )
 
-// activeRuns is the set of compose projects that are up and not yet torn
-// down, so that an interrupt can tear them down. Safe for concurrent use.
+// downer is something up on the engine that an interrupt must tear down: a
+// compose project or a Swarm stack.
+type downer interface{ down() error }
+
+// activeRuns is the set of compose projects and stacks that are up and not
+// yet torn down, so that an interrupt can tear them down. Safe for
+// concurrent use.
 type activeRuns struct {
 	mu   sync.Mutex
-	runs map[*composeRun]bool
+	runs map[downer]bool
 }
 
-func (a *activeRuns) add(c *composeRun)    { a.mu.Lock(); a.runs[c] = true; a.mu.Unlock() }
-func (a *activeRuns) remove(c *composeRun) { a.mu.Lock(); delete(a.runs, c); a.mu.Unlock() }
+func (a *activeRuns) add(c downer)    { a.mu.Lock(); a.runs[c] = true; a.mu.Unlock() }
+func (a *activeRuns) remove(c downer) { a.mu.Lock(); delete(a.runs, c); a.mu.Unlock() }
 
 // downAll tears down every active project.
 func (a *activeRuns) downAll() {
@@ -46,10 +54,15 @@ func (a *activeRuns) downAll() {
 }
 
 func TestMain(m *testing.M) {
-	if os.Getenv("ROSTER_E2E") != "1" {
+	composeOn = os.Getenv("ROSTER_E2E") == "1"
+	swarmOn = composeOn || os.Getenv("ROSTER_SWARM_E2E") == "1"
+	if !swarmOn {
 		os.Exit(m.Run()) // the Docker tests skip themselves; the unit tests run
 	}
 	enabled = true
+	if img := os.Getenv("ROSTER_IMAGE"); img != "" {
+		imageName = img
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	baseCtx = ctx
 
@@ -73,8 +86,8 @@ func TestMain(m *testing.M) {
 }
 
 // setup finds the repository, checks Docker, removes what dead runs left
-// behind, and builds the image with `make image` (unless
-// ROSTER_E2E_NO_BUILD=1: then the existing roster image is used).
+// behind, and builds the image with `make image IMAGE=$ROSTER_IMAGE` (unless
+// ROSTER_E2E_NO_BUILD=1: then the existing image is used).
 func setup(ctx context.Context) error {
 	var err error
 	if repoRoot, err = findRepoRoot(); err != nil {
@@ -85,8 +98,10 @@ func setup(ctx context.Context) error {
 	if _, err := docker(pingCtx, "version", "--format", "{{.Server.Version}}"); err != nil {
 		return fmt.Errorf("no Docker daemon answers: %v", err)
 	}
-	if composeCmd, err = detectCompose(); err != nil {
-		return err
+	if composeOn {
+		if composeCmd, err = detectCompose(); err != nil {
+			return err
+		}
 	}
 	if reaped, err := reapDeadRuns(ctx); err != nil {
 		return fmt.Errorf("removing what dead runs left behind: %v", err)
@@ -94,29 +109,19 @@ func setup(ctx context.Context) error {
 		fmt.Fprintf(os.Stderr, "e2e: removed the leftovers of dead runs: %v\n", reaped)
 	}
 	if os.Getenv("ROSTER_E2E_NO_BUILD") == "1" {
-		if _, err := docker(ctx, "image", "inspect", image()); err != nil {
-			return fmt.Errorf("ROSTER_E2E_NO_BUILD=1 but there is no %s image: %v", image(), err)
+		if _, err := docker(ctx, "image", "inspect", imageName); err != nil {
+			return fmt.Errorf("ROSTER_E2E_NO_BUILD=1 but there is no %s image: %v", imageName, err)
 		}
-		fmt.Fprintf(os.Stderr, "e2e: using the existing %s image (ROSTER_E2E_NO_BUILD=1)\n", image())
+		fmt.Fprintf(os.Stderr, "e2e: using the existing %s image (ROSTER_E2E_NO_BUILD=1)\n", imageName)
 		return nil
 	}
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, "make", "-C", repoRoot, "image", "IMAGE="+image())
+	cmd := exec.CommandContext(ctx, "make", "-C", repoRoot, "image", "IMAGE="+imageName)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("make image: %v\n%s", err, out)
 	}
 	fmt.Fprintf(os.Stderr, "e2e: make image took %s; compose is %q\n", time.Since(start).Round(100*time.Millisecond), composeCmd)
 	return nil
-}
-
-// image is the tag of the image the runs use: $ROSTER_IMAGE, default roster
-// (a tag of one's own keeps another build of roster from replacing it
-// during a run).
-func image() string {
-	if s := os.Getenv("ROSTER_IMAGE"); s != "" {
-		return s
-	}
-	return "roster"
 }
 
 // findRepoRoot walks up from the working directory to the one holding go.mod.
@@ -141,8 +146,20 @@ func findRepoRoot() (string, error) {
 // set-up did not work.
 func requireDocker(t *testing.T) {
 	t.Helper()
-	if !enabled {
+	if !composeOn {
 		t.Skip("Docker end-to-end test: set ROSTER_E2E=1 (make e2e) to run it")
+	}
+	if setupErr != nil {
+		t.Fatalf("end-to-end set-up: %v", setupErr)
+	}
+}
+
+// requireSwarm skips the test unless ROSTER_E2E=1 or ROSTER_SWARM_E2E=1,
+// and fails it if the set-up did not work.
+func requireSwarm(t *testing.T) {
+	t.Helper()
+	if !swarmOn {
+		t.Skip("Docker Swarm end-to-end test: set ROSTER_SWARM_E2E=1 (make swarm-e2e) or ROSTER_E2E=1 to run it")
 	}
 	if setupErr != nil {
 		t.Fatalf("end-to-end set-up: %v", setupErr)

@@ -128,7 +128,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		case errors.As(err, &tooBig):
 			return fmt.Errorf("body over %d bytes", maxBody)
 		}
-		return fmt.Errorf("bad JSON body: %v", err)
+		return fmt.Errorf("bad JSON body: %w", err)
 	}
 	switch _, err := dec.Token(); {
 	case errors.Is(err, io.EOF):

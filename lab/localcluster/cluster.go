@@ -211,6 +211,20 @@ func (c *Cluster) Crash(id int) {
 	}
 }
 
+// WipeData deletes the data directory of peer id, which must not be
+// running: its next Start begins with no Raft state, like a container
+// restarted without its volume.
+func (c *Cluster) WipeData(id int) error {
+	p, ok := c.hosts.Peer(id)
+	if !ok {
+		return fmt.Errorf("no peer %d", id)
+	}
+	if c.Node(id) != nil {
+		return fmt.Errorf("peer %d is running", id)
+	}
+	return os.RemoveAll(filepath.Join(c.dir, p.Name))
+}
+
 // Leave makes peer id leave gracefully.
 func (c *Cluster) Leave(id int) {
 	if n := c.take(id); n != nil {

@@ -24,13 +24,13 @@ func (c Config) Targets(getenv func(string) string) ([]Target, string, error) {
 	case c.Peers != "":
 		var err error
 		if ts, err = ParsePeers(c.Peers); err != nil {
-			return nil, "", fmt.Errorf("--peers: %v", err)
+			return nil, "", fmt.Errorf("--peers: %w", err)
 		}
 		from = "--peers"
 	case env != "":
 		var err error
 		if ts, err = ParsePeers(env); err != nil {
-			return nil, "", fmt.Errorf("%s: %v", PeersEnv, err)
+			return nil, "", fmt.Errorf("%s: %w", PeersEnv, err)
 		}
 		from = PeersEnv
 	case hf != nil:

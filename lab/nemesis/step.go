@@ -138,7 +138,7 @@ func ParseSchedule(args []string) ([]Step, error) {
 		}
 		t, err := parseTime(at)
 		if err != nil {
-			return nil, fmt.Errorf("--at %q: %v", at, err)
+			return nil, fmt.Errorf("--at %q: %w", at, err)
 		}
 		j := i
 		for j < len(args) && args[j] != "--at" && args[j] != "-at" && !strings.HasPrefix(args[j], "--at=") {
@@ -146,7 +146,7 @@ func ParseSchedule(args []string) ([]Step, error) {
 		}
 		act, err := ParseAction(args[i:j])
 		if err != nil {
-			return nil, fmt.Errorf("--at %s: %v", at, err)
+			return nil, fmt.Errorf("--at %s: %w", at, err)
 		}
 		steps = append(steps, Step{At: t, Action: act})
 		i = j
@@ -205,7 +205,7 @@ func ParseAction(w []string) (Action, error) {
 		}
 		sides, err := parseSides(args[0])
 		if err != nil {
-			return a, fmt.Errorf("partition %q: %v", args[0], err)
+			return a, fmt.Errorf("partition %q: %w", args[0], err)
 		}
 		a.Sides = sides
 	case Heal:
@@ -266,7 +266,7 @@ func ParseAction(w []string) (Action, error) {
 		if len(args) == 1 {
 			peers, err := parseList(args[0])
 			if err != nil {
-				return a, fmt.Errorf("%s: peers %q: %v", word, args[0], err)
+				return a, fmt.Errorf("%s: peers %q: %w", word, args[0], err)
 			}
 			a.Peers = peers
 		}
@@ -312,7 +312,7 @@ func parseSides(s string) ([][]string, error) {
 	for part := range strings.SplitSeq(s, sep) {
 		side, err := parseList(part)
 		if err != nil {
-			return nil, fmt.Errorf("side %d: %v", len(sides)+1, err)
+			return nil, fmt.Errorf("side %d: %w", len(sides)+1, err)
 		}
 		for _, p := range side {
 			if p == "leader" {

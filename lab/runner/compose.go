@@ -107,7 +107,7 @@ func loadService(sc types.ServiceConfig) (Service, error) {
 	}
 	var err error
 	if s.Restart, err = ParseRestart(sc.Restart); err != nil {
-		return s, fmt.Errorf("service %s: %v", sc.Name, err)
+		return s, fmt.Errorf("service %s: %w", sc.Name, err)
 	}
 	if sc.Restart == "" && sc.Deploy != nil && sc.Deploy.RestartPolicy != nil {
 		rp := sc.Deploy.RestartPolicy

@@ -60,7 +60,7 @@ func Judge(res *Result, extra checker.Options) (*Verdict, error) {
 	}
 	run, err := checker.Read([]checker.Source{{Name: "lab", R: bytes.NewReader(res.Log)}}, opts)
 	if err != nil {
-		return nil, fmt.Errorf("lab: checker: %v", err)
+		return nil, fmt.Errorf("checker: %w", err)
 	}
 	return &Verdict{Run: run, Report: checker.Check(run, opts)}, nil
 }

@@ -156,7 +156,7 @@ func (c *Control) find(name string) (*proc, error) {
 			return p, nil
 		}
 	}
-	return nil, fmt.Errorf("lab: no service or peer called %q", name)
+	return nil, fmt.Errorf("no service or peer called %q", name)
 }
 
 // Run executes the scenario: it places the peers on loopback addresses,
@@ -186,14 +186,14 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 	}
 	runDir, err := os.MkdirTemp("", "roster-lab-")
 	if err != nil {
-		return nil, fmt.Errorf("lab: run directory: %v", err)
+		return nil, fmt.Errorf("run directory: %w", err)
 	}
 	if !opts.KeepRunDir {
 		defer os.RemoveAll(runDir)
 	}
 	hostsPath := filepath.Join(runDir, "hostsfile.txt")
 	if err := os.WriteFile(hostsPath, []byte(lay.text), 0o644); err != nil {
-		return nil, fmt.Errorf("lab: %v", err)
+		return nil, err
 	}
 
 	var diagMu sync.Mutex
@@ -233,7 +233,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 		} else {
 			dataDir := filepath.Join(runDir, "data", s.Name)
 			if err := os.MkdirAll(dataDir, 0o755); err != nil {
-				return nil, fmt.Errorf("lab: %v", err)
+				return nil, err
 			}
 			p.args = peerArgs(s, hostsPath, p.ep, dataDir)
 			p.crashy = mayCrash(s.Args, append(slices.Clone(opts.Env), s.Env...))
@@ -316,7 +316,7 @@ wait:
 		res.Status = 1
 	}
 	if out.fileErr != nil {
-		return res, fmt.Errorf("lab: log file: %v", out.fileErr)
+		return res, fmt.Errorf("log file: %w", out.fileErr)
 	}
 	return res, nil
 }

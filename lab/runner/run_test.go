@@ -15,6 +15,13 @@ import (
 // runFake runs a compose file (and extra files) with the fake peer.
 func runFake(t *testing.T, compose string, files map[string]string, opts Options) (*Result, *syncBuffer, *syncBuffer) {
 	t.Helper()
+	return runFakeUntil(t, compose, files, opts, nil)
+}
+
+// runFakeUntil is runFake, but when until is set the run also ends as soon
+// as until(output) holds (checked every 20 ms), or after a minute.
+func runFakeUntil(t *testing.T, compose string, files map[string]string, opts Options, until func(out string) bool) (*Result, *syncBuffer, *syncBuffer) {
+	t.Helper()
 	if files == nil {
 		files = map[string]string{}
 	}
@@ -30,7 +37,26 @@ func runFake(t *testing.T, compose string, files map[string]string, opts Options
 	if opts.StopTimeout == 0 {
 		opts.StopTimeout = 2 * time.Second
 	}
-	res, err := Run(context.Background(), sc, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if until != nil {
+		go func() {
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					if until(out.String()) {
+						cancel()
+						return
+					}
+				}
+			}
+		}()
+	}
+	res, err := Run(ctx, sc, opts)
 	if err != nil {
 		t.Fatalf("Run: %v\ndiag:\n%s", err, diag)
 	}
@@ -208,12 +234,16 @@ services:
 
 func TestRunStopsEverythingItStarted(t *testing.T) {
 	t.Parallel()
-	res, out, diag := runFake(t, `
-x-roster: {duration: 600ms}
+	// The run ends once both grandchildren are up (or after a minute).
+	grandchildRe := regexp.MustCompile(`grandchild (\d+)`)
+	res, out, diag := runFakeUntil(t, `
+x-roster: {duration: 60s}
 services:
   one: {image: roster, command: ["--spawn"]}
   stubborn: {image: roster, command: ["--ignore-term", "--spawn"]}
-`, nil, Options{StopTimeout: 500 * time.Millisecond})
+`, nil, Options{StopTimeout: 500 * time.Millisecond}, func(out string) bool {
+		return len(grandchildRe.FindAllString(out, -1)) >= 2
+	})
 	if res.Status != 0 {
 		t.Fatalf("status %d: %q", res.Status, res.Failures)
 	}
@@ -224,7 +254,7 @@ services:
 		t.Errorf("diag %q", diag)
 	}
 	var grandchildren []int
-	for _, m := range regexp.MustCompile(`grandchild (\d+)`).FindAllStringSubmatch(out.String(), -1) {
+	for _, m := range grandchildRe.FindAllStringSubmatch(out.String(), -1) {
 		pid, _ := strconv.Atoi(m[1])
 		grandchildren = append(grandchildren, pid)
 	}

@@ -120,7 +120,7 @@ func TestUpStopsOnSignals(t *testing.T) {
 			pidRe := regexp.MustCompile(`fake peer \w+ id \d+ start \d+ at \S+ ports \d+ \d+ \d+ pid (\d+)`)
 			views := 0
 			deadline := time.After(15 * time.Second)
-			for views < 3 {
+			for views < 3 || len(pids) < 3 {
 				select {
 				case l, ok := <-lines:
 					if !ok {
@@ -136,7 +136,7 @@ func TestUpStopsOnSignals(t *testing.T) {
 					}
 				case <-deadline:
 					cmd.Process.Kill()
-					t.Fatalf("no 3 view lines within 15 s:\n%s", all.String())
+					t.Fatalf("no 3 view lines and 3 started peers within 15 s:\n%s", all.String())
 				}
 			}
 			if err := cmd.Process.Signal(sig); err != nil {

@@ -218,7 +218,7 @@ func RunPlan(ctx context.Context, plan Plan, opts runner.Options) *Run {
 	copts := checker.Options{Hostsfile: res.Hostsfile, Killed: res.Killed(), ExpectRemovals: out.Expect}
 	run, err := checker.Read([]checker.Source{{Name: "soak", R: bytes.NewReader(out.Log)}}, copts)
 	if err != nil {
-		out.Err = fmt.Errorf("checker: %v", err)
+		out.Err = fmt.Errorf("checker: %w", err)
 		return out
 	}
 	out.Verdict = &runner.Verdict{Run: run, Report: checker.Check(run, copts)}

@@ -15,6 +15,12 @@ import (
 type cluster struct {
 	*localcluster.Cluster
 	t *testing.T
+	// expect lists peers the test may rightly remove while alive (the
+	// minority of a partition), for the checker.
+	expect []int
+	// unjudged skips the checker at the end (a test that leaves no
+	// majority cannot end with completeness).
+	unjudged bool
 }
 
 func newCluster(t *testing.T, n int) *cluster {
@@ -26,7 +32,7 @@ func newCluster(t *testing.T, n int) *cluster {
 	c := &cluster{Cluster: lc, t: t}
 	t.Cleanup(func() {
 		lc.Close()
-		if !t.Failed() {
+		if !t.Failed() && !c.unjudged {
 			c.check()
 		}
 		if t.Failed() {
@@ -40,11 +46,12 @@ func newCluster(t *testing.T, n int) *cluster {
 // must hold. Crashes and graceful leaves are in the logs themselves.
 func (c *cluster) check() {
 	c.t.Helper()
-	run, err := checker.Read([]checker.Source{{Name: "views", R: strings.NewReader(c.ViewLogs())}}, checker.Options{})
+	opts := checker.Options{ExpectRemovals: c.expect}
+	run, err := checker.Read([]checker.Source{{Name: "views", R: strings.NewReader(c.ViewLogs())}}, opts)
 	if err != nil {
 		c.t.Fatalf("checker: %v", err)
 	}
-	rep := checker.Check(run, checker.Options{})
+	rep := checker.Check(run, opts)
 	if rep.Status() != 0 {
 		var b strings.Builder
 		rep.WriteText(&b)

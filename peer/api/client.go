@@ -60,7 +60,7 @@ func (c Client) Get(ctx context.Context, path string) ([]byte, int, error) {
 	url := "http://" + c.Addr + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return nil, 0, fmt.Errorf("GET %s: %v", url, err)
+		return nil, 0, fmt.Errorf("GET %s: %w", url, err)
 	}
 	hc := c.HTTP
 	if hc == nil {
@@ -82,7 +82,7 @@ func (c Client) Get(ctx context.Context, path string) ([]byte, int, error) {
 		return raw, resp.StatusCode, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("GET %s: reading the answer: %v", url, err)
+		return nil, 0, fmt.Errorf("GET %s: reading the answer: %w", url, err)
 	}
 	return raw, resp.StatusCode, nil
 }

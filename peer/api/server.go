@@ -4,13 +4,16 @@ package api
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"log"
 	"net"
 	"net/http"
 	"time"
 
 	"roster/peer/fsm"
+	"roster/peer/netguard"
 )
 
 // Status is a peer's answer to /health.
@@ -38,16 +41,60 @@ type Server struct {
 	ln   net.Listener
 }
 
+// Bounds of the API: what one connection or request can hold. No request
+// of the API needs a body over a few hundred bytes or a second to send.
+const (
+	maxHeaderBytes    = 16 << 10
+	maxBodyBytes      = 64 << 10
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	// idleTimeout closes a kept-alive connection with no request.
+	idleTimeout = 30 * time.Second
+	// connsPerIP caps concurrent connections from one address.
+	connsPerIP = 16
+)
+
+// serverProtocols are HTTP/1.1 and, for the peers, unencrypted HTTP/2 (h2c
+// with prior knowledge): a peer forwards many requests at once to another
+// (writes to the leader) over one connection instead of one connection
+// each, which the per-address cap would refuse.
+func serverProtocols() *http.Protocols {
+	p := new(http.Protocols)
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	return p
+}
+
+// Limits are the API's options beyond its address.
+type Limits struct {
+	// TLS, if set, makes the API serve HTTPS.
+	TLS *tls.Config
+	// Log counts refused connections at a bounded rate.
+	Log *netguard.RateLog
+}
+
 // Listen binds the API address; it fails at once if the port is taken.
-func Listen(addr string, peer Peer) (*Server, error) {
+func Listen(addr string, peer Peer, lim Limits) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
+	ln = &netguard.Listener{Listener: ln, Limit: &netguard.ConnLimiter{PerIP: connsPerIP, Total: connsTotal()}, Log: lim.Log, Name: "api"}
+	if lim.TLS != nil {
+		ln = tls.NewListener(ln, lim.TLS)
+	}
 	s := &Server{peer: peer, mux: http.NewServeMux(), ln: ln}
 	s.mux.HandleFunc("GET /health", s.health)
 	s.mux.HandleFunc("GET /view", s.view)
-	s.srv = &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	s.srv = &http.Server{
+		Handler:           http.MaxBytesHandler(s.mux, maxBodyBytes),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          log.New(lim.Log.Writer("api"), "", 0),
+		Protocols:         serverProtocols(),
+	}
 	return s, nil
 }
 

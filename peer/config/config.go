@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"roster/peer/hostsfile"
 )
@@ -17,6 +18,22 @@ const (
 	DefaultGossipPort = 8081
 	DefaultAPIPort    = 8082
 	DefaultVoters     = 5
+)
+
+// Client groups defaults (--client-interval, --client-misses).
+const (
+	// DefaultClientInterval is how often an owner checks each client.
+	DefaultClientInterval = 5 * time.Second
+	// DefaultClientMisses is how many checks in a row a client may miss
+	// before its owner removes it.
+	DefaultClientMisses = 3
+)
+
+// AddrCheck modes.
+const (
+	AddrCheckAuto = "auto"
+	AddrCheckOn   = "on"
+	AddrCheckOff  = "off"
 )
 
 // ErrNoHostsfile says a peer was started without a hostsfile.
@@ -33,8 +50,9 @@ type Config struct {
 
 	// Bind is the IP to listen on ("" or "0.0.0.0" for all interfaces).
 	Bind string
-	// Advertise is the IP other peers reach this one at ("" to derive it
-	// from Bind, the hostsfile address column, or the interfaces).
+	// Advertise is the IP other peers reach this one at ("" to choose one
+	// as package advertise says: Bind, else the local address this peer's
+	// name resolves to, else the one routing to the other peers).
 	Advertise string
 
 	RaftPort   int // TCP, Raft
@@ -46,6 +64,25 @@ type Config struct {
 	DataDir string
 	// Voters caps the number of Raft voters (odd, at least 1).
 	Voters int
+	// ClientInterval is how often the owner of a client checks it (0: the
+	// default); ClientMisses how many checks in a row it may miss (0: the
+	// default).
+	ClientInterval time.Duration
+	ClientMisses   int
+	// Keys are the cluster's shared keys (AES, 16, 24 or 32 bytes), the
+	// first the primary; none leaves the cluster open to anyone on the
+	// network. They encrypt gossip and authenticate Raft (see peer/secure).
+	Keys [][]byte
+	// TLSCA, TLSCert and TLSKey are PEM files (all or none): Raft's
+	// connections use them instead of certificates derived from Keys, and
+	// the API serves HTTPS.
+	TLSCA, TLSCert, TLSKey string
+	// AddrCheck says whether a peer must come from its hostsfile address
+	// (or what its name resolves to): AddrCheckAuto (on without Keys or
+	// TLS files, when nothing else says who a peer is), AddrCheckOn or
+	// AddrCheckOff.
+	AddrCheck string
+
 	// LogLevel is the level of diagnostic logs (trace, debug, info, warn, error, off).
 	LogLevel string
 	// LogTime puts a timestamp in front of each diagnostic line. Leave it
@@ -86,8 +123,30 @@ func (c *Config) Validate() error {
 	if c.RaftPort == c.GossipPort || c.RaftPort == c.APIPort || c.GossipPort == c.APIPort {
 		return fmt.Errorf("--raft-port, --gossip-port and --api-port must differ (got %d, %d, %d)", c.RaftPort, c.GossipPort, c.APIPort)
 	}
+	if n := btoi(c.TLSCA != "") + btoi(c.TLSCert != "") + btoi(c.TLSKey != ""); n != 0 && n != 3 {
+		return fmt.Errorf("--tls-ca, --tls-cert and --tls-key go together")
+	}
+	switch c.AddrCheck {
+	case "":
+		c.AddrCheck = AddrCheckAuto
+	case AddrCheckAuto, AddrCheckOn, AddrCheckOff:
+	default:
+		return fmt.Errorf("--addr-check %q: want auto, on or off", c.AddrCheck)
+	}
 	if c.Voters < 1 {
 		return fmt.Errorf("--voters %d: want at least 1", c.Voters)
+	}
+	if c.ClientInterval == 0 {
+		c.ClientInterval = DefaultClientInterval
+	}
+	if c.ClientMisses == 0 {
+		c.ClientMisses = DefaultClientMisses
+	}
+	if c.ClientInterval < 10*time.Millisecond || c.ClientInterval > time.Hour {
+		return fmt.Errorf("--client-interval %s: want 10ms to 1h", c.ClientInterval)
+	}
+	if c.ClientMisses < 1 || c.ClientMisses > 1000 {
+		return fmt.Errorf("--client-misses %d: want 1 to 1000", c.ClientMisses)
 	}
 	return nil
 }
@@ -98,4 +157,26 @@ func (c *Config) MaxVoters() int {
 		return c.Voters - 1
 	}
 	return c.Voters
+}
+
+// Secured reports whether the cluster authenticates its members (a key or
+// TLS files).
+func (c *Config) Secured() bool { return len(c.Keys) > 0 || c.TLSCA != "" }
+
+// CheckAddrs reports whether peers must come from their hostsfile addresses.
+func (c *Config) CheckAddrs() bool {
+	switch c.AddrCheck {
+	case AddrCheckOn:
+		return true
+	case AddrCheckOff:
+		return false
+	}
+	return !c.Secured()
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

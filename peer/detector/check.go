@@ -31,14 +31,15 @@ const (
 // member, and is re-checked until memberlist sees it alive again.
 func (d *Detector) Check(id int) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	_, known := d.known(id)
 	if !known || d.checks[id] || id == d.cfg.Self.ID {
-		d.mu.Unlock()
 		return
 	}
-	d.checks[id] = true
-	d.mu.Unlock()
-	go d.check(id)
+	if d.goLocked(func() { d.check(id) }) {
+		d.checks[id] = true
+		d.cfg.Metrics.CheckStarted(id)
+	}
 }
 
 // known returns the member record of id if memberlist sees it alive or
@@ -58,6 +59,7 @@ func (d *Detector) check(id int) {
 		d.mu.Unlock()
 	}()
 	name := d.cfg.Hosts.Peers[id-1].Name
+	refuted := false
 	for {
 		d.mu.Lock()
 		m, known := d.known(id)
@@ -67,26 +69,35 @@ func (d *Detector) check(id int) {
 			return
 		}
 		if !d.silent(id, name, m.Addr) {
+			if !refuted {
+				refuted = true
+				d.cfg.Metrics.CheckRefuted(id)
+			}
 			if !pending {
 				return
 			}
-			time.Sleep(recheckInterval) // memberlist still says dead: ask again
+			// memberlist still says dead: ask again
+			if !d.sleep(recheckInterval) {
+				return
+			}
 			continue
 		}
 		d.mu.Lock()
 		cur, known := d.known(id)
 		restarted := known && !sameLife(cur, m)
-		if known && !restarted {
+		if known && !restarted && !d.closed {
 			d.down[id] = true
 		}
+		closed := d.closed
 		d.mu.Unlock()
-		if restarted {
+		if restarted && !closed {
 			continue // the silence was its previous life's: check the new one
 		}
-		if !known {
+		if !known || closed || restarted {
 			return
 		}
 		d.log.Info("peer confirmed down by direct check", "peer", name)
+		d.cfg.Metrics.CheckConfirmed(id)
 		if d.cfg.OnDown != nil {
 			d.cfg.OnDown(id)
 		}
@@ -97,12 +108,13 @@ func (d *Detector) check(id int) {
 }
 
 // silent reports whether checkRounds rounds in a row get no answer, giving
-// up early if memberlist forgets the peer meanwhile. A round that ran on a
-// starved process does not count (see starved.go), up to maxStarvedRounds.
+// up early if memberlist forgets the peer meanwhile or Shutdown is called.
+// A round that ran on a starved process does not count (see starved.go), up
+// to maxStarvedRounds.
 func (d *Detector) silent(id int, name string, addr net.IP) bool {
 	for failed, starved := 0, 0; failed < checkRounds; {
 		start := time.Now()
-		if d.answers(name, addr) {
+		if d.stopped() || d.answers(name, addr) {
 			return false
 		}
 		if d.starvedRound(name, start) && starved < maxStarvedRounds {
@@ -121,11 +133,13 @@ func (d *Detector) silent(id int, name string, addr net.IP) bool {
 }
 
 // recheckDown pings a peer confirmed down every recheckInterval until it
-// answers again (it rejoins the member set) or it is no longer down
-// (memberlist saw it alive, or forgot it).
+// answers again (it rejoins the member set), it is no longer down
+// (memberlist saw it alive, or forgot it), or Shutdown is called.
 func (d *Detector) recheckDown(id int, name string, addr net.IP) {
 	for {
-		time.Sleep(recheckInterval)
+		if !d.sleep(recheckInterval) {
+			return
+		}
 		d.mu.Lock()
 		down := d.down[id]
 		d.mu.Unlock()
@@ -144,13 +158,14 @@ func (d *Detector) recheckDown(id int, name string, addr net.IP) {
 }
 
 // answers reports whether the peer acks any of pingsPerRound UDP pings sent
-// at once, within memberlist's probe timeout.
+// at once, within memberlist's probe timeout (false once Shutdown is called).
 func (d *Detector) answers(name string, ip net.IP) bool {
 	port := d.cfg.Port
 	if id, ok := d.cfg.Hosts.ID(name); ok && d.cfg.Hosts.Peers[id-1].Port != 0 {
 		port = d.cfg.Hosts.Peers[id-1].Port
 	}
 	addr := &net.UDPAddr{IP: ip, Port: port}
+	d.rounds.Add(1)
 	acks := make(chan bool, pingsPerRound)
 	for range pingsPerRound {
 		go func() {
@@ -158,11 +173,19 @@ func (d *Detector) answers(name string, ip net.IP) bool {
 			acks <- err == nil
 		}()
 	}
-	ok := false
+	// The pings end within the probe timeout on their own; the round ends
+	// at the first ack, or at once on Shutdown.
 	for range pingsPerRound {
-		ok = <-acks || ok
+		select {
+		case ok := <-acks:
+			if ok {
+				return true
+			}
+		case <-d.stop:
+			return false
+		}
 	}
-	return ok
+	return false
 }
 
 // ackFresh is how long a direct ack vouches for a peer in Answering.

@@ -13,12 +13,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 
 	"roster/peer/hostsfile"
+	"roster/peer/identity"
+	"roster/peer/metrics"
+	"roster/peer/netguard"
 )
 
 // ProbeInterval is memberlist's probe period.
@@ -27,7 +31,8 @@ const ProbeInterval = 1100 * time.Millisecond
 // Config configures a Detector.
 type Config struct {
 	// Self is this peer's hostsfile line.
-	Self  hostsfile.Peer
+	Self hostsfile.Peer
+	// Hosts is the hostsfile: the peers to watch.
 	Hosts *hostsfile.File
 	// BindAddr is the IP to listen on; AdvertiseAddr the IP to announce
 	// ("" lets memberlist pick from BindAddr or the interfaces).
@@ -35,6 +40,7 @@ type Config struct {
 	// Port is this peer's memberlist port (UDP and TCP), and the port of
 	// every peer whose hostsfile line names none.
 	Port int
+	// Meta is what this peer announces about itself.
 	Meta Meta
 	// WrapTransport, if set, wraps memberlist's network transport (fault injection).
 	WrapTransport func(memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
@@ -44,13 +50,34 @@ type Config struct {
 	// OnAddr, if set, is called (from a memberlist goroutine; it must not
 	// block) with every address memberlist reports for a hostsfile peer.
 	OnAddr func(id int, addr net.IP)
+	// Logger receives diagnostics (memberlist's included).
 	Logger hclog.Logger
+	// Metrics counts direct checks (nil: none).
+	Metrics *metrics.Peer
+
+	// Keyring, if set, encrypts gossip (AES-GCM with the primary key; any
+	// installed key decrypts) and drops what no key decrypts.
+	Keyring *memberlist.Keyring
+	// Resolver tells which addresses belong to which hostsfile peer. With
+	// AddrCheck, a peer is admitted only at an address it owns, and
+	// packets and streams from addresses of no hostsfile peer are dropped.
+	Resolver  *identity.Resolver
+	AddrCheck bool
+	// Log counts dropped input at a bounded rate.
+	Log *netguard.RateLog
 }
+
+// Label is the label of every gossip packet and stream; with a key it is
+// authenticated too, so another program's memberlist traffic is refused.
+const Label = "roster"
 
 // Member is a hostsfile peer that memberlist sees alive.
 type Member struct {
-	ID   int
+	// ID is the peer's hostsfile id.
+	ID int
+	// Addr is the IP memberlist reports for it.
 	Addr net.IP
+	// Meta is what the peer announces about itself.
 	Meta Meta
 }
 
@@ -64,7 +91,15 @@ type Detector struct {
 	// probeTimeout is memberlist's ProbeTimeout: how long a ping waits.
 	probeTimeout time.Duration
 
+	// stop is closed by Shutdown; every goroutine of the detector ends
+	// soon after, and Shutdown waits for them in wg.
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	running atomic.Int64 // goroutines started by goLocked and not yet ended (for tests)
+	rounds  atomic.Int64 // rounds of direct pings sent (for tests)
+
 	mu      sync.Mutex
+	closed  bool // Shutdown was called: start no goroutine
 	alive   map[int]Member
 	leaving map[int]bool      // peers that announced a graceful leave
 	pending map[int]Member    // declared dead by memberlist, not yet confirmed
@@ -73,6 +108,8 @@ type Detector struct {
 	joining map[int]bool      // re-joins in flight
 	acked   map[int]time.Time // last ack to a direct ping
 	meta    Meta
+
+	lines *netguard.LineWriter // memberlist's log, at a bounded rate
 }
 
 // Start creates the memberlist instance. It does not join anyone: call Run.
@@ -81,6 +118,7 @@ func Start(cfg Config) (*Detector, error) {
 		cfg:     cfg,
 		log:     cfg.Logger.Named("detector"),
 		changed: make(chan struct{}, 1),
+		stop:    make(chan struct{}),
 		alive:   map[int]Member{},
 		leaving: map[int]bool{},
 		pending: map[int]Member{},
@@ -103,7 +141,17 @@ func Start(cfg Config) (*Detector, error) {
 	d.probeTimeout = mc.ProbeTimeout
 	mc.Events = (*events)(d)
 	mc.Delegate = (*delegate)(d)
-	mc.Logger = log.New(shutdownFilter{logFilter{cfg.Logger.Named("memberlist").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})}}, "", 0)
+	mc.Alive = (*alive)(d)
+	mc.Label = Label
+	mc.Keyring = cfg.Keyring
+	mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
+	// memberlist inflates compressed messages without a bound; roster's
+	// peers never send one, and the guard drops those that come.
+	mc.EnableCompression = false
+	d.lines = netguard.NewLineWriter(shutdownFilter{cfg.Logger.Named("memberlist").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})})
+	// Routine complaints become debug lines first: the line writer limits
+	// the rate of warnings and errors only.
+	mc.Logger = log.New(logFilter{d.lines}, "", 0)
 	mc.LogOutput = nil
 
 	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
@@ -118,14 +166,18 @@ func Start(cfg Config) (*Detector, error) {
 		}
 		return nil, fmt.Errorf("gossip port %s: %w", addr, err)
 	}
-	var t memberlist.NodeAwareTransport = nt
+	var t memberlist.NodeAwareTransport = newGuard(nt, guardConfig{
+		Keyring: cfg.Keyring, Label: Label, Resolver: cfg.Resolver, AddrCheck: cfg.AddrCheck, Log: cfg.Log,
+		Source: specificIP(mc.BindAddr),
+	})
 	if cfg.WrapTransport != nil {
 		t = cfg.WrapTransport(t)
 	}
 	mc.Transport = t
 	ml, err := memberlist.Create(mc)
 	if err != nil {
-		nt.Shutdown()
+		t.Shutdown()
+		d.lines.Close()
 		return nil, fmt.Errorf("start memberlist: %w", err)
 	}
 	d.ml = ml
@@ -185,8 +237,8 @@ func (d *Detector) Alive() map[int]string {
 }
 
 // Run joins the other hostsfile peers and keeps re-joining the missing ones
-// every interval until ctx is done. memberlist alone does not re-merge after
-// a long partition.
+// every interval until ctx is done or Shutdown is called. memberlist alone
+// does not re-merge after a long partition.
 func (d *Detector) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -194,6 +246,8 @@ func (d *Detector) Run(ctx context.Context, interval time.Duration) {
 		d.rejoinMissing(ctx)
 		select {
 		case <-ctx.Done():
+			return
+		case <-d.stop:
 			return
 		case <-t.C:
 		}
@@ -208,34 +262,49 @@ func (d *Detector) rejoinMissing(ctx context.Context) {
 		d.mu.Lock()
 		_, ok := d.alive[p.ID]
 		busy := d.joining[p.ID]
-		if !ok && !busy {
+		started := !ok && !busy && d.goLocked(func() { d.rejoin(ctx, p) })
+		if started {
 			d.joining[p.ID] = true
 		}
 		d.mu.Unlock()
-		if ok || busy {
-			continue
+	}
+}
+
+// rejoin tries once to join a missing peer.
+func (d *Detector) rejoin(ctx context.Context, p hostsfile.Peer) {
+	defer func() {
+		d.mu.Lock()
+		delete(d.joining, p.ID)
+		d.mu.Unlock()
+	}()
+	if ctx.Err() != nil || d.stopped() {
+		return
+	}
+	if !p.IsIP() {
+		// Under Docker a crashed container's name stops resolving:
+		// skip it quietly rather than have memberlist warn each time.
+		host := p.Host
+		if host == "" {
+			host = p.Name
 		}
-		go func(p hostsfile.Peer) {
-			defer func() {
-				d.mu.Lock()
-				delete(d.joining, p.ID)
-				d.mu.Unlock()
-			}()
-			if ctx.Err() != nil {
-				return
-			}
-			if p.Host == "" {
-				// Under Docker a crashed container's name stops resolving:
-				// skip it quietly rather than have memberlist warn each time.
-				if _, err := net.DefaultResolver.LookupHost(ctx, p.Name); err != nil {
-					d.log.Trace("peer does not resolve", "peer", p.Name, "error", err)
-					return
-				}
-			}
-			if _, err := d.ml.Join([]string{d.seed(p)}); err != nil {
-				d.log.Trace("join failed", "peer", p.Name, "error", err)
-			}
-		}(p)
+		if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
+			d.log.Trace("peer does not resolve", "peer", p.Name, "host", host, "error", err)
+			return
+		}
+	}
+	// A join may wait for memberlist's TCP timeout; Shutdown does not wait
+	// for it (the call ends on its own).
+	joined := make(chan error, 1)
+	go func() {
+		_, err := d.ml.Join([]string{d.seed(p)})
+		joined <- err
+	}()
+	select {
+	case err := <-joined:
+		if err != nil {
+			d.log.Trace("join failed", "peer", p.Name, "error", err)
+		}
+	case <-d.stop:
 	}
 }
 
@@ -302,8 +371,76 @@ func (d *Detector) Leave(timeout time.Duration) error {
 	return d.ml.Leave(timeout / 2)
 }
 
-// Shutdown stops memberlist at once, without telling anyone (a crash).
-func (d *Detector) Shutdown() error { return d.ml.Shutdown() }
+// shutdownWait bounds how long Shutdown waits for the detector's
+// goroutines, which end as soon as they see Shutdown.
+const shutdownWait = time.Second
+
+// Shutdown stops memberlist at once, without telling anyone (a crash), and
+// stops every goroutine of the detector (direct checks, re-checks,
+// re-joins), waiting for them at most shutdownWait. memberlist calls they
+// had in flight (a ping, a join) end within their own timeouts. It is safe
+// to call more than once.
+func (d *Detector) Shutdown() error {
+	d.mu.Lock()
+	if !d.closed {
+		d.closed = true
+		close(d.stop)
+	}
+	d.mu.Unlock()
+	err := d.ml.Shutdown()
+	d.lines.Close()
+	done := make(chan struct{})
+	go func() {
+		d.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(shutdownWait):
+		d.log.Warn("detector goroutines still running after shutdown", "count", d.running.Load())
+	}
+	return err
+}
+
+// goLocked runs f on a new goroutine that Shutdown waits for, unless
+// Shutdown was called; it reports whether it started f. The caller holds
+// d.mu (so no goroutine starts once Shutdown has begun waiting).
+func (d *Detector) goLocked(f func()) bool {
+	if d.closed {
+		return false
+	}
+	d.wg.Add(1)
+	d.running.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer d.running.Add(-1)
+		f()
+	}()
+	return true
+}
+
+// stopped reports whether Shutdown was called.
+func (d *Detector) stopped() bool {
+	select {
+	case <-d.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// sleep waits for dur, or less if Shutdown is called; it reports whether
+// the detector is still running.
+func (d *Detector) sleep(dur time.Duration) bool {
+	t := time.NewTimer(dur)
+	defer t.Stop()
+	select {
+	case <-d.stop:
+		return false
+	case <-t.C:
+		return true
+	}
+}
 
 // shutdownFilter drops memberlist's complaints about its own closed sockets,
 // which it logs as errors while it shuts down.
@@ -314,4 +451,13 @@ func (f shutdownFilter) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return f.w.Write(p)
+}
+
+// specificIP returns bind as an IP unless it is unspecified (all interfaces).
+func specificIP(bind string) net.IP {
+	ip := net.ParseIP(bind)
+	if ip == nil || ip.IsUnspecified() {
+		return nil
+	}
+	return ip
 }

@@ -1,6 +1,8 @@
 package detector
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/memberlist"
 )
 
@@ -80,3 +82,25 @@ func (g *delegate) NotifyMsg([]byte)                           {}
 func (g *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (g *delegate) LocalState(join bool) []byte                { return nil }
 func (g *delegate) MergeRemoteState(buf []byte, join bool)     {}
+
+// alive decides which nodes memberlist admits: hostsfile names only, and,
+// with Config.AddrCheck, only at an address the name owns (its hostsfile
+// address, or what it resolves to now). memberlist calls it for every
+// alive message and push/pull entry, and logs the refusals (at a bounded
+// rate, see netguard.LineWriter).
+type alive Detector
+
+func (a *alive) NotifyAlive(n *memberlist.Node) error {
+	d := (*Detector)(a)
+	if n.Name == d.cfg.Self.Name {
+		return nil // memberlist refutes claims to its own name itself
+	}
+	id, ok := d.cfg.Hosts.ID(n.Name)
+	if !ok {
+		return fmt.Errorf("%q is not in the hostsfile", n.Name)
+	}
+	if d.cfg.AddrCheck && !d.cfg.Resolver.Owns(id, n.Addr) {
+		return fmt.Errorf("%s is not %s's address (hostsfile %s)", n.Addr, n.Name, d.cfg.Hosts.Path)
+	}
+	return nil
+}

@@ -7,10 +7,13 @@ import (
 	"sync"
 
 	"github.com/hashicorp/raft"
+
+	"roster/peer/groups"
 )
 
 // Result is what Apply returns (through raft.ApplyFuture.Response) for a
 // change: the view after the entry, and an error when the change was refused.
+// A groups entry returns a groups.Result instead.
 type Result struct {
 	View View
 	Err  error
@@ -25,12 +28,14 @@ type FSM struct {
 	// onView is called, in order, for every view the FSM installs, whether
 	// by a log entry or by restoring a snapshot (restored is true then).
 	onView func(v View, restored bool)
+	// groups is the client groups state (its own lock).
+	groups *groups.State
 }
 
 // New returns an empty FSM. onView, if not nil, is called from Raft's FSM
 // goroutine for each installed view; it must not block for long.
 func New(onView func(v View, restored bool)) *FSM {
-	return &FSM{onView: onView}
+	return &FSM{onView: onView, groups: groups.NewState()}
 }
 
 // View returns the current view. Safe for concurrent use.
@@ -44,6 +49,9 @@ func (f *FSM) View() View {
 func (f *FSM) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
+	}
+	if isGroups(l) {
+		return f.groups.Apply(l.Index, l.Data)
 	}
 	_, c, err := decode(l.Data)
 	if err != nil {
@@ -71,12 +79,14 @@ func (f *FSM) Apply(l *raft.Log) any {
 
 // snapshotState is the serialized form of the FSM.
 type snapshotState struct {
-	View View `json:"view"`
+	View   View             `json:"view"`
+	Groups *groups.Snapshot `json:"groups,omitempty"`
 }
 
 // Snapshot captures the current state for Raft.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	return &snapshot{state: snapshotState{View: f.View()}}, nil
+	g := f.groups.Snapshot()
+	return &snapshot{state: snapshotState{View: f.View(), Groups: &g}}, nil
 }
 
 // Restore replaces the state with a snapshot.
@@ -85,6 +95,9 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	var s snapshotState
 	if err := json.NewDecoder(rc).Decode(&s); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	if err := f.groups.Restore(s.Groups); err != nil {
+		return err
 	}
 	if f.onView != nil && s.View.ID > 0 {
 		f.onView(s.View.Clone(), true)

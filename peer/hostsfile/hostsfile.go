@@ -3,8 +3,11 @@
 // A hostsfile names one peer a line. The 1-based number of the line among the
 // peer lines is the peer's id; blank lines and lines starting with '#' are
 // ignored (a '#' after a name starts a trailing comment). A line may carry an
-// address after the name, either an IP ("one 127.0.0.11") or an IP and the
-// peer's memberlist port ("one 127.0.0.1:7946"), for runs without DNS.
+// address after the name: an IP ("one 127.0.0.11"), for runs without DNS, or
+// a DNS name other than the peer's name ("roster-0
+// roster-0.roster.default.svc.cluster.local", a Kubernetes pod behind a
+// headless service), either with the peer's memberlist port
+// ("one 127.0.0.1:7946").
 package hostsfile
 
 import (
@@ -24,7 +27,8 @@ type Peer struct {
 	ID int
 	// Name is the peer's name, as memberlist and the view log know it.
 	Name string
-	// Host is the optional address column without its port ("" when absent).
+	// Host is the optional address column without its port: an IP or a DNS
+	// name ("" when absent).
 	Host string
 	// Port is the optional memberlist port of the address column (0 when absent).
 	Port int
@@ -124,20 +128,53 @@ func parseAddr(s string) (string, int, error) {
 	if ip := net.ParseIP(s); ip != nil {
 		return ip.String(), 0, nil
 	}
-	host, portStr, err := net.SplitHostPort(s)
-	if err != nil {
-		return "", 0, fmt.Errorf("bad address %q: want an IP or IP:port", s)
+	host, portStr := s, ""
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		host, portStr = h, p
+	} else if strings.Contains(s, ":") {
+		return "", 0, fmt.Errorf("bad address %q: want an IP, a DNS name, or either with :port", s)
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
-		return "", 0, fmt.Errorf("bad address %q: %q is not an IP", s, host)
+	if ip := net.ParseIP(host); ip != nil {
+		host = ip.String()
+	} else if !isDNSName(host) {
+		return "", 0, fmt.Errorf("bad address %q: %q is neither an IP nor a DNS name", s, host)
+	}
+	if portStr == "" {
+		return host, 0, nil
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 1 || port > 65535 {
 		return "", 0, fmt.Errorf("bad address %q: port must be 1-65535", s)
 	}
-	return ip.String(), port, nil
+	return host, port, nil
 }
+
+// isDNSName reports whether s is a DNS name: dot-separated labels of 1-63
+// letters, digits, '-' and '_' (Docker service names), not starting or
+// ending with '-', at most 253 bytes, an optional final dot, and a last label
+// that is not all digits (so a mistyped IP such as "10.0.0" is no name).
+func isDNSName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	last := labels[len(labels)-1]
+	return strings.Trim(last, "0123456789") != ""
+}
+
+// IsIP reports whether the peer's address column is an IP (not a DNS name).
+func (p Peer) IsIP() bool { return net.ParseIP(p.Host) != nil }
 
 // ID returns the id of the peer called name, and whether there is one.
 func (f *File) ID(name string) (int, bool) {

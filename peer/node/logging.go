@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+
+	"roster/peer/netguard"
 )
 
 // demoted are Raft's errors and warnings that are routine in a membership
@@ -56,16 +58,25 @@ var demoted = []struct {
 
 // quietLogger logs Raft's routine complaints (demoted) at a lower level,
 // and "failed to decode incoming command" at debug level when it only says
-// that a connection closed (a peer crashed, or this one shuts down). Safe
-// for concurrent use, as the hclog.Logger it wraps.
-type quietLogger struct{ hclog.Logger }
+// that a connection closed (a peer crashed, or this one shuts down); with a
+// rate log (Raft's network layer, which logs every bad connection), it logs
+// each kind of warning or error once a window. Safe for concurrent use, as
+// the hclog.Logger it wraps.
+type quietLogger struct {
+	hclog.Logger
+	rate *netguard.RateLog
+}
 
 func (q quietLogger) Error(msg string, args ...any) { q.log(hclog.Error, msg, args) }
 
 func (q quietLogger) Warn(msg string, args ...any) { q.log(hclog.Warn, msg, args) }
 
 func (q quietLogger) log(level hclog.Level, msg string, args []any) {
-	q.Logger.Log(demote(level, msg, args), msg, args...)
+	level = demote(level, msg, args)
+	if level >= hclog.Warn && q.rate != nil && !q.rate.Allow(msg) {
+		return
+	}
+	q.Logger.Log(level, msg, args...)
 }
 
 // demote returns the level to log msg at.
@@ -96,8 +107,12 @@ func closedConn(args []any) bool {
 	return false
 }
 
-func (q quietLogger) Named(name string) hclog.Logger { return quietLogger{q.Logger.Named(name)} }
-func (q quietLogger) ResetNamed(name string) hclog.Logger {
-	return quietLogger{q.Logger.ResetNamed(name)}
+func (q quietLogger) Named(name string) hclog.Logger {
+	return quietLogger{q.Logger.Named(name), q.rate}
 }
-func (q quietLogger) With(args ...any) hclog.Logger { return quietLogger{q.Logger.With(args...)} }
+func (q quietLogger) ResetNamed(name string) hclog.Logger {
+	return quietLogger{q.Logger.ResetNamed(name), q.rate}
+}
+func (q quietLogger) With(args ...any) hclog.Logger {
+	return quietLogger{q.Logger.With(args...), q.rate}
+}

@@ -5,11 +5,13 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -23,7 +25,12 @@ import (
 	"roster/peer/config"
 	"roster/peer/detector"
 	"roster/peer/fsm"
+	"roster/peer/groups/service"
+	"roster/peer/identity"
+	"roster/peer/metrics"
+	"roster/peer/netguard"
 	"roster/peer/reconcile"
+	"roster/peer/secure"
 	"roster/peer/viewlog"
 )
 
@@ -51,6 +58,11 @@ type Options struct {
 	// OnInstall, if set, is called with each view this peer prints, from
 	// Raft's FSM goroutine, right after the line is written.
 	OnInstall func(fsm.View)
+	// Dial, if set, makes the client groups' connections: the owners'
+	// checks of clients and the requests one peer forwards to another.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// PeerHeader is added to every request one peer forwards to another.
+	PeerHeader http.Header
 }
 
 // Node is a running peer. Its methods are safe for concurrent use.
@@ -62,13 +74,19 @@ type Node struct {
 	det     *detector.Detector
 	raft    *raft.Raft
 	trans   *raft.NetworkTransport
-	stream  *tcpStream
 	stores  stores
 	api     *api.Server
+	metrics *metrics.Peer
+	groups  *service.Service
 	life    uint64 // this process's life number (fsm.NewLife)
 
-	announce    chan struct{}             // viewApplied -> announceCommits
-	raftRunning atomic.Pointer[raft.Raft] // n.raft, for Raft's own goroutines
+	resolver *identity.Resolver
+	netLog   *netguard.RateLog // bad input from the network, at a bounded rate
+	// netRaftLog bounds the rate of Raft's network layer's own complaints.
+	netRaftLog *netguard.RateLog
+	keyring    *secure.Keyring // nil when the cluster has no key
+	tls        *secure.TLS     // nil without a key or TLS files
+	stream     *stream
 
 	onPeerAddr func(id int, ip net.IP)
 
@@ -89,7 +107,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, onPeerAddr: opts.OnPeerAddr}
 	logger := newLogger(cfg, &n.stopping)
-	n.log = logger
+	n.log, n.metrics = logger, newMetrics(logger)
 	started := false
 	defer func() {
 		if !started {
@@ -98,34 +116,52 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}()
 	var err error
 
+	n.resolver = identity.New(cfg.Hosts, nil)
+	n.netLog = netguard.NewRateLog(logger.Named("net"))
+	n.netRaftLog = netguard.NewRateLog(logger.Named("raft-net"))
+	if err := n.setupSecurity(); err != nil {
+		return nil, err
+	}
+
 	vl := viewlog.New(cfg.ViewLog, cfg.Self.ID)
 	n.life = fsm.NewLife()
 	n.printer = newPrinter(cfg.Self.ID, n.life, vl, func() { n.det.SetJoined() })
 	n.printer.onPrint = opts.OnInstall
 	n.printer.intercept = opts.Intercept
-	n.announce = make(chan struct{}, 1)
 	n.fsm = fsm.New(func(v fsm.View, restored bool) {
 		n.printer.installed(v, restored)
-		n.viewApplied()
+		n.metrics.ViewInstalled(v.ID, v.Members)
 	})
 
 	// Raft's port is bound first: the leader may dial it as soon as the
-	// join below reaches it.
-	if n.stream, err = listenStream(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort))); err != nil {
+	// join below reaches it. Its advertised address is known once
+	// memberlist has picked it, before Raft's transport asks for it.
+	if n.stream, err = listenStream(streamConfig{
+		Bind: net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)),
+		TLS:  n.tls, Resolver: n.resolver, AddrCheck: cfg.CheckAddrs(), Log: n.netLog,
+	}); err != nil {
 		return nil, fmt.Errorf("raft port: %w", unwrapNet(err))
+	}
+	if n.keyring != nil {
+		n.keyring.Watch(n.stream.KeysChanged)
 	}
 	if n.det, err = detector.Start(detector.Config{
 		Self: cfg.Self, Hosts: cfg.Hosts,
-		BindAddr: cfg.Bind, AdvertiseAddr: cfg.Advertise, Port: cfg.GossipPort,
+		BindAddr: cfg.Bind, AdvertiseAddr: n.advertiseAddr(), Port: cfg.GossipPort,
 		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort, Life: n.life},
 		WrapTransport: opts.WrapTransport,
 		OnDown:        n.peerDown,
 		OnAddr:        n.learnAddr,
 		Logger:        logger,
+		Metrics:       n.metrics,
+		Keyring:       n.memberlistKeyring(),
+		Resolver:      n.resolver,
+		AddrCheck:     cfg.CheckAddrs(),
+		Log:           n.netLog,
 	}); err != nil {
 		return nil, err
 	}
-	n.stream.advertise = &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
+	n.stream.cfg.Advertise = &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
 
 	// Join now, while Raft's store opens: a joiner's time to its first view
 	// starts here.
@@ -138,20 +174,27 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	if cfg.APIPort != 0 {
-		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n); err != nil {
+		var apiTLS *tls.Config
+		if n.tls != nil && !n.tls.Derived() {
+			apiTLS = n.tls.API()
+		}
+		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n, api.Limits{TLS: apiTLS, Log: n.netLog}); err != nil {
 			return nil, fmt.Errorf("api port: %w", unwrapNet(err))
 		}
+		n.api.Handle("GET /v1/metrics", n.metrics.Handler())
 		for p, h := range opts.Handlers {
 			n.api.Handle(p, h)
 		}
 	}
+	n.startGroups(opts)
+
 	if err = n.bootstrap(); err != nil {
 		return nil, err
 	}
 	loop := &reconcile.Loop{
 		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: n.det,
 		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
-		Lives: n.det.Lives,
+		Metrics: n.metrics, Lives: n.det.Lives,
 	}
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	n.stopLoop, n.loopDone = stopLoop, make(chan struct{})
@@ -160,13 +203,16 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		loop.Run(loopCtx)
 	})
 	n.goRun(func() { n.watchHeartbeats(ctx) })
-	n.goRun(func() { n.announceCommits(ctx) })
+	n.goRun(func() { n.groups.Run(ctx) })
 	if n.api != nil {
 		n.goRun(func() {
 			if err := n.api.Serve(); err != nil {
 				logger.Error("api stopped", "error", err)
 			}
 		})
+	}
+	if !cfg.Secured() {
+		logger.Info("no cluster key: anyone who reaches this peer's ports can join the cluster and write views (see roster keygen, --encrypt)")
 	}
 	started = true
 	return n, nil
@@ -234,9 +280,9 @@ func (n *Node) startRaft(opts Options) error {
 		stream = opts.WrapStream(stream)
 	}
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net")},
+		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net"), n.netRaftLog},
 	})
-	rc := raftConfig(cfg.Self.ID, quietLogger{n.log.Named("raft")})
+	rc := raftConfig(cfg.Self.ID, quietLogger{Logger: n.log.Named("raft")})
 	compactSooner(rc)
 	if tuneRaft != nil {
 		tuneRaft(rc)
@@ -246,7 +292,6 @@ func (n *Node) startRaft(opts Options) error {
 		return fmt.Errorf("start raft: %w", err)
 	}
 	n.raft = r
-	n.raftRunning.Store(r)
 	return nil
 }
 
@@ -259,10 +304,17 @@ func raftConfig(self int, logger hclog.Logger) *raft.Config {
 	rc.LocalID = reconcile.ServerID(self)
 	rc.HeartbeatTimeout = 500 * time.Millisecond
 	rc.ElectionTimeout = 500 * time.Millisecond
-	rc.LeaderLeaseTimeout = 250 * time.Millisecond
-	// Followers learn that an entry committed on the next AppendEntries:
-	// send one soon after each commit, so views show up everywhere at once.
-	rc.CommitTimeout = 10 * time.Millisecond
+	// The leader steps down when a quorum has not answered for this long.
+	// Only heartbeats (every 50-100 ms) refresh it on an idle log since
+	// the CommitTimeout went up: 250 ms made a loaded leader step down.
+	rc.LeaderLeaseTimeout = 500 * time.Millisecond
+	// Followers learn that an entry committed on the next AppendEntries
+	// that is not a heartbeat; with no new entry, Raft sends one to every
+	// follower each CommitTimeout. The reconcile loop appends a Barrier
+	// after each view change, which carries the commit at once, so this
+	// only bounds retries after a failed send: a short one (it was 10 ms)
+	// kept an idle leader busy.
+	rc.CommitTimeout = 100 * time.Millisecond
 	// A wrongly removed peer must be able to come back.
 	rc.ShutdownOnRemove = false
 	rc.Logger = logger
@@ -358,6 +410,7 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 				}
 			case raft.LeaderObservation:
 				id, _ := strconv.Atoi(string(d.LeaderID))
+				n.metrics.LeaderObserved(id)
 				if lastLeader != 0 && id != lastLeader && lastLeader != n.cfg.Self.ID {
 					n.det.Check(lastLeader)
 				}
@@ -392,6 +445,23 @@ func (n *Node) Life() uint64 { return n.life }
 
 // View returns the committed view this peer holds.
 func (n *Node) View() fsm.View { return n.fsm.View() }
+
+// Voters returns the ids of the voters in the Raft configuration this peer
+// holds (its latest, committed or not), ascending; nil when it cannot tell.
+func (n *Node) Voters() []int {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return nil
+	}
+	var out []int
+	for _, s := range f.Configuration().Servers {
+		if id, err := strconv.Atoi(string(s.ID)); err == nil && s.Suffrage == raft.Voter {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // Logger returns the peer's diagnostic logger.
 func (n *Node) Logger() hclog.Logger { return n.log }
@@ -448,6 +518,8 @@ func (n *Node) stop(leave time.Duration) {
 		if n.stores.closer != nil {
 			n.stores.closer.Close()
 		}
+		n.netLog.Close()
+		n.netRaftLog.Close()
 	})
 }
 

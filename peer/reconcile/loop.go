@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"roster/peer/fsm"
+	"roster/peer/metrics"
 )
 
 // Membership is what the loop needs from failure detection.
@@ -33,18 +34,53 @@ type Hooks struct {
 	AfterCommit func(fsm.Change, fsm.View)
 }
 
+// Raft is what the loop needs from Raft; *raft.Raft satisfies it.
+type Raft interface {
+	// State is the node's Raft state (leader, follower, shutdown, ...).
+	State() raft.RaftState
+	// CurrentTerm is the node's current term.
+	CurrentTerm() uint64
+	// Barrier completes once every entry before it has been applied.
+	Barrier(timeout time.Duration) raft.Future
+	// GetConfiguration returns the latest Raft configuration.
+	GetConfiguration() raft.ConfigurationFuture
+	// Apply proposes a command to the log.
+	Apply(cmd []byte, timeout time.Duration) raft.ApplyFuture
+	// AddNonvoter adds a non-voting server, or updates its address.
+	AddNonvoter(id raft.ServerID, addr raft.ServerAddress, prevIndex uint64, timeout time.Duration) raft.IndexFuture
+	// AddVoter adds a voter, or makes a server one.
+	AddVoter(id raft.ServerID, addr raft.ServerAddress, prevIndex uint64, timeout time.Duration) raft.IndexFuture
+	// DemoteVoter takes a server's vote away.
+	DemoteVoter(id raft.ServerID, prevIndex uint64, timeout time.Duration) raft.IndexFuture
+	// RemoveServer removes a server from the configuration.
+	RemoveServer(id raft.ServerID, prevIndex uint64, timeout time.Duration) raft.IndexFuture
+	// LeaderCh signals changes of leadership.
+	LeaderCh() <-chan bool
+}
+
+var _ Raft = (*raft.Raft)(nil)
+
 // Loop is the leader's reconcile loop. Build it with all fields set and call
 // Run once; it is not safe to call Run twice.
 type Loop struct {
-	Raft      *raft.Raft
-	Self      int
-	View      func() fsm.View
-	Members   Membership
+	// Raft is this peer's Raft node.
+	Raft Raft
+	// Self is this peer's id.
+	Self int
+	// View returns the committed view this peer holds.
+	View func() fsm.View
+	// Members is failure detection.
+	Members Membership
+	// MaxVoters caps the number of Raft voters.
 	MaxVoters int
 	// Tick is how often the loop re-checks with no event (default 250 ms).
-	Tick   time.Duration
+	Tick time.Duration
+	// Logger receives the loop's diagnostics.
 	Logger hclog.Logger
-	Hooks  Hooks
+	// Hooks act around view commits.
+	Hooks Hooks
+	// Metrics counts the steps taken (nil: none).
+	Metrics *metrics.Peer
 	// Lives, if set, returns the life number each alive peer announces
 	// (State.Lives); it must be safe for concurrent use.
 	Lives func() map[int]uint64
@@ -53,8 +89,59 @@ type Loop struct {
 // ServerID is the Raft server id of peer id.
 func ServerID(id int) raft.ServerID { return raft.ServerID(strconv.Itoa(id)) }
 
-// timeout bounds each Raft operation of the loop.
+// timeout bounds each Raft operation of the loop, from its start until its
+// future completes. Raft's own timeout argument only bounds the enqueueing
+// of a request, not its completion.
 const timeout = 5 * time.Second
+
+// leadPoll is how often a wait on a Raft future checks that this peer still
+// leads and that Raft has not shut down.
+const leadPoll = 50 * time.Millisecond
+
+// errTimeout is returned for a Raft operation that did not complete within
+// timeout.
+var errTimeout = errors.New("raft operation timed out")
+
+// do makes a Raft call and waits for its future to complete, for at most
+// timeout, giving up early when ctx is done, when Raft shuts down, or (with
+// leading set) when this peer stops leading. The call runs on a goroutine of
+// its own, since Raft may block it too (the enqueueing of a request waits
+// for Raft's main loop). A call given up on may still complete later: every
+// step is planned again from the committed state, and a view change applies
+// only to the view it was computed from, so nothing is done twice. That
+// goroutine ends when Raft completes the future.
+func (l *Loop) do(ctx context.Context, leading bool, call func() raft.Future) (raft.Future, error) {
+	type result struct {
+		f   raft.Future
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		f := call()
+		done <- result{f, f.Error()}
+	}()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	poll := time.NewTicker(leadPoll)
+	defer poll.Stop()
+	for {
+		select {
+		case r := <-done:
+			return r.f, r.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-deadline.C:
+			return nil, errTimeout
+		case <-poll.C:
+			switch st := l.Raft.State(); {
+			case st == raft.Shutdown:
+				return nil, raft.ErrRaftShutdown
+			case leading && st != raft.Leader:
+				return nil, raft.ErrLeadershipLost
+			}
+		}
+	}
+}
 
 // Run reconciles while this peer leads, until ctx is done.
 func (l *Loop) Run(ctx context.Context) {
@@ -70,7 +157,7 @@ func (l *Loop) Run(ctx context.Context) {
 			term := l.Raft.CurrentTerm()
 			if term != readyTerm {
 				// Apply everything earlier leaders committed before judging the view.
-				if err := l.Raft.Barrier(timeout).Error(); err != nil {
+				if _, err := l.do(ctx, true, func() raft.Future { return l.Raft.Barrier(timeout) }); err != nil {
 					l.Logger.Warn("barrier failed", "error", err)
 				} else {
 					readyTerm = term
@@ -94,8 +181,8 @@ func (l *Loop) Run(ctx context.Context) {
 // peer stops leading.
 func (l *Loop) reconcile(ctx context.Context) {
 	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
-		cf := l.Raft.GetConfiguration()
-		if err := cf.Error(); err != nil {
+		f, err := l.do(ctx, false, func() raft.Future { return l.Raft.GetConfiguration() })
+		if err != nil {
 			l.Logger.Warn("get configuration", "error", err)
 			return
 		}
@@ -103,7 +190,7 @@ func (l *Loop) reconcile(ctx context.Context) {
 		if l.Lives != nil {
 			s.Lives = l.Lives()
 		}
-		for _, srv := range cf.Configuration().Servers {
+		for _, srv := range f.(raft.ConfigurationFuture).Configuration().Servers {
 			id, err := strconv.Atoi(string(srv.ID))
 			if err != nil {
 				continue
@@ -120,7 +207,9 @@ func (l *Loop) reconcile(ctx context.Context) {
 			return
 		}
 		l.Logger.Debug("reconcile", "step", step.String())
-		if err := l.take(step); err != nil {
+		err = l.take(ctx, step)
+		l.Metrics.ReconcileStep(step.Kind.String(), stepResult(err))
+		if err != nil {
 			if errors.Is(err, fsm.ErrStale) || errors.Is(err, fsm.ErrNoop) {
 				continue // the view moved on under us: plan again from it
 			}
@@ -130,36 +219,68 @@ func (l *Loop) reconcile(ctx context.Context) {
 	}
 }
 
-func (l *Loop) take(s Step) error {
+// take takes one step and waits for Raft to complete it (see do).
+func (l *Loop) take(ctx context.Context, s Step) error {
 	r := l.Raft
 	id, addr := ServerID(s.Server.ID), raft.ServerAddress(s.Server.Addr)
+	var call func() raft.Future
 	switch s.Kind {
 	case Commit:
-		if l.Hooks.BeforeCommit != nil {
-			l.Hooks.BeforeCommit(s.Change)
-		}
-		f := r.Apply(s.Change.Encode(), timeout)
-		if err := f.Error(); err != nil {
-			return err
-		}
-		res, _ := f.Response().(fsm.Result)
-		if res.Err != nil {
-			return res.Err
-		}
-		if l.Hooks.AfterCommit != nil {
-			l.Hooks.AfterCommit(s.Change, res.View)
-		}
-		return nil
+		return l.commit(ctx, s.Change)
 	case AddNonvoter:
-		return r.AddNonvoter(id, addr, 0, timeout).Error()
+		call = func() raft.Future { return r.AddNonvoter(id, addr, 0, timeout) }
 	case Promote:
-		return r.AddVoter(id, addr, 0, timeout).Error()
+		call = func() raft.Future { return r.AddVoter(id, addr, 0, timeout) }
 	case Demote:
-		return r.DemoteVoter(id, 0, timeout).Error()
+		call = func() raft.Future { return r.DemoteVoter(id, 0, timeout) }
 	case Remove:
-		return r.RemoveServer(id, 0, timeout).Error()
+		call = func() raft.Future { return r.RemoveServer(id, 0, timeout) }
+	default:
+		return nil
+	}
+	_, err := l.do(ctx, true, call)
+	return err
+}
+
+// commit commits a view change.
+func (l *Loop) commit(ctx context.Context, c fsm.Change) error {
+	if l.Hooks.BeforeCommit != nil {
+		l.Hooks.BeforeCommit(c)
+	}
+	f, err := l.do(ctx, true, func() raft.Future { return l.Raft.Apply(c.Encode(), timeout) })
+	if err != nil {
+		return err
+	}
+	res, _ := f.(raft.ApplyFuture).Response().(fsm.Result)
+	if res.Err != nil {
+		return res.Err
+	}
+	l.nudge(ctx)
+	if l.Hooks.AfterCommit != nil {
+		l.Hooks.AfterCommit(c, res.View)
 	}
 	return nil
+}
+
+// nudge makes the followers learn at once that the last entry committed. A
+// follower learns the commit index from the leader's next AppendEntries that
+// is not a heartbeat: the next entry, or Raft's CommitTimeout when the log
+// is idle. The CommitTimeout is long (a short one keeps an idle leader busy
+// sending empty AppendEntries to every follower), so after a view change
+// the loop appends a Barrier, an entry the FSM never sees, which carries the
+// commit to every follower within a round trip. It waits only until Raft
+// takes the Barrier, not for its commit, so the configuration steps that
+// follow a view change are not delayed.
+func (l *Loop) nudge(ctx context.Context) {
+	taken := make(chan struct{})
+	go func() {
+		l.Raft.Barrier(timeout) // returns once enqueued, or after timeout
+		close(taken)
+	}()
+	select {
+	case <-taken:
+	case <-ctx.Done():
+	}
 }
 
 // dropSilentJoiners removes from s.Alive the peers outside the view that do

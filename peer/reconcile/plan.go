@@ -14,8 +14,11 @@ import (
 
 // Server is one member of the Raft configuration, by peer id.
 type Server struct {
-	ID    int
-	Addr  string
+	// ID is the peer id.
+	ID int
+	// Addr is the server's Raft address.
+	Addr string
+	// Voter is whether the server votes.
 	Voter bool
 }
 
@@ -57,6 +60,7 @@ const (
 	Remove
 )
 
+// String names the kind as the loop's log lines do.
 func (k Kind) String() string {
 	switch k {
 	case Commit:
@@ -75,11 +79,15 @@ func (k Kind) String() string {
 
 // Step is one action of the leader.
 type Step struct {
-	Kind   Kind
-	Change fsm.Change // for Commit
-	Server Server     // for the configuration steps
+	// Kind is what the step does.
+	Kind Kind
+	// Change is the view change, for Commit.
+	Change fsm.Change
+	// Server is the server concerned, for the configuration steps.
+	Server Server
 }
 
+// String describes the step for the loop's log lines.
 func (s Step) String() string {
 	if s.Kind == Commit {
 		return fmt.Sprintf("commit view %d+1: add %v del %v", s.Change.Base, s.Change.Add, s.Change.Del)

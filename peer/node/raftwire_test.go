@@ -1,0 +1,84 @@
+package node
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-msgpack/v2/codec"
+	"github.com/hashicorp/raft"
+)
+
+func encodeRPC(t *testing.T, typ byte, req any) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	b.WriteByte(typ)
+	if err := codec.NewEncoder(&b, &codec.MsgpackHandle{}).Encode(req); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestWireReaderPassesRaftRequests: requests as Raft encodes them come
+// through byte for byte, and Raft's decoder reads them back.
+func TestWireReaderPassesRaftRequests(t *testing.T) {
+	ae := &raft.AppendEntriesRequest{
+		RPCHeader: raft.RPCHeader{ProtocolVersion: 3, ID: []byte("2"), Addr: []byte("127.0.0.2:8080")},
+		Term:      7, PrevLogEntry: 3, PrevLogTerm: 2, LeaderCommitIndex: 3,
+		Entries: []*raft.Log{{Index: 4, Term: 7, Type: raft.LogCommand, Data: bytes.Repeat([]byte("x"), 5000)}},
+	}
+	vote := &raft.RequestVoteRequest{RPCHeader: raft.RPCHeader{ID: []byte("2")}, Term: 8}
+	in := append(encodeRPC(t, rpcAppendEntries, ae), encodeRPC(t, rpcRequestVote, vote)...)
+	var senders []string
+	w := newWireReader(bytes.NewReader(in), func(id string) error { senders = append(senders, id); return nil })
+	out, err := io.ReadAll(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out, in) {
+		t.Fatalf("bytes changed on the way")
+	}
+	if strings.Join(senders, ",") != "2,2" {
+		t.Errorf("senders %v, want 2,2", senders)
+	}
+	dec := codec.NewDecoder(bytes.NewReader(out[1:]), &codec.MsgpackHandle{})
+	var got raft.AppendEntriesRequest
+	if err := dec.Decode(&got); err != nil || len(got.Entries) != 1 || len(got.Entries[0].Data) != 5000 {
+		t.Fatalf("decoded %+v, %v", got, err)
+	}
+}
+
+// TestWireReaderRefuses: what must never reach Raft's decoder.
+func TestWireReaderRefuses(t *testing.T) {
+	big := &raft.AppendEntriesRequest{RPCHeader: raft.RPCHeader{ID: []byte("2")},
+		Entries: []*raft.Log{{Data: make([]byte, MaxRPCBytes)}}}
+	cases := map[string]struct {
+		in   []byte
+		want string
+	}{
+		"unknown type":   {[]byte{9, 0x80}, "unknown raft request type"},
+		"4 GiB declared": {[]byte{0, 0x81, 0xa4, 'D', 'a', 't', 'a', 0xc6, 0xff, 0xff, 0xff, 0xff}, "over"},
+		"2^32 items":     {[]byte{0, 0xdd, 0xff, 0xff, 0xff, 0xff}, "over"},
+		"too large":      {encodeRPC(t, rpcAppendEntries, big), "over"},
+		"bad byte":       {[]byte{0, 0xc1}, "bad msgpack byte"},
+		"truncated":      {[]byte{0, 0x82, 0xa2}, "unexpected EOF"},
+		"wrong sender":   {encodeRPC(t, rpcTimeoutNow, &raft.TimeoutNowRequest{RPCHeader: raft.RPCHeader{ID: []byte("3")}}), "not at"},
+		"snapshot > max": {encodeRPC(t, rpcInstallSnapshot, &raft.InstallSnapshotRequest{RPCHeader: raft.RPCHeader{ID: []byte("2")}, Size: MaxSnapshotBytes + 1}), "want at most"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := newWireReader(bytes.NewReader(c.in), func(id string) error {
+				if id != "2" {
+					return errors.New("sender " + id + " is not at 127.0.0.2")
+				}
+				return nil
+			})
+			n, err := w.Read(make([]byte, 64))
+			if err == nil || !strings.Contains(err.Error(), c.want) || n != 0 {
+				t.Fatalf("read %d bytes, error %v; want none and %q", n, err, c.want)
+			}
+		})
+	}
+}
