@@ -20,7 +20,7 @@ import (
 // more.
 const (
 	roundSlack       = 100 * time.Millisecond
-	maxStarvedRounds = 10
+	maxStarvedRounds = 5
 )
 
 // starvedRound reports whether a failed round of direct pings to name,
