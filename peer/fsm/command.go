@@ -25,6 +25,9 @@ type Change struct {
 	// Add and Del are the peer ids to add and remove.
 	Add []int `json:"add,omitempty"`
 	Del []int `json:"del,omitempty"`
+	// Lives are the life numbers of the peers in Add (see life.go); an Add
+	// of a member under a new life renews it.
+	Lives map[int]uint64 `json:"lives,omitempty"`
 	// Leader is the id of the peer that proposed (and, once committed,
 	// committed) the change.
 	Leader int `json:"leader"`
@@ -34,7 +37,7 @@ type Change struct {
 func (c Change) Encode() []byte {
 	b, err := json.Marshal(c)
 	if err != nil {
-		panic(err) // Change holds only ints: cannot fail
+		panic(err) // Change holds only numbers: cannot fail
 	}
 	return append([]byte{byte(KindChange)}, b...)
 }

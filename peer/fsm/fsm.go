@@ -19,8 +19,9 @@ type Result struct {
 	Err  error
 }
 
-// FSM is the raft.FSM of a peer. Raft calls Apply, Snapshot and Restore from
-// one goroutine; View may be called from any goroutine.
+// FSM is the raft.FSM of a peer. Raft calls Apply and Restore from one
+// goroutine, the only one that changes the view; View and Snapshot may be
+// called from any goroutine.
 type FSM struct {
 	mu   sync.RWMutex
 	view View
@@ -56,22 +57,23 @@ func (f *FSM) Apply(l *raft.Log) any {
 	if err != nil {
 		return Result{View: f.View(), Err: err}
 	}
-	f.mu.Lock()
+	// Only this goroutine writes f.view: it may read it without the lock.
 	cur := f.view
 	if c.Base != cur.ID {
-		f.mu.Unlock()
 		return Result{View: cur.Clone(), Err: ErrStale}
 	}
 	next, changed := cur.next(c)
 	if !changed {
-		f.mu.Unlock()
 		return Result{View: cur.Clone(), Err: ErrNoop}
 	}
-	f.view = next
-	f.mu.Unlock()
+	// The observer (the view log) sees the view before View returns it, so
+	// a view read through View has been printed.
 	if f.onView != nil {
 		f.onView(next.Clone(), false)
 	}
+	f.mu.Lock()
+	f.view = next
+	f.mu.Unlock()
 	return Result{View: next.Clone()}
 }
 
@@ -97,12 +99,12 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err := f.groups.Restore(s.Groups); err != nil {
 		return err
 	}
-	f.mu.Lock()
-	f.view = s.View
-	f.mu.Unlock()
 	if f.onView != nil && s.View.ID > 0 {
 		f.onView(s.View.Clone(), true)
 	}
+	f.mu.Lock()
+	f.view = s.View
+	f.mu.Unlock()
 	return nil
 }
 

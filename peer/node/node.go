@@ -11,17 +11,15 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"roster/peer/api"
 	"roster/peer/config"
@@ -76,11 +74,11 @@ type Node struct {
 	det     *detector.Detector
 	raft    *raft.Raft
 	trans   *raft.NetworkTransport
-	store   *raftboltdb.BoltStore
+	stores  stores
 	api     *api.Server
 	metrics *metrics.Peer
 	groups  *service.Service
-	tmpDir  string
+	life    uint64 // this process's life number (fsm.NewLife)
 
 	resolver *identity.Resolver
 	netLog   *netguard.RateLog // bad input from the network, at a bounded rate
@@ -92,9 +90,12 @@ type Node struct {
 
 	onPeerAddr func(id int, ip net.IP)
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
+	cancel   context.CancelFunc
+	stopLoop context.CancelFunc // stops the reconcile loop alone (a leave)
+	loopDone chan struct{}      // closed when the reconcile loop has ended
+	wg       sync.WaitGroup
+	once     sync.Once
+	stopping atomic.Bool // stop has begun: diagnostics below error are dropped
 }
 
 // Start starts a peer: it binds its ports, joins the others, and (peer 1
@@ -104,8 +105,9 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	logger := Logger(cfg)
-	n := &Node{cfg: cfg, log: logger, onPeerAddr: opts.OnPeerAddr, metrics: newMetrics(logger)}
+	n := &Node{cfg: cfg, onPeerAddr: opts.OnPeerAddr}
+	logger := newLogger(cfg, &n.stopping)
+	n.log, n.metrics = logger, newMetrics(logger)
 	started := false
 	defer func() {
 		if !started {
@@ -113,15 +115,6 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		}
 	}()
 	var err error
-	dataDir := cfg.DataDir
-	if dataDir == "" {
-		if dataDir, err = os.MkdirTemp("", "roster-"+cfg.Name+"-"); err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
-		n.tmpDir = dataDir
-	} else if err = os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
 
 	n.resolver = identity.New(cfg.Hosts, nil)
 	n.netLog = netguard.NewRateLog(logger.Named("net"))
@@ -131,7 +124,8 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 
 	vl := viewlog.New(cfg.ViewLog, cfg.Self.ID)
-	n.printer = newPrinter(cfg.Self.ID, vl, dataDir, func() { n.det.SetJoined() })
+	n.life = fsm.NewLife()
+	n.printer = newPrinter(cfg.Self.ID, n.life, vl, func() { n.det.SetJoined() })
 	n.printer.onPrint = opts.OnInstall
 	n.printer.intercept = opts.Intercept
 	n.fsm = fsm.New(func(v fsm.View, restored bool) {
@@ -139,10 +133,22 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		n.metrics.ViewInstalled(v.ID, v.Members)
 	})
 
+	// Raft's port is bound first: the leader may dial it as soon as the
+	// join below reaches it. Its advertised address is known once
+	// memberlist has picked it, before Raft's transport asks for it.
+	if n.stream, err = listenStream(streamConfig{
+		Bind: net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)),
+		TLS:  n.tls, Resolver: n.resolver, AddrCheck: cfg.CheckAddrs(), Log: n.netLog,
+	}); err != nil {
+		return nil, fmt.Errorf("raft port: %w", unwrapNet(err))
+	}
+	if n.keyring != nil {
+		n.keyring.Watch(n.stream.KeysChanged)
+	}
 	if n.det, err = detector.Start(detector.Config{
 		Self: cfg.Self, Hosts: cfg.Hosts,
 		BindAddr: cfg.Bind, AdvertiseAddr: n.advertiseAddr(), Port: cfg.GossipPort,
-		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort},
+		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort, Life: n.life},
 		WrapTransport: opts.WrapTransport,
 		OnDown:        n.peerDown,
 		OnAddr:        n.learnAddr,
@@ -155,8 +161,16 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}); err != nil {
 		return nil, err
 	}
+	n.stream.cfg.Advertise = &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
 
-	if err = n.startRaft(dataDir, opts); err != nil {
+	// Join now, while Raft's store opens: a joiner's time to its first view
+	// starts here.
+	n.printer.message(viewlog.Joining, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.goRun(func() { n.det.Run(ctx, time.Second) })
+
+	if err = n.startRaft(opts); err != nil {
 		return nil, err
 	}
 	if cfg.APIPort != 0 {
@@ -174,18 +188,20 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 	n.startGroups(opts)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
 	if err = n.bootstrap(); err != nil {
 		return nil, err
 	}
 	loop := &reconcile.Loop{
 		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: n.det,
 		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
-		Metrics: n.metrics,
+		Metrics: n.metrics, Lives: n.det.Lives,
 	}
-	n.goRun(func() { loop.Run(ctx) })
-	n.goRun(func() { n.det.Run(ctx, time.Second) })
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	n.stopLoop, n.loopDone = stopLoop, make(chan struct{})
+	n.goRun(func() {
+		defer close(n.loopDone)
+		loop.Run(loopCtx)
+	})
 	n.goRun(func() { n.watchHeartbeats(ctx) })
 	n.goRun(func() { n.groups.Run(ctx) })
 	if n.api != nil {
@@ -198,22 +214,34 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if !cfg.Secured() {
 		logger.Info("no cluster key: anyone who reaches this peer's ports can join the cluster and write views (see roster keygen, --encrypt)")
 	}
-	n.printer.message(viewlog.Joining, true)
 	started = true
 	return n, nil
 }
 
 // Logger returns the diagnostic logger a peer with cfg logs to (named after
-// the peer, at cfg.LogLevel, to cfg.DiagLog). Safe for concurrent use.
-func Logger(cfg config.Config) hclog.Logger {
+// the peer, at cfg.LogLevel, to cfg.DiagLog, stamped if cfg.LogTime). Safe
+// for concurrent use.
+func Logger(cfg config.Config) hclog.Logger { return newLogger(cfg, nil) }
+
+// newLogger is Logger; once stopping is set, it logs errors only: what the
+// peer's parts say about their own shutdown (a Raft future failing, a
+// connection closing) is noise after "crashing" or "leaving".
+func newLogger(cfg config.Config, stopping *atomic.Bool) hclog.Logger {
 	if cfg.LogLevel == "off" {
 		return hclog.NewNullLogger()
 	}
-	return hclog.New(&hclog.LoggerOptions{
-		Name:   cfg.Name,
-		Level:  hclog.LevelFromString(cfg.LogLevel),
-		Output: cfg.DiagLog,
-	})
+	opts := &hclog.LoggerOptions{
+		Name:        cfg.Name,
+		Level:       hclog.LevelFromString(cfg.LogLevel),
+		Output:      cfg.DiagLog,
+		DisableTime: !cfg.LogTime,
+	}
+	if stopping != nil {
+		opts.Exclude = func(level hclog.Level, _ string, _ ...any) bool {
+			return level < hclog.Error && stopping.Load()
+		}
+	}
+	return hclog.New(opts)
 }
 
 func (n *Node) goRun(f func()) {
@@ -240,30 +268,14 @@ func unwrapNet(err error) error {
 	return err
 }
 
-func (n *Node) startRaft(dataDir string, opts Options) error {
+func (n *Node) startRaft(opts Options) error {
 	cfg := n.cfg
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dataDir, "raft.db")})
+	st, err := openStores(cfg.DataDir, n)
 	if err != nil {
-		return fmt.Errorf("raft store in %s: %w", dataDir, err)
+		return err
 	}
-	n.store = store
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(dataDir, 2, n.log.Named("snapshots"))
-	if err != nil {
-		return fmt.Errorf("raft snapshots in %s: %w", dataDir, err)
-	}
-	advertise := &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
-	sl, err := listenStream(streamConfig{
-		Bind: net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)), Advertise: advertise,
-		TLS: n.tls, Resolver: n.resolver, AddrCheck: cfg.CheckAddrs(), Log: n.netLog,
-	})
-	if err != nil {
-		return fmt.Errorf("raft port: %w", unwrapNet(err))
-	}
-	n.stream = sl
-	if n.keyring != nil {
-		n.keyring.Watch(sl.KeysChanged)
-	}
-	var stream raft.StreamLayer = sl
+	n.stores = st
+	var stream raft.StreamLayer = n.stream
 	if opts.WrapStream != nil {
 		stream = opts.WrapStream(stream)
 	}
@@ -271,13 +283,20 @@ func (n *Node) startRaft(dataDir string, opts Options) error {
 		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net"), n.netRaftLog},
 	})
 	rc := raftConfig(cfg.Self.ID, quietLogger{Logger: n.log.Named("raft")})
-	r, err := raft.NewRaft(rc, n.fsm, store, store, snaps, n.trans)
+	compactSooner(rc)
+	if tuneRaft != nil {
+		tuneRaft(rc)
+	}
+	r, err := raft.NewRaft(rc, n.fsm, st.logs, st.stable, st.snaps, n.trans)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
 	n.raft = r
 	return nil
 }
+
+// tuneRaft, if set (by tests), changes each new peer's Raft configuration.
+var tuneRaft func(*raft.Config)
 
 // raftConfig returns Raft's timings for a LAN: a new leader in about a second.
 func raftConfig(self int, logger hclog.Logger) *raft.Config {
@@ -309,7 +328,7 @@ func (n *Node) bootstrap() error {
 	if n.cfg.Self.ID != 1 {
 		return nil
 	}
-	has, err := raft.HasExistingState(n.store, n.store, nopSnapshots{})
+	has, err := raft.HasExistingState(n.stores.logs, n.stores.stable, nopSnapshots{})
 	if err != nil {
 		return fmt.Errorf("read raft state: %w", err)
 	}
@@ -321,9 +340,31 @@ func (n *Node) bootstrap() error {
 		n.log.Info("a cluster exists already: waiting to be added")
 		return nil
 	}
-	return n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
+	if err := n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
 		ID: reconcile.ServerID(n.cfg.Self.ID), Address: n.trans.LocalAddr(), Suffrage: raft.Voter,
-	}}}).Error()
+	}}}).Error(); err != nil {
+		return err
+	}
+	n.electNow()
+	return nil
+}
+
+// electNow makes a follower that has heard from no leader start an election
+// now rather than after its heartbeat timeout (0.5-1 s): Raft's follower
+// loop re-checks at once when the heartbeat timeout shrinks. The timeout is
+// set back right after.
+func (n *Node) electNow() {
+	rc := n.raft.ReloadableConfig()
+	hb := rc.HeartbeatTimeout
+	rc.HeartbeatTimeout = hb - time.Millisecond
+	if err := n.raft.ReloadConfig(rc); err != nil {
+		n.log.Debug("no early election", "error", err)
+		return
+	}
+	rc.HeartbeatTimeout = hb
+	if err := n.raft.ReloadConfig(rc); err != nil {
+		n.log.Warn("restore heartbeat timeout", "error", err)
+	}
 }
 
 // leaderSilence is how long a follower waits for the leader's heartbeats (one
@@ -387,9 +428,7 @@ func (n *Node) learnAddr(id int, ip net.IP) {
 }
 
 // peerDown prints the unreachable line for a peer failure detection found dead.
-func (n *Node) peerDown(id int) {
-	n.printer.message(viewlog.Unreachable(id, id == n.printer.leaderOfView()), false)
-}
+func (n *Node) peerDown(id int) { n.printer.unreachable(id) }
 
 // Status returns the peer's state for the API.
 func (n *Node) Status() api.Status {
@@ -399,6 +438,10 @@ func (n *Node) Status() api.Status {
 	}
 	return st
 }
+
+// Life returns this process's life number: the views of its current life
+// hold it with this number (see fsm/life.go).
+func (n *Node) Life() uint64 { return n.life }
 
 // View returns the committed view this peer holds.
 func (n *Node) View() fsm.View { return n.fsm.View() }
@@ -441,19 +484,6 @@ func (n *Node) Crash() {
 	n.stop(0)
 }
 
-// Leave leaves the group gracefully: a leader hands over leadership first,
-// then memberlist announces the leave (within timeout) so the others remove
-// this peer at once, then everything stops.
-func (n *Node) Leave(timeout time.Duration) {
-	n.printer.message(viewlog.Leaving, true)
-	if n.raft != nil && n.raft.State() == raft.Leader {
-		if err := n.raft.LeadershipTransfer().Error(); err != nil {
-			n.log.Info("no leadership transfer before leaving", "error", err)
-		}
-	}
-	n.stop(timeout)
-}
-
 // Close stops the peer without a graceful leave (as Crash, without the line).
 func (n *Node) Close() { n.stop(0) }
 
@@ -461,6 +491,7 @@ func (n *Node) Close() { n.stop(0) }
 // group gracefully, waiting at most that long for memberlist to announce it.
 func (n *Node) stop(leave time.Duration) {
 	n.once.Do(func() {
+		n.stopping.Store(true)
 		if n.cancel != nil {
 			n.cancel()
 		}
@@ -479,16 +510,13 @@ func (n *Node) stop(leave time.Duration) {
 			n.raft.Shutdown().Error()
 		}
 		if n.trans != nil {
-			n.trans.Close()
+			n.trans.Close() // closes the stream too
 		} else if n.stream != nil {
 			n.stream.Close()
 		}
 		n.wg.Wait()
-		if n.store != nil {
-			n.store.Close()
-		}
-		if n.tmpDir != "" {
-			os.RemoveAll(n.tmpDir)
+		if n.stores.closer != nil {
+			n.stores.closer.Close()
 		}
 		n.netLog.Close()
 		n.netRaftLog.Close()

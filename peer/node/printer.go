@@ -1,42 +1,41 @@
 package node
 
 import (
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 
 	"roster/peer/fsm"
 	"roster/peer/viewlog"
 )
 
-// printer decides which installed views a peer prints: only views that
-// contain it, and never one it printed before a restart (Raft replays
-// committed history into a restarted peer). The last printed view id is kept
-// in the data directory. Safe for concurrent use.
+// printer decides which installed views and events a peer prints: only the
+// views of its current life (views that hold it with its own life number;
+// see fsm/life.go), each once. Raft replays the committed history into a
+// restarted peer, from its data directory or from the leader; none of it
+// holds the new life, so none of it is printed again. After "crashing" or
+// "leaving" nothing more is printed. Safe for concurrent use.
 type printer struct {
 	self int
+	life uint64
 	log  *viewlog.Logger
-	path string
 
 	mu      sync.Mutex
 	last    uint64   // last printed view id
 	current fsm.View // last installed view
-	onFirst func()   // called once, when the peer first sees itself in a view
+	done    bool     // "crashing" or "leaving" printed: print nothing more
+	onFirst func()   // called once, when the peer first sees itself in a view of its life
 	onPrint func(fsm.View)
 	// intercept, if set, sees each installed view first; true drops it
 	// (see Options.Intercept).
 	intercept func(prev, next fsm.View) bool
 }
 
-func newPrinter(self int, log *viewlog.Logger, dataDir string, onFirst func()) *printer {
-	p := &printer{self: self, log: log, path: filepath.Join(dataDir, "printed-view"), onFirst: onFirst}
-	if b, err := os.ReadFile(p.path); err == nil {
-		p.last, _ = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	}
-	return p
+func newPrinter(self int, life uint64, log *viewlog.Logger, onFirst func()) *printer {
+	return &printer{self: self, life: life, log: log, onFirst: onFirst}
 }
+
+// mine reports whether v is a view of this peer's current life. The caller
+// holds p.mu.
+func (p *printer) mine(v fsm.View) bool { return v.HasLife(p.self, p.life) }
 
 // installed is the FSM's observer.
 func (p *printer) installed(v fsm.View, _ bool) {
@@ -46,19 +45,17 @@ func (p *printer) installed(v fsm.View, _ bool) {
 		return
 	}
 	p.current = v
-	if !v.Contains(p.self) {
+	if !p.mine(v) {
 		return
 	}
 	if p.onFirst != nil {
 		go p.onFirst()
 		p.onFirst = nil
 	}
-	if v.ID <= p.last {
+	if v.ID <= p.last || p.done {
 		return
 	}
 	p.last = v.ID
-	// Record first: a crash in between loses a line rather than repeating one.
-	_ = os.WriteFile(p.path, []byte(strconv.FormatUint(v.ID, 10)+"\n"), 0o644)
 	p.log.View(v.ID, v.Leader, v.Members)
 	if p.onPrint != nil {
 		p.onPrint(v)
@@ -66,18 +63,29 @@ func (p *printer) installed(v fsm.View, _ bool) {
 }
 
 // message prints an event line stamped with the current view, if this peer
-// is a member of it (or always, when force is set).
+// is a member of it in its current life (or always, when force is set).
+// "crashing" and "leaving" are a life's last line: nothing is printed after
+// them.
 func (p *printer) message(msg string, force bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if force || p.current.Contains(p.self) {
+	if p.done {
+		return
+	}
+	if force || p.mine(p.current) {
 		p.log.Message(p.current.ID, p.current.Leader, msg)
 	}
+	p.done = msg == viewlog.Crashing || msg == viewlog.Leaving
 }
 
-// leaderOfView returns the leader of the current view.
-func (p *printer) leaderOfView() int {
+// unreachable prints that failure detection found peer id dead, unless the
+// current view no longer holds it (the view that removed it came first) or
+// this peer is not in it.
+func (p *printer) unreachable(id int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.current.Leader
+	if p.done || !p.mine(p.current) || !p.current.Contains(id) {
+		return
+	}
+	p.log.Message(p.current.ID, p.current.Leader, viewlog.Unreachable(id, id == p.current.Leader))
 }
