@@ -23,15 +23,16 @@ func benchCommand() *ucli.Command {
 			"process start to the first view holding it at every peer), then kills a random follower and\n" +
 			"then the leader with SIGKILL (crash → view: from the kill to a view without it at every\n" +
 			"survivor). In the first run, once every peer joined, the CPU time and RSS of each process are\n" +
-			"read from /proc over --idle. Then, for each --idle-sizes size, that many peers start at once\n" +
-			"and are measured idle the same way. --in-process runs the peers inside the bench instead\n" +
+			"read from /proc over --idle. Then, for each --idle-sizes size, that many peers start --idle-gap\n" +
+			"apart and are measured idle the same way. --in-process runs the peers inside the bench instead\n" +
 			"(one process; no CPU or memory figures). Linux only (uses 127.X.Y.Z addresses and /proc).",
 		Flags: []ucli.Flag{
 			&ucli.IntFlag{Name: "peers", Value: 5, Usage: "peers per run (at least 4)"},
 			&ucli.IntFlag{Name: "runs", Value: 10, Usage: "number of runs"},
-			&ucli.DurationFlag{Name: "gap", Value: measure.DefaultGap, Usage: "time between two peers' starts"},
+			&ucli.DurationFlag{Name: "gap", Value: measure.DefaultGap, Usage: "time between two peers' starts in a run"},
 			&ucli.DurationFlag{Name: "idle", Value: measure.DefaultIdle, Usage: "window over which idle CPU is measured"},
 			&ucli.StringFlag{Name: "idle-sizes", Usage: "comma-separated larger group sizes to measure idle, e.g. 25,100"},
+			&ucli.DurationFlag{Name: "idle-gap", Value: measure.DefaultIdleGap, Usage: "time between two starts in an --idle-sizes group"},
 			&ucli.StringFlag{Name: "roster", Usage: "the roster binary the peers run (default: this one)", TakesFile: true},
 			&ucli.IntFlag{Name: "busy", Usage: "run this many busy loops during the bench, to starve the peers of CPU (as stress --cpu N)"},
 			&ucli.BoolFlag{Name: "in-process", Usage: "run the peers inside the bench (latencies only)"},
@@ -64,12 +65,12 @@ func benchCommand() *ucli.Command {
 			if c.Int("busy") < 0 || c.Int("busy") > 64 {
 				return usageErr("lab bench --busy %d: want 0 to 64", c.Int("busy"))
 			}
-			if c.Duration("gap") <= 0 || c.Duration("idle") <= 0 {
-				return usageErr("lab bench --gap %v --idle %v: want positive durations", c.Duration("gap"), c.Duration("idle"))
+			if c.Duration("gap") <= 0 || c.Duration("idle") <= 0 || c.Duration("idle-gap") <= 0 {
+				return usageErr("lab bench --gap %v --idle %v --idle-gap %v: want positive durations", c.Duration("gap"), c.Duration("idle"), c.Duration("idle-gap"))
 			}
 			rep, err := measure.RunProcesses(measure.ProcOptions{
 				Binary: bin, Peers: c.Int("peers"), Runs: c.Int("runs"), Gap: c.Duration("gap"),
-				Idle: c.Duration("idle"), IdleSizes: sizes, Busy: c.Int("busy"), Progress: progress,
+				Idle: c.Duration("idle"), IdleSizes: sizes, IdleGap: c.Duration("idle-gap"), Busy: c.Int("busy"), Progress: progress,
 			})
 			if err != nil {
 				return ucli.Exit("lab bench: "+err.Error(), ExitFailure)
@@ -130,6 +131,8 @@ func writeProcReport(w io.Writer, rep *measure.ProcReport) {
 		oneView := "-"
 		if r.OneViewMs > 0 {
 			oneView = fmt.Sprintf("%.0f", r.OneViewMs)
+		} else if r.Error != "" {
+			oneView = "never"
 		}
 		rss := r.Leader.RSSMB
 		if r.Peers > 1 {
@@ -140,6 +143,11 @@ func writeProcReport(w io.Writer, rep *measure.ProcReport) {
 	}
 	fmt.Fprintf(w, "leader RSS %.1f MB, followers %.1f MB mean, %.1f MB max (%d peers)\n",
 		rep.Idle.Leader.RSSMB, rep.Idle.FollowersMean.RSSMB, rep.Idle.FollowersMax.RSSMB, rep.Idle.Peers)
+	for _, r := range rep.IdleSizes {
+		if r.Error != "" {
+			fmt.Fprintf(w, "%d peers: %s\n", r.Peers, r.Error)
+		}
+	}
 	fmt.Fprintf(w, "\nlive peers removed: %d\n", len(rep.FalseRemovals))
 	for _, f := range rep.FalseRemovals {
 		fmt.Fprintf(w, "  %s\n", f)
@@ -161,8 +169,8 @@ func benchInProcess(c *ucli.Context, progress func(string)) error {
 	if opts.AtOnce, err = sizesFlag(c, "at-once"); err != nil {
 		return err
 	}
-	if c.IsSet("idle-sizes") || c.IsSet("idle") || c.IsSet("gap") || c.IsSet("roster") || c.IsSet("busy") {
-		return usageErr("lab bench --in-process: --gap, --idle, --idle-sizes, --roster and --busy apply to processes only")
+	if c.IsSet("idle-sizes") || c.IsSet("idle") || c.IsSet("idle-gap") || c.IsSet("gap") || c.IsSet("roster") || c.IsSet("busy") {
+		return usageErr("lab bench --in-process: --gap, --idle, --idle-sizes, --idle-gap, --roster and --busy apply to processes only")
 	}
 	rep, err := measure.Run(opts)
 	if err != nil {
