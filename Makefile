@@ -2,11 +2,15 @@
 # cases under Docker, and the end-to-end tests.
 #
 #   make build        bin/roster
+#   make peer         bin/roster-peer: the image's binary (the peer and its tools, static)
+#   make bench        roster lab bench with the image's binary as the peers
+#                     (BENCH_ARGS, default: 20 runs, idle 25 and 100 peers, --json)
 #   make image        static binary (-tags nolab: the peer, check, health, view and
-#                     nemesis; not the local runner) + `docker build -t roster .`
-#   make testcase-N   run docker-compose-testcase-N.yml (N = 1..4) for its scripted
+#                     nemesis; not the local runner; urfave_cli_no_docs: no man page
+#                     generator) + `docker build -t roster .`
+#   make testcase-N   run docker-compose-testcase-N.yml (N = 1..4, 9..11) for its scripted
 #                     length, save the logs to out/testcase-N.log, tear down, check
-#   make e2e          the Docker end-to-end tests (test cases 1-4, judged by the checker)
+#   make e2e          the Docker end-to-end tests (test cases 1-11, judged by the checker)
 #   make swarm-e2e    deploy/swarm/docker-stack.yml on a single-node Docker Swarm
 #                     (made for the test and left after it, unless the engine is
 #                     in a swarm already): meet, kill, scale, judged by the checker
@@ -24,22 +28,32 @@ IMAGE_DIR := bin/image
 # The image's tag: set IMAGE=roster-NAME for an image no other build retags.
 IMAGE ?= roster
 
-.PHONY: build image testcase-1 testcase-2 testcase-3 testcase-4 e2e swarm-e2e k8s-check clean
+.PHONY: build peer bench image testcase-1 testcase-2 testcase-3 testcase-4 testcase-9 testcase-10 testcase-11 e2e swarm-e2e k8s-check clean
 
 build:
 	$(GO) build -o bin/roster .
 
-# The compose files use `image: roster` (the stack file ${ROSTER_IMAGE:-roster}).
+# The peer as the image runs it: without the lab (whose compose loader costs
+# about 10 ms of package initialisation at every start) and static.
+PEER_TAGS := nolab,urfave_cli_no_docs
+peer:
+	CGO_ENABLED=0 $(GO) build -tags $(PEER_TAGS) -trimpath -ldflags "-s -w" -o bin/roster-peer .
+
+BENCH_ARGS ?= --runs 20 --idle-sizes 25,100 --json
+bench: build peer
+	bin/roster lab bench --roster bin/roster-peer $(BENCH_ARGS)
+
+# The compose and stack files use ${ROSTER_IMAGE:-roster}.
 # The image an earlier build tagged is left untagged by the new one: prune it.
 image:
 	rm -rf $(IMAGE_DIR)
 	mkdir -p $(IMAGE_DIR)/rootfs/tmp
 	chmod 1777 $(IMAGE_DIR)/rootfs/tmp
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -tags nolab -trimpath -ldflags "-s -w" -o $(IMAGE_DIR)/roster .
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(IMAGE_ARCH) $(GO) build -tags $(PEER_TAGS) -trimpath -ldflags "-s -w" -o $(IMAGE_DIR)/roster .
 	docker build -t $(IMAGE) .
 	docker image prune -f --filter label=org.opencontainers.image.title=roster >/dev/null
 
-testcase-1 testcase-2 testcase-3 testcase-4: testcase-%: image build
+testcase-1 testcase-2 testcase-3 testcase-4 testcase-9 testcase-10 testcase-11: testcase-%: image build
 	COMPOSE="$(COMPOSE)" ROSTER=bin/roster OUT=out sh lab/e2e/testcase.sh $*
 
 e2e:
@@ -53,7 +67,8 @@ swarm-e2e:
 
 # deploy/kubernetes is a module of its own: k8s.io stays out of roster's go.mod.
 k8s-check:
-	cd deploy/kubernetes && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	# -mod=mod: a dependency roster adds later reaches this module's go.sum by itself.
+	cd deploy/kubernetes && GOFLAGS=-mod=mod $(GO) vet ./... && GOFLAGS=-mod=mod $(GO) test -race -count=1 ./...
 
 clean:
 	rm -rf bin out

@@ -18,17 +18,19 @@ import (
 func checkCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "check",
-		Usage:     "judge view logs: agreement, order, validity, completeness, accuracy, convergence, and latencies",
+		Usage:     "judge view and group logs: agreement, order, validity, completeness, accuracy, convergence, and latencies",
 		ArgsUsage: "[FILE...] | --compose FILE [-p PROJECT]",
 		Description: "Reads view logs (plain lines, `docker compose logs` or `docker-compose logs`, with or without -t,\n" +
 			"or the lab runner's output) from the files, or from stdin when there are none or FILE is -.\n" +
-			"Lines that are not view log records are ignored. Prints one row per property and, when the\n" +
+			"Group lines printed by roster client are judged too (group agreement, validity, accuracy,\n" +
+			"completeness). Other lines are ignored. Prints one row per property and, when the\n" +
 			"logs carry timestamps, join, crash-to-removal and leader failover latencies.\n" +
 			"With --compose, reads a compose project's logs itself (`docker compose logs -t`, or docker-compose v1)\n" +
 			"and each container's state from the engine (docker inspect), so that kills (exit 137, or not running),\n" +
 			"pauses, network disconnects and restarts made outside roster are judged without --killed or\n" +
 			"--expect-removals; the hostsfile defaults to hostsfile.txt beside the compose file.\n" +
-			"Exit status: 0 every property held, 1 a property was violated, 2 the logs could not be judged.",
+			"Exit status: 0 every property held, 1 a property was violated, 2 the logs could not be judged\n" +
+			"(no view or group lines).",
 		Flags: []ucli.Flag{
 			&ucli.StringFlag{Name: "hostsfile", Usage: "map container names to peer ids with the hostsfile `FILE` (a container that printed no view still counts as started)"},
 			&ucli.BoolFlag{Name: "json", Usage: "print the report as JSON instead of a table"},
@@ -37,6 +39,9 @@ func checkCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "expect-removals", Usage: "peers that may rightly be removed while alive (a partitioned minority), a `LIST` such as 4,5"},
 			&ucli.StringFlag{Name: "compose", Usage: "read the logs and the containers' state of the compose project of `FILE` from Docker"},
 			&ucli.StringFlag{Name: "project", Aliases: []string{"p"}, Usage: "with --compose, the compose project `NAME` (as given to up -p)"},
+			&ucli.StringFlag{Name: "killed-clients", Usage: "clients the run killed from outside and left down, a `LIST` of client ids"},
+			&ucli.StringFlag{Name: "expect-client-removals", Usage: "clients that may rightly be removed while alive, a `LIST` of client ids"},
+			&ucli.DurationFlag{Name: "client-deadline", Usage: "with timestamps, the longest a crashed client may take to leave every live watcher's view, e.g. 16s (interval × misses + 1 s)"},
 		},
 		Action: runCheck,
 	}
@@ -72,6 +77,12 @@ func runCheck(c *ucli.Context) error {
 	}
 	if opts.ExpectRemovals, err = peerList(c.String("expect-removals"), hf); err != nil {
 		return usageErr("check: --expect-removals: %v", err)
+	}
+
+	opts.Clients.Killed = splitList(c.String("killed-clients"))
+	opts.Clients.ExpectRemovals = splitList(c.String("expect-client-removals"))
+	if opts.Clients.Deadline = c.Duration("client-deadline"); opts.Clients.Deadline < 0 {
+		return usageErr("check: --client-deadline %v: must not be negative", opts.Clients.Deadline)
 	}
 
 	var srcs []checker.Source
@@ -161,6 +172,11 @@ func openSources(args []string, stdin io.Reader) ([]checker.Source, func(), erro
 		srcs = append(srcs, checker.Source{Name: name, R: f})
 	}
 	return srcs, closeAll, nil
+}
+
+// splitList splits "c1,c2" or "c1 c2".
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
 // peerList parses "3,4" or "three,four" (names need a hostsfile).

@@ -39,6 +39,11 @@ func TestCheckStatuses(t *testing.T) {
 		{[]string{"--hostsfile", "../hostsfile.txt", "--killed", "five", checkdata + "killed_v2.log"}, ExitOK, "verdict: PASS"},
 		{[]string{"--expect-removals", "4,5", checkdata + "partition.log"}, ExitOK, "2 expected"},
 		{[]string{"--hostsfile", "../hostsfile.txt", checkdata + "silent_peer_v1_t.log"}, ExitFailure, "survivor 5 is missing"},
+		{[]string{"--hostsfile", "../hostsfile.txt", "--client-deadline", "16s", checkdata + "groups_compose_v1_t.log"}, ExitOK, "group completeness  held"},
+		{[]string{"--client-deadline", "10s", checkdata + "groups_compose_v1_t.log"}, ExitFailure, "verdict: FAIL (violated: group completeness)"},
+		{[]string{checkdata + "bad_groups_live_removed.log"}, ExitFailure, "verdict: FAIL (violated: group accuracy, group completeness)"},
+		{[]string{"--killed-clients", "c2", checkdata + "bad_groups_live_removed.log"}, ExitOK, "1 killed"},
+		{[]string{"--client-deadline", "-1s", checkdata + "groups_compose_v1_t.log"}, ExitUsage, ""},
 	}
 	for _, c := range cases {
 		code, out, errOut := runCheckCmd(t, nil, c.args...)

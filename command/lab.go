@@ -18,6 +18,7 @@ func labCommand() *ucli.Command {
 			labUpCommand(),
 			soakCommand(),
 			benchCommand(),
+			labGroupsCommand(),
 			labAttackCommand(),
 			labPeersCommand(),
 		},

@@ -32,6 +32,8 @@ func nemesisCommand() *ucli.Command {
 			"     delay 50ms±20ms [PEERS] delay every message (also 50ms+-20ms; 0 removes it)\n" +
 			"     clear [PEERS]           remove every fault\n" +
 			"     kill PEER, start PEER   only under roster lab soak, which controls the processes\n" +
+			"     cut-client GROUP CLIENT the client's owner can no longer reach it (its checks fail; other peers can)\n" +
+			"     heal-client GROUP CLIENT remove that cut from every peer\n" +
 			"   PEER is a hostsfile name, an id, or leader (the current Raft leader). Peers are found by --peers,\n" +
 			"   else $" + nemesis.PeersEnv + " (set by roster lab), else the hostsfile's names at --api-port.\n" +
 			"   The peers' API token, if they have one, is read from $" + tokenEnv + ".\n" +

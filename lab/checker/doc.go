@@ -57,6 +57,41 @@
 //     peer in Options.ExpectRemovals.
 //   - convergence: all survivors end on the same view id.
 //
+// # Groups
+//
+// The same input may carry group log lines, printed by `roster client`
+// processes (see peer/viewlog):
+//
+//	{client:"c1", group:"jobs", group_view: 7, members: ["c1","c2"]}
+//	{client:"c1", group:"jobs", group_view: 7, message:"crashing"}
+//
+// They are judged apart from the views (Report.Groups), per group. A client
+// is alive from its "joining" line, crashed after "crashing" or "killed" (or
+// when GroupOptions.Killed names it), gone after "leaving"; a restarted
+// client prints "joining" again, a new life. A live watcher is a client alive
+// at the end that printed a view of the group.
+//
+//   - group agreement: every (group, group_view) has one member set across
+//     all clients' lines.
+//   - group validity: every member of a group view printed "joining" for
+//     that group (not later than the line, with a second's slack for
+//     timestamps), or GroupOptions.Joined names it.
+//   - group accuracy: every removal (a client in one printed state and not in
+//     the next by index) follows a crash or a leave of that client, which it
+//     had not come back from (printed a view with itself) before; or names a
+//     killed client, or one in GroupOptions.ExpectRemovals.
+//   - group completeness: every live watcher's final view holds every live
+//     client of the group and no crashed or departed one; with
+//     GroupOptions.Deadline and timestamps, every crash of a client that did
+//     not come back within the deadline is followed, within it, by a view
+//     without the client at every live watcher that watched from the crash
+//     to the deadline (one that crashed, left or restarted in between is
+//     not asked).
+//
+// The group report also lists removals, crash-to-removal times (to the
+// slowest watcher), and absences: spans during which a client that came
+// back was out of its group.
+//
 // # Figures
 //
 // With timestamps: join latency (a peer's first line, diagnostics included,
@@ -70,8 +105,8 @@
 //
 // Report.WriteText prints a table, Report.WriteJSON a JSON object, and
 // WriteHTML a self-contained page with an inline SVG diagram. Report.Status
-// is the exit status of `roster check`: 0 every property held, 1 one was
-// violated, 2 the input had no view lines.
+// is the exit status of `roster check`: 0 every property held, 1 one (of
+// views or of groups) was violated, 2 the input had no view or group lines.
 //
 // Typical use:
 //

@@ -55,13 +55,19 @@ func WriteHTML(w io.Writer, run *Run, r *Report) error {
 	writeProperties(ew, r)
 	writeFigures(ew, r)
 	writeFinal(ew, r)
+	r.Groups.writeHTML(ew)
 	ew.printf("</body></html>\n")
 	return ew.err
 }
 
 func writeProperties(ew *errWriter, r *Report) {
-	ew.printf("<h2>Properties</h2>\n<table>\n<tr><th>property</th><th>verdict</th><th>detail</th></tr>\n")
-	for _, p := range r.Properties {
+	ew.printf("<h2>Properties</h2>\n")
+	writePropertyTable(ew, r.Properties)
+}
+
+func writePropertyTable(ew *errWriter, props []Property) {
+	ew.printf("<table>\n<tr><th>property</th><th>verdict</th><th>detail</th></tr>\n")
+	for _, p := range props {
 		class := map[Verdict]string{Held: "held", Violated: "violated", NotApplicable: "na"}[p.Verdict]
 		ew.printf("<tr><td><b>%s</b></td><td><span class=\"badge %s\">%s</span></td><td>%s", esc(p.Name), class, esc(string(p.Verdict)), esc(p.Detail))
 		if len(p.Lines) > 0 {

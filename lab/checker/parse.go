@@ -33,10 +33,12 @@ type Line struct {
 	Time time.Time
 	// Rec is the view log record, nil when the line is not one.
 	Rec *Record
+	// Group is the group log record, nil when the line is not one.
+	Group *viewlog.GroupRecord
 }
 
 // ParseLine parses one log line. It never fails: a line that is not a view log
-// record returns a Line with a nil Rec (its Name and Time are still filled when
+// record returns a Line with a nil Rec (and a group log record fills Group) (its Name and Time are still filled when
 // present, so a container's diagnostics show when it started). Surrounding
 // whitespace, a trailing CR and ANSI colour codes are ignored. It is safe for
 // concurrent use.
@@ -62,6 +64,8 @@ func ParseLine(s string) Line {
 	}
 	if rec, ok := viewlog.Parse(rest); ok {
 		ln.Rec = &rec
+	} else if g, ok := viewlog.ParseGroup(rest); ok {
+		ln.Group = &g
 	}
 	return ln
 }

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -111,6 +112,8 @@ type Report struct {
 	Warnings  []string `json:"warnings,omitempty"`
 	// Engine repeats Options.Engine: the containers' state, when read.
 	Engine []string `json:"engine,omitempty"`
+	// Groups judges the group lines clients printed; nil when there were none.
+	Groups *GroupReport `json:"groups,omitempty"`
 	// Verdict is "pass", "fail" or "cannot judge"; ExitStatus is Status().
 	Verdict    string `json:"verdict"`
 	ExitStatus int    `json:"status"`
@@ -141,6 +144,9 @@ func Check(run *Run, opts Options) *Report {
 	}
 	if r.Survivors == nil {
 		r.Survivors = []int{}
+	}
+	if len(run.GroupEvents) > 0 {
+		r.Groups = checkGroups(run, opts.Clients)
 	}
 	if a.viewCnt == 0 {
 		for _, name := range []string{Agreement, Order, Validity, Completeness, Accuracy, Convergence} {
@@ -178,40 +184,47 @@ func (r *Report) finish() {
 }
 
 func (r *Report) status() int {
-	if r.ViewLines == 0 {
+	if r.ViewLines == 0 && r.Groups == nil {
 		return 2
 	}
-	for _, p := range r.Properties {
-		if p.Verdict == Violated {
-			return 1
-		}
+	if len(r.Violated()) > 0 {
+		return 1
 	}
 	return 0
 }
 
 // Status is the exit status for the report: 0 when every property held or
-// was not applicable, 1 when a property was violated, 2 when the run could
-// not be judged (no view lines).
+// was not applicable, 1 when a property (of views or of groups) was
+// violated, 2 when the run could not be judged (no view or group lines).
 func (r *Report) Status() int { return r.status() }
 
 // OK reports whether the run was judged and no property was violated
 // (Status() == 0): every property held or was not applicable.
 func (r *Report) OK() bool { return r.status() == 0 }
 
-// Property returns the named property, and false when there is none.
+// Property returns the named property (a view or a group property), and
+// false when there is none.
 func (r *Report) Property(name string) (Property, bool) {
 	for _, p := range r.Properties {
 		if p.Name == name {
 			return p, true
 		}
 	}
+	if r.Groups != nil {
+		return r.Groups.Property(name)
+	}
 	return Property{}, false
 }
 
-// Violated returns the names of the violated properties, in report order.
+// Violated returns the names of the violated properties, in report order:
+// the view properties, then the group properties.
 func (r *Report) Violated() []string {
 	var out []string
-	for _, p := range r.Properties {
+	props := r.Properties
+	if r.Groups != nil {
+		props = append(slices.Clone(props), r.Groups.Properties...)
+	}
+	for _, p := range props {
 		if p.Verdict == Violated {
 			out = append(out, p.Name)
 		}

@@ -29,6 +29,8 @@ type Options struct {
 	// they count as crashed at an unknown time after the last view they
 	// printed, and stay crashed to the end.
 	Killed []int
+	// Clients tune how group log lines are judged (see GroupOptions).
+	Clients GroupOptions
 	// Paused lists peers that are paused at the end of the run (docker
 	// pause): down for now, judged like Killed.
 	Paused []int
@@ -95,6 +97,8 @@ func (e *Event) Quote() Quote {
 type Run struct {
 	// Events holds every record line, in read order.
 	Events []Event
+	// GroupEvents holds every group log line (printed by clients), in read order.
+	GroupEvents []GroupEvent
 	// Started lists, sorted, every peer id that printed a record, plus every
 	// named container the hostsfile maps to an id that printed anything.
 	Started []int
@@ -108,7 +112,8 @@ type Run struct {
 	Start, End time.Time
 	// Sources names the inputs, in order.
 	Sources []string
-	// Lines counts every line read; Ignored counts lines that were not records.
+	// Lines counts every line read; Ignored counts lines that were neither
+	// view nor group records.
 	Lines, Ignored int
 	// Warnings notes oddities that are not property violations (a name that
 	// maps to two peer ids, a record whose peer_id disagrees with its
@@ -138,6 +143,10 @@ func Read(srcs []Source, opts Options) (*Run, error) {
 			ln := ParseLine(text)
 			if !ln.Time.IsZero() {
 				run.noteTime(ln.Time)
+			}
+			if ln.Group != nil {
+				run.addGroupEvent(GroupEvent{GroupRecord: *ln.Group, Source: src.Name, LineNo: lineNo, Text: quoteText(text), Name: ln.Name, Time: ln.Time})
+				return
 			}
 			if ln.Rec == nil {
 				run.Ignored++

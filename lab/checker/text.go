@@ -46,6 +46,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 
 	r.writeFigures(ew)
+	r.Groups.writeText(ew)
 
 	if len(r.Final) > 0 {
 		ew.printf("\nfinal views:\n")
@@ -69,7 +70,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	case 1:
 		ew.printf("\nverdict: FAIL (violated: %s)\n", strings.Join(r.Violated(), ", "))
 	default:
-		ew.printf("\nverdict: CANNOT JUDGE (no view lines in the input)\n")
+		ew.printf("\nverdict: CANNOT JUDGE (no view or group lines in the input)\n")
 	}
 	return ew.err
 }

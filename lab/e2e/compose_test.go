@@ -156,3 +156,12 @@ func docker(ctx context.Context, args ...string) (string, error) {
 	}
 	return stdout.String(), nil
 }
+
+// startedAt returns when the container of service last started.
+func (c *composeRun) startedAt(ctx context.Context, service string) (time.Time, error) {
+	out, err := docker(ctx, "inspect", "-f", "{{.State.StartedAt}}", c.prefix()+service)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Parse(time.RFC3339Nano, strings.TrimSpace(out))
+}

@@ -8,7 +8,10 @@
 // They run only when ROSTER_E2E=1 (`make e2e`); otherwise every test here
 // skips, so `go test ./...` stays fast on machines without Docker. The compose
 // command is `docker compose` if it works, else `docker-compose`; set COMPOSE
-// to force one; ROSTER_E2E_NO_BUILD=1 uses the roster image already built.
+// to force one; ROSTER_IMAGE names the image (default roster: the compose
+// files read it too); ROSTER_E2E_NO_BUILD=1 uses the image already built;
+// ROSTER_E2E_RESTART=all makes TestDockerRestart restart every peer of each
+// test case in turn, not one.
 // The logs of each case, and the checker's picture of it, are kept in out/e2e/.
 //
 // TestSwarmStack deploys deploy/swarm/docker-stack.yml on a single-node

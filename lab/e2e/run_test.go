@@ -23,11 +23,30 @@ type caseRun struct {
 	LogPath string                    // where Logs was saved
 }
 
+// restartAt is a `docker restart` of one service's container at a time
+// after the run starts.
+type restartAt struct {
+	service string
+	at      time.Duration
+}
+
+// restartMargin lengthens a run with a restart: the restarted peer waits
+// its -d (up to 8 s) again.
+const restartMargin = 10 * time.Second
+
 // runCase runs docker-compose-testcase-N.yml for its scripted length under a
-// fresh project, collects the logs, tears down, and checks that nothing of
-// the project is left. Teardown also happens if the test fails or is
-// interrupted.
-func runCase(t *testing.T, n int) (*caseRun, error) {
+// fresh project, collects the logs, calls atEnd (when not nil) while the
+// containers still run, tears down, and checks that nothing of the project is
+// left. Teardown also happens if the test fails or is interrupted.
+func runCase(t *testing.T, n int, atEnd func(*composeRun) error) (*caseRun, error) {
+	t.Helper()
+	return runCaseWith(t, n, nil, atEnd)
+}
+
+// runCaseWith is runCase, with a `docker restart` of a service during the
+// run when restart is not nil (the logs are then kept as
+// testcase-N-restart-SERVICE.log).
+func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun) error) (*caseRun, error) {
 	t.Helper()
 	name := fmt.Sprintf("docker-compose-testcase-%d.yml", n)
 	file := filepath.Join(repoRoot, name)
@@ -70,6 +89,29 @@ func runCase(t *testing.T, n int) (*caseRun, error) {
 		t.Fatal(err)
 	}
 	deadline := start.Add(duration)
+	restarted := make(chan error, 1)
+	if restart != nil {
+		ctx, cancel := context.WithCancel(baseCtx) // ends the restart if the test ends first
+		defer cancel()
+		// The scenario's clock (-d, -c) starts with the containers, which
+		// compose may take seconds to create: count from the first one's start.
+		t0, err := c.startedAt(baseCtx, "one")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The restarted peer waits its -d again: give the run that long.
+		deadline = t0.Add(duration + restartMargin)
+		go func() {
+			select {
+			case <-time.After(time.Until(t0.Add(restart.at))):
+				// -t 10: the peer's graceful leave takes at most 5 s.
+				_, err := docker(ctx, "restart", "-t", "10", c.prefix()+restart.service)
+				restarted <- err
+			case <-ctx.Done():
+				restarted <- ctx.Err()
+			}
+		}()
+	}
 	var states []containerState
 	for {
 		if states, err = c.containers(baseCtx); err != nil {
@@ -96,6 +138,11 @@ func runCase(t *testing.T, n int) (*caseRun, error) {
 		}
 	}
 
+	if restart != nil {
+		if err := <-restarted; err != nil {
+			t.Fatalf("docker restart of %s at %v: %v", restart.service, restart.at, err)
+		}
+	}
 	run := &caseRun{States: map[string]containerState{}}
 	for _, s := range states {
 		run.States[s.Service] = s
@@ -103,10 +150,18 @@ func runCase(t *testing.T, n int) (*caseRun, error) {
 	if run.Logs, err = c.logs(baseCtx); err != nil {
 		t.Fatal(err)
 	}
+	if atEnd != nil {
+		if err := atEnd(c); err != nil {
+			t.Error(err)
+		}
+	}
 	tearDown()
 
 	dir := filepath.Join(repoRoot, "out", "e2e")
 	run.LogPath = filepath.Join(dir, fmt.Sprintf("testcase-%d.log", n))
+	if restart != nil {
+		run.LogPath = filepath.Join(dir, fmt.Sprintf("testcase-%d-restart-%s.log", n, restart.service))
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

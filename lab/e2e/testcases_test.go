@@ -14,6 +14,7 @@ import (
 
 	"roster/lab/checker"
 	"roster/lab/runner"
+	"roster/peer/api"
 	"roster/peer/hostsfile"
 )
 
@@ -33,6 +34,8 @@ type expectation struct {
 	// optional names a scenario flag a peer may not support yet: if a peer
 	// exits at once saying "not yet supported", the test skips.
 	optional string
+	// groups, for the client groups cases, is the group outcome.
+	groups *groupExpect
 }
 
 // joinViews are test case 1's views: [1], [1,2], ... [1,2,3,4,5].
@@ -91,15 +94,23 @@ func TestCase8LeaderPause(t *testing.T) { testCase(t, case8) }
 
 func testCase(t *testing.T, exp expectation) {
 	requireDocker(t)
-	run, err := runCase(t, exp.n)
+	hosts, err := hostsfile.Load(filepath.Join(repoRoot, "hostsfile.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var served map[string]api.GroupResponse
+	var atEnd func(c *composeRun) error
+	if exp.groups != nil {
+		atEnd = func(c *composeRun) (err error) {
+			served, err = servedGroups(baseCtx, c, hosts, exp.groups.group, exp.crash)
+			return err
+		}
+	}
+	run, err := runCase(t, exp.n, atEnd)
 	var unsupported errUnsupported
 	if errors.As(err, &unsupported) && exp.optional != "" {
 		t.Skipf("test case %d needs %s, which this peer does not support yet (%v)", exp.n, exp.optional, unsupported)
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	hosts, err := hostsfile.Load(filepath.Join(repoRoot, "hostsfile.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +125,17 @@ func testCase(t *testing.T, exp expectation) {
 	}
 
 	// The checker's verdict on the same logs, and its figures.
-	report := checker.Check(crun, checker.Options{Hostsfile: hostsMap(hosts), ExpectRemovals: expectedRemovals(t, exp.n, hosts)})
+	sc, err := runner.Load(context.Background(), filepath.Join(repoRoot, fmt.Sprintf("docker-compose-testcase-%d.yml", exp.n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := checker.Check(crun, checker.Options{Hostsfile: hostsMap(hosts), ExpectRemovals: expectedRemovals(t, exp.n, hosts), Clients: sc.ClientOptions()})
+	if exp.groups != nil {
+		for _, p := range judgeGroups(exp.groups, served, report) {
+			t.Error(p)
+			problems = append(problems, p)
+		}
+	}
 	var text strings.Builder
 	report.WriteText(&text)
 	htmlPath := strings.TrimSuffix(run.LogPath, ".log") + ".html"

@@ -3,7 +3,11 @@
 //
 // An Injector holds the faults of one peer. It wraps the peer's two
 // transports: memberlist's (WrapTransport, scope "gossip": UDP packets and
-// TCP streams) and Raft's (WrapStreamLayer, scope "raft": TCP connections).
+// TCP streams) and Raft's (WrapStreamLayer, scope "raft": TCP connections),
+// and the client groups' dialer (WrapDial): connections to other peers
+// (scope "api": forwarded writes, keepalives, indirect checks) and an
+// owner's checks of its clients, which only rules naming the client's
+// address in "clients" refuse or delay (and a pause).
 // Remote peers are told apart by IP through a Resolver the peer supplies;
 // traffic with an address it does not know passes every rule.
 //
@@ -54,7 +58,8 @@
 //	  "rules": [
 //	    {"loss": 0.1},
 //	    {"peers": [2], "dir": "out", "scope": "raft", "block": true},
-//	    {"peers": [3, 4], "delay": "50ms", "jitter": "20ms"}
+//	    {"peers": [3, 4], "delay": "50ms", "jitter": "20ms"},
+//	    {"clients": ["10.0.0.9:7070"], "block": true}
 //	  ],
 //	  "partition": [[1, 2], [3, 4, 5]]
 //	}

@@ -152,8 +152,10 @@ func (f Flags) Apply(ctx context.Context, inj *Injector, start time.Time) error 
 	if err := f.Validate(); err != nil {
 		return err
 	}
-	if err := inj.SetRules(f.Rules()); err != nil {
-		return err
+	if rules := f.Rules(); len(rules) > 0 { // a peer starts with none
+		if err := inj.SetRules(rules); err != nil {
+			return err
+		}
 	}
 	if len(f.Partition) == 0 {
 		return nil

@@ -95,12 +95,17 @@ func describeRules(rules []Rule) string {
 	parts := make([]string, 0, len(rules))
 	for _, r := range rules {
 		var b strings.Builder
-		if len(r.Peers) == 0 {
+		switch {
+		case len(r.Clients) > 0:
+			fmt.Fprintf(&b, "checks of clients %v:", r.Clients)
+		case len(r.Peers) == 0:
 			b.WriteString("every peer")
-		} else {
+		default:
 			fmt.Fprintf(&b, "peers %v", r.Peers)
 		}
-		fmt.Fprintf(&b, " %s %s:", r.Dir, r.Scope)
+		if len(r.Clients) == 0 {
+			fmt.Fprintf(&b, " %s %s:", r.Dir, r.Scope)
+		}
 		if r.Block {
 			b.WriteString(" block")
 		}

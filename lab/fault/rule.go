@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -29,6 +30,9 @@ const (
 	All    Scope = "all"
 	Gossip Scope = "gossip"
 	Raft   Scope = "raft"
+	// API is the client groups traffic one peer sends another through the
+	// groups' dialer (forwarded writes, keepalives, indirect checks).
+	API Scope = "api"
 )
 
 // Duration is a time.Duration that reads and writes JSON as a Go duration
@@ -85,6 +89,11 @@ type Rule struct {
 	// Jitter spreads Delay uniformly over [Delay-Jitter, Delay+Jitter].
 	// It may not exceed Delay.
 	Jitter Duration `json:"jitter,omitempty"`
+	// Clients are client check addresses ("host:port", or "host" for every
+	// port): a rule that names them acts only on this peer's dials to them
+	// (an owner's checks of those clients), not on any peer's traffic. Dir
+	// and Scope do not apply to it.
+	Clients []string `json:"clients,omitempty"`
 }
 
 // Validate says what is wrong with the rule, if anything.
@@ -100,9 +109,14 @@ func (r Rule) Validate() error {
 		return fmt.Errorf("dir %q: want \"in\", \"out\" or \"both\"", r.Dir)
 	}
 	switch r.Scope {
-	case "", All, Gossip, Raft:
+	case "", All, Gossip, Raft, API:
 	default:
-		return fmt.Errorf("scope %q: want \"gossip\", \"raft\" or \"all\"", r.Scope)
+		return fmt.Errorf("scope %q: want \"gossip\", \"raft\", \"api\" or \"all\"", r.Scope)
+	}
+	for i, c := range r.Clients {
+		if strings.TrimSpace(c) == "" {
+			return fmt.Errorf("clients[%d]: empty address", i)
+		}
 	}
 	if err := checkLoss(r.Loss); err != nil {
 		return fmt.Errorf("loss %v: %w", r.Loss, err)
@@ -142,6 +156,7 @@ func (r Rule) normalized() Rule {
 		r.Scope = All
 	}
 	r.Peers = slices.Clone(r.Peers)
+	r.Clients = slices.Clone(r.Clients)
 	return r
 }
 
@@ -149,6 +164,9 @@ func (r Rule) normalized() Rule {
 // direction dir (In or Out, or Both for a connection, which carries both) and
 // scope sc (Gossip or Raft).
 func (r Rule) matches(peer int, dir Direction, sc Scope) bool {
+	if len(r.Clients) > 0 {
+		return false
+	}
 	if dir != Both && r.Dir != Both && r.Dir != dir {
 		return false
 	}

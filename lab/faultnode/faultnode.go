@@ -68,7 +68,8 @@ func New(cfg config.Config, opts Options) *Peer {
 	p := &Peer{opts: opts, resolver: r, crashed: make(chan struct{}), self: cfg.Self.ID}
 	p.inj = fault.New(fault.Options{
 		Self: cfg.Self.ID, Resolver: r, Seed: opts.Seed, LocalIP: local,
-		Logf: func(format string, args ...any) { log.Warn("faults: " + fmt.Sprintf(format, args...)) },
+		// The faults a scenario injects are its script, not a failure: info.
+		Logf: func(format string, args ...any) { log.Info("faults: " + fmt.Sprintf(format, args...)) },
 	})
 	log.Info("fault injection on", "seed", p.inj.Seed())
 	return p
@@ -80,6 +81,7 @@ func (p *Peer) NodeOptions(base node.Options) node.Options {
 	o := base
 	o.WrapTransport = chain(base.WrapTransport, p.inj.WrapTransport)
 	o.WrapStream = chain(base.WrapStream, p.inj.WrapStreamLayer)
+	o.Dial = p.inj.WrapDial(base.Dial)
 	prevAddr := base.OnPeerAddr
 	o.OnPeerAddr = func(id int, ip net.IP) {
 		p.resolver.learn(ip.String(), id)
@@ -156,7 +158,7 @@ func (p *Peer) armLeaderCrash(o *node.Options) {
 		if next == 0 {
 			return
 		}
-		n.Logger().Warn("leader crash scenario: dropping the replication of the removal", "removed", c.Del, "to", next)
+		n.Logger().Info("leader crash scenario: dropping the replication of the removal", "removed", c.Del, "to", next)
 		p.inj.AddRules(fault.Rule{Peers: []int{next}, Scope: fault.Raft, Block: true})
 		armed.Store(true)
 	}

@@ -1,8 +1,11 @@
 package measure
 
 import (
+	"os"
 	"testing"
 	"time"
+
+	"roster/lab/labtest"
 )
 
 func TestSummarize(t *testing.T) {
@@ -31,5 +34,77 @@ func TestRunMeasuresOneRun(t *testing.T) {
 		if v <= 0 || v > float64(settle.Milliseconds()) {
 			t.Fatalf("implausible figure %v in %+v", v, rep)
 		}
+	}
+}
+
+func TestProcStatReadsThisProcess(t *testing.T) {
+	before, err := cpuTicks(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Burn CPU until the kernel has counted some (a tick is 10 ms).
+	deadline := time.Now().Add(10 * time.Second)
+	for x := 0; ; x++ {
+		now, err := cpuTicks(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now > before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no CPU time counted after 10 s of work (%d)", x)
+		}
+	}
+	rss, err := rssKB(os.Getpid())
+	if err != nil || rss < 1000 {
+		t.Fatalf("rss %d kB, %v", rss, err)
+	}
+	if _, err := cpuTicks(1 << 30); err == nil {
+		t.Fatal("no error for a process that does not exist")
+	}
+}
+
+func TestRunProcessesMeasuresOneRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real peer processes")
+	}
+	_, bin := labtest.BuildRoster(t)
+	rep, err := RunProcesses(ProcOptions{Binary: bin, Peers: 4, Runs: 1, Gap: 200 * time.Millisecond, Idle: time.Second, IdleSizes: []int{4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Bootstrap.N != 1 || rep.Join.N != 3 || rep.CrashToView.N != 1 || rep.LeaderCrashToView.N != 1 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, v := range []float64{rep.Bootstrap.MaxMs, rep.Join.MaxMs, rep.CrashToView.MaxMs, rep.LeaderCrashToView.MaxMs} {
+		if v <= 0 || v > float64(procCrashTimeout.Milliseconds()) {
+			t.Fatalf("implausible figure %v in %+v", v, rep)
+		}
+	}
+	for _, idle := range []IdleReport{rep.Idle, rep.IdleSizes[0]} {
+		if idle.Peers != 4 || len(idle.PerPeer) != 4 || idle.Leader.RSSMB < 1 || idle.FollowersMean.RSSMB < 1 || idle.TotalCPU < 0 {
+			t.Fatalf("idle report %+v", idle)
+		}
+	}
+	if rep.IdleSizes[0].OneViewMs <= 0 {
+		t.Fatalf("no time to one view: %+v", rep.IdleSizes[0])
+	}
+}
+
+func TestFalseRemovals(t *testing.T) {
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	c := &procCluster{killed: map[int]time.Time{3: at(50)}}
+	c.views = []printed{
+		{peer: 1, view: 1, members: []int{1, 2, 3}, at: at(10)},
+		{peer: 2, view: 2, members: []int{1, 2}, at: at(100)}, // 3 killed at 50: a crash
+		{peer: 1, view: 2, members: []int{1, 2}, at: at(90)},
+		{peer: 1, view: 3, members: []int{1}, at: at(200)}, // 2 never killed
+		{peer: 1, view: 5, members: []int{}, at: at(300)},  // view 4 unseen: skipped
+	}
+	got := c.falseRemovals()
+	if len(got) != 1 || got[0] != "view 3 removed live peer 2" {
+		t.Fatalf("got %q", got)
 	}
 }

@@ -17,6 +17,9 @@
 //	--at 70s clear                 remove every fault of every peer (or of a list of peers)
 //	--at 25s kill three            SIGKILL a peer (only under the lab's control: roster lab soak)
 //	--at 33s start three           start a killed peer again (ditto)
+//	--at 20s cut-client jobs c3    the owner of client c3 of group jobs can no longer reach it
+//	                               (its checks fail; other peers still reach it)
+//	--at 40s heal-client jobs c3   remove that cut from every peer
 //
 // A peer is named by its hostsfile name, its id, or "leader": the peer that
 // is Raft leader when the step runs. Times are Go durations ("15s", "1m30s")

@@ -170,6 +170,8 @@ func (r *Runner) Do(ctx context.Context, a Action) Result {
 			return err
 		})
 		return merge(res, more)
+	case CutClient, HealClient:
+		return r.clientCut(ctx, a)
 	case Kill, Start:
 		if r.Procs == nil {
 			return Result{Failed: map[string]string{a.Peers[0]: a.Kind.String() + " needs the lab runner's control of the processes (roster lab soak)"}}

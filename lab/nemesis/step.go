@@ -33,11 +33,19 @@ const (
 	Kill
 	// Start starts the process of Action.Peers[0] again (needs Runner.Procs).
 	Start
+	// CutClient makes the owner of client Action.Client of group
+	// Action.Group unable to reach it (its checks fail); other peers still
+	// can.
+	CutClient
+	// HealClient removes the cuts of client Action.Client of Action.Group
+	// from every peer.
+	HealClient
 )
 
 var kindNames = map[Kind]string{
 	Partition: "partition", Heal: "heal", Pause: "pause", Resume: "resume",
 	Loss: "loss", Delay: "delay", Clear: "clear", Kill: "kill", Start: "start",
+	CutClient: "cut-client", HealClient: "heal-client",
 }
 
 // String returns the action's word in the schedule syntax.
@@ -63,6 +71,8 @@ type Action struct {
 	Loss float64
 	// Delay and Jitter are a Delay action's delay ± jitter.
 	Delay, Jitter time.Duration
+	// Group and Client name the client of CutClient and HealClient.
+	Group, Client string
 }
 
 // Step is an action at a time counted from the start of the schedule.
@@ -91,6 +101,8 @@ func (a Action) String() string {
 		w = append(w, strings.Join(a.Peers, ","), a.For.String())
 	case Resume, Kill, Start:
 		w = append(w, strings.Join(a.Peers, ","))
+	case CutClient, HealClient:
+		w = append(w, a.Group, a.Client)
 	case Loss:
 		w = append(w, strconv.FormatFloat(a.Loss, 'g', -1, 64))
 	case Delay:
@@ -183,7 +195,7 @@ func parseTime(s string) (time.Duration, error) {
 // ["pause", "one", "10s"].
 func ParseAction(w []string) (Action, error) {
 	if len(w) == 0 {
-		return Action{}, fmt.Errorf("no action: want partition, heal, pause, resume, loss, delay, clear, kill or start")
+		return Action{}, fmt.Errorf("no action: want partition, heal, pause, resume, loss, delay, clear, kill, start, cut-client or heal-client")
 	}
 	word, args := w[0], w[1:]
 	var a Action
@@ -259,8 +271,16 @@ func ParseAction(w []string) (Action, error) {
 		if err := nargs(0, 1, "clear [PEERS], like clear or clear two,three"); err != nil {
 			return a, err
 		}
+	case CutClient, HealClient:
+		if err := nargs(2, 2, word+" GROUP CLIENT, like "+word+" jobs c3"); err != nil {
+			return a, err
+		}
+		if args[0] == "" || args[1] == "" {
+			return a, fmt.Errorf("%s: want a group and a client id", word)
+		}
+		a.Group, a.Client = args[0], args[1]
 	default:
-		return a, fmt.Errorf("%q is not an action: want partition, heal, pause, resume, loss, delay, clear, kill or start", word)
+		return a, fmt.Errorf("%q is not an action: want partition, heal, pause, resume, loss, delay, clear, kill, start, cut-client or heal-client", word)
 	}
 	if a.Kind == Loss || a.Kind == Delay || a.Kind == Clear {
 		if len(args) == 1 {

@@ -9,7 +9,7 @@ import (
 
 func TestParseScheduleReadsEveryAction(t *testing.T) {
 	args := strings.Fields("--at 35s heal --at 15s partition 1,2/3,4,5 --at=20 pause leader 10s --at 1m loss 10% two,3 " +
-		"--at 1m delay 50ms±20ms --at 70s clear --at 71s clear one --at 72s resume one --at 80s kill three --at 90s start 3")
+		"--at 1m delay 50ms±20ms --at 70s clear --at 71s clear one --at 72s resume one --at 80s kill three --at 90s start 3 --at 95s cut-client jobs c3 --at 99s heal-client jobs c3")
 	steps, err := ParseSchedule(args)
 	if err != nil {
 		t.Fatal(err)
@@ -25,6 +25,8 @@ func TestParseScheduleReadsEveryAction(t *testing.T) {
 		{72 * time.Second, Action{Kind: Resume, Peers: []string{"one"}}},
 		{80 * time.Second, Action{Kind: Kill, Peers: []string{"three"}}},
 		{90 * time.Second, Action{Kind: Start, Peers: []string{"3"}}},
+		{95 * time.Second, Action{Kind: CutClient, Group: "jobs", Client: "c3"}},
+		{99 * time.Second, Action{Kind: HealClient, Group: "jobs", Client: "c3"}},
 	}
 	if !reflect.DeepEqual(steps, want) {
 		t.Fatalf("got  %+v\nwant %+v", steps, want)
@@ -73,6 +75,7 @@ func TestParseScheduleRejectsBadSteps(t *testing.T) {
 		{"--at 5s loss 10% one,one", `"one" twice`},
 		{"--at 5s kill", "kill: want kill PEER"},
 		{"--at 5s clear a b", "clear: want clear [PEERS]"},
+		{"--at 5s cut-client jobs", "cut-client: want cut-client GROUP CLIENT"},
 	}
 	for _, tt := range tests {
 		_, err := ParseSchedule(strings.Fields(tt.args))

@@ -22,6 +22,8 @@ import (
 //	x-roster:
 //	  duration: 20s              # how long the scenario runs
 //	  expect_removals: [one, two] # live peers the scenario may remove
+//	  client_deadline: 7s        # a crashed client leaves every watcher's view within this
+//	  expect_client_removals: [c3] # live clients the scenario may remove
 const ExtensionKey = "x-roster"
 
 // Load reads the compose file at path (interpolating ${VAR:-default} from
@@ -67,6 +69,12 @@ func Load(ctx context.Context, path string) (*Scenario, error) {
 		return nil, inputErr("compose file %s: %v", path, err)
 	}
 	if sc.ExpectRemovals, err = extensionRemovals(project.Extensions); err != nil {
+		return nil, inputErr("compose file %s: %v", path, err)
+	}
+	if sc.ClientDeadline, err = extensionDurationKey(project.Extensions, "client_deadline"); err != nil {
+		return nil, inputErr("compose file %s: %v", path, err)
+	}
+	if sc.ExpectClientRemovals, err = extensionStrings(project.Extensions, "expect_client_removals"); err != nil {
 		return nil, inputErr("compose file %s: %v", path, err)
 	}
 	peers := map[string]string{}
@@ -130,6 +138,11 @@ func loadService(sc types.ServiceConfig) (Service, error) {
 // extensionDuration reads x-roster.duration: a Go duration ("20s") or a
 // number of seconds. It returns 0 when absent.
 func extensionDuration(ext types.Extensions) (time.Duration, error) {
+	return extensionDurationKey(ext, "duration")
+}
+
+// extensionDurationKey reads the duration x-roster.key.
+func extensionDurationKey(ext types.Extensions, key string) (time.Duration, error) {
 	v, ok := ext[ExtensionKey]
 	if !ok || v == nil {
 		return 0, nil
@@ -138,7 +151,7 @@ func extensionDuration(ext types.Extensions) (time.Duration, error) {
 	if !ok {
 		return 0, fmt.Errorf("%s: want a mapping like {duration: 20s}", ExtensionKey)
 	}
-	d, ok := m["duration"]
+	d, ok := m[key]
 	if !ok || d == nil {
 		return 0, nil
 	}
@@ -150,7 +163,7 @@ func extensionDuration(ext types.Extensions) (time.Duration, error) {
 			if secs, err2 := strconv.ParseFloat(d, 64); err2 == nil {
 				dur = time.Duration(secs * float64(time.Second))
 			} else {
-				return 0, fmt.Errorf("%s.duration %q: want a duration like 20s", ExtensionKey, d)
+				return 0, fmt.Errorf("%s.%s %q: want a duration like 20s", ExtensionKey, key, d)
 			}
 		}
 	case int:
@@ -162,10 +175,10 @@ func extensionDuration(ext types.Extensions) (time.Duration, error) {
 	case float64:
 		dur = time.Duration(d * float64(time.Second))
 	default:
-		return 0, fmt.Errorf("%s.duration %v: want a duration like 20s", ExtensionKey, d)
+		return 0, fmt.Errorf("%s.%s %v: want a duration like 20s", ExtensionKey, key, d)
 	}
 	if dur <= 0 {
-		return 0, fmt.Errorf("%s.duration %v: must be positive", ExtensionKey, d)
+		return 0, fmt.Errorf("%s.%s %v: must be positive", ExtensionKey, key, d)
 	}
 	return dur, nil
 }
@@ -196,6 +209,28 @@ func extensionRemovals(ext types.Extensions) ([]string, error) {
 		default:
 			return nil, fmt.Errorf("%s.expect_removals: %v is not a peer name or id", ExtensionKey, x)
 		}
+	}
+	return out, nil
+}
+
+// extensionStrings reads x-roster.key: a list of strings (client ids).
+func extensionStrings(ext types.Extensions, key string) ([]string, error) {
+	m, _ := ext[ExtensionKey].(map[string]any)
+	v, ok := m[key]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s.%s: want a list of client ids", ExtensionKey, key)
+	}
+	var out []string
+	for _, item := range list {
+		str, ok := item.(string)
+		if !ok || str == "" {
+			return nil, fmt.Errorf("%s.%s: %v is not a client id", ExtensionKey, key, item)
+		}
+		out = append(out, str)
 	}
 	return out, nil
 }

@@ -21,9 +21,9 @@ type Verdict struct {
 func (v *Verdict) Status() int { return v.Report.Status() }
 
 // CheckerOptions returns the checker options that describe the run: the
-// hostsfile's names and ids, and the peers killed from outside.
+// hostsfile's names and ids, and the peers and clients killed from outside.
 func (r *Result) CheckerOptions() checker.Options {
-	return checker.Options{Hostsfile: r.Hostsfile, Killed: r.Killed()}
+	return checker.Options{Hostsfile: r.Hostsfile, Killed: r.Killed(), Clients: checker.GroupOptions{Killed: r.KilledClients()}}
 }
 
 // IDs turns peer names or decimal ids into ids, by the run's hostsfile.
@@ -44,12 +44,16 @@ func (r *Result) IDs(names []string) ([]int, error) {
 }
 
 // Judge feeds the run's collected log to the checker. extra adds options a
-// caller knows about (removals a scenario expects); its Hostsfile and Killed
-// are merged with the run's. Safe for concurrent use.
+// caller knows about (removals a scenario expects, the clients' deadline);
+// its Hostsfile and Killed lists are merged with the run's. Safe for concurrent use.
 func Judge(res *Result, extra checker.Options) (*Verdict, error) {
 	opts := res.CheckerOptions()
 	opts.Killed = append(opts.Killed, extra.Killed...)
 	opts.ExpectRemovals = extra.ExpectRemovals
+	opts.Clients.Killed = append(opts.Clients.Killed, extra.Clients.Killed...)
+	opts.Clients.ExpectRemovals = extra.Clients.ExpectRemovals
+	opts.Clients.Joined = extra.Clients.Joined
+	opts.Clients.Deadline = extra.Clients.Deadline
 	for name, id := range extra.Hostsfile {
 		if _, ok := opts.Hostsfile[name]; !ok {
 			if opts.Hostsfile == nil {

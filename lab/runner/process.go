@@ -23,8 +23,9 @@ type Exit struct {
 	Status int
 	// Signal names the signal that ended the process ("" for an exit).
 	Signal string
-	// Crashed is an expected crash: a peer started with -c or -t exited with
-	// status 1 after printing a line with message:"crashing".
+	// Crashed is an expected crash: a peer started with -c or -t (or a
+	// client with -c) exited with status 1 after printing a line with
+	// message:"crashing".
 	Crashed bool
 	// Killed is a kill asked for through Control.Kill.
 	Killed bool
@@ -221,7 +222,7 @@ func (p *proc) start() (wait func() (Exit, bool), err error) {
 		go func() {
 			defer wg.Done()
 			lineReader(r, func(line string) {
-				if r, ok := viewlog.Parse(strings.TrimSpace(line)); ok && r.Message == viewlog.Crashing {
+				if crashLine(strings.TrimSpace(line)) {
 					crashing.Store(true)
 				}
 				p.sink.line(p.prefix, line)
@@ -259,6 +260,18 @@ func (p *proc) start() (wait func() (Exit, bool), err error) {
 		ex.Crashed = p.crashy && ex.Status == 1 && crashing.Load()
 		return ex, true
 	}, nil
+}
+
+// crashLine reports whether a line says its process is crashing on purpose:
+// a peer's or a client's message:"crashing".
+func crashLine(s string) bool {
+	if r, ok := viewlog.Parse(s); ok {
+		return r.Message == viewlog.Crashing
+	}
+	if r, ok := viewlog.ParseGroup(s); ok {
+		return r.Message == viewlog.Crashing
+	}
+	return false
 }
 
 // beginStop marks the run as ending and sends SIGTERM to the running process

@@ -88,6 +88,10 @@ type ServiceResult struct {
 	Endpoint
 	// Tool is true for a service that runs a roster subcommand, not a peer.
 	Tool bool
+	// Client is true for a tool that runs `roster client`; ClientID is its
+	// --id.
+	Client   bool
+	ClientID string
 	// Args is the argument list the processes were started with.
 	Args []string
 	// Pids are the process ids of every process started, in order.
@@ -148,6 +152,21 @@ func (c *Control) Start(name string) error {
 		return err
 	}
 	return p.wake()
+}
+
+// Pid returns the process id of the running process of the service or peer
+// called name, and false when none is running.
+func (c *Control) Pid(name string) (int, bool) {
+	p, err := c.find(name)
+	if err != nil {
+		return 0, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0, false
+	}
+	return p.cmd.Process.Pid, true
 }
 
 func (c *Control) find(name string) (*proc, error) {
@@ -218,6 +237,13 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 	t0 := time.Now()
 	changed := make(chan struct{}, 1)
 	ctl := &Control{}
+	var peerIPs []string
+	for _, ep := range lay.endpoints {
+		if ep.Peer != "" {
+			peerIPs = append(peerIPs, ep.IP)
+		}
+	}
+	clients := 0
 	for i, s := range sc.Services {
 		p := &proc{
 			svc: s, ep: lay.endpoints[i], prefix: s.Name, bin: bin, dir: dir,
@@ -225,12 +251,21 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*Result, error) {
 			startReq: make(chan struct{}, 1),
 		}
 		p.env = append(append(append(os.Environ(), opts.Env...), s.Env...), "ROSTER_LAB_RUN_DIR="+runDir, peersEnv(lay.endpoints))
-		if s.Tool() {
+		switch {
+		case s.Client():
+			listen, err := clientListen(clients, s.Args, peerIPs)
+			if err != nil {
+				return nil, fmt.Errorf("service %s: %w", s.Name, err)
+			}
+			clients++
+			p.args = clientArgs(s.Args, lay.endpoints, listen)
+			p.crashy = mayCrash(s.Args, append(slices.Clone(opts.Env), s.Env...))
+		case s.Tool():
 			p.args = s.Args
 			if _, _, _, ok := hostsfileFlag(s.Args); ok {
 				p.args = withHostsfile(s.Args, hostsPath)
 			}
-		} else {
+		default:
 			dataDir := filepath.Join(runDir, "data", s.Name)
 			if err := os.MkdirAll(dataDir, 0o755); err != nil {
 				return nil, err
@@ -304,6 +339,7 @@ wait:
 		}
 		if p.svc.Tool() {
 			sr.Service = p.svc.Name
+			sr.Client, sr.ClientID = p.svc.Client(), p.svc.ClientID()
 		}
 		res.Failures = append(res.Failures, p.failures...)
 		p.mu.Unlock()

@@ -2,8 +2,11 @@ package runner
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"roster/lab/checker"
 )
 
 // Scenario is what a lab run starts and for how long. Load builds one from a
@@ -23,6 +26,13 @@ type Scenario struct {
 	// minority side of a partition; the checker does not count those
 	// removals against accuracy. From x-roster: {expect_removals: [one, 2]}.
 	ExpectRemovals []string
+	// ClientDeadline bounds, for the checker, the time from a client's crash
+	// to the first group view without it at every live watcher (0: only the
+	// end state is judged). From x-roster: {client_deadline: 7s}.
+	ClientDeadline time.Duration
+	// ExpectClientRemovals names clients (by --id) the scenario may rightly
+	// remove while they are alive. From x-roster: {expect_client_removals: [c3]}.
+	ExpectClientRemovals []string
 	// Services are the processes to start, in order: without a hostsfile,
 	// peer ids follow this order, and so do the loopback addresses.
 	Services []Service
@@ -48,6 +58,12 @@ type Service struct {
 // get no peer flags, are not in the hostsfile, and may exit with status 0.
 func (s Service) Tool() bool {
 	return len(s.Args) > 0 && !strings.HasPrefix(s.Args[0], "-")
+}
+
+// ClientOptions returns what the scenario tells the checker about its
+// clients: their crash-to-removal deadline and the removals it expects.
+func (sc *Scenario) ClientOptions() checker.GroupOptions {
+	return checker.GroupOptions{Deadline: sc.ClientDeadline, ExpectRemovals: slices.Clone(sc.ExpectClientRemovals)}
 }
 
 // RestartMode is a compose restart policy.

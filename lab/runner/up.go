@@ -104,7 +104,7 @@ func Up(ctx context.Context, cfg UpConfig, stdout, stderr io.Writer) (*Verdict, 
 	if err != nil {
 		return nil, inputErr("compose file %s: %v", cfg.File, err)
 	}
-	v, err := Judge(res, checker.Options{ExpectRemovals: expect})
+	v, err := Judge(res, checker.Options{ExpectRemovals: expect, Clients: sc.ClientOptions()})
 	if err != nil {
 		return nil, &RunError{Problems: append(failed, err.Error())}
 	}

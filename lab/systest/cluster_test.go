@@ -15,15 +15,15 @@ import (
 type cluster struct {
 	*localcluster.Cluster
 	t *testing.T
-	// expect lists peers the test may rightly remove while alive (the
-	// minority of a partition), for the checker.
-	expect []int
 	// processes is what peers run as processes beside the in-process ones
 	// printed (their later lives), judged after the in-process logs.
 	processes strings.Builder
 	// unjudged skips the checker at the end (a test that leaves no
 	// majority cannot end with completeness).
 	unjudged bool
+	// expect lists peers the test may rightly remove while alive (the
+	// minority of a partition), for the checker.
+	expect []int
 }
 
 func newCluster(t *testing.T, n int) *cluster {

@@ -2,6 +2,7 @@ package systest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,7 @@ import (
 func TestJoins(t *testing.T) {
 	c := newCluster(t, 5)
 	v := c.startAll(5)
-	if !v.Equal(fsm.View{ID: 5, Leader: 1, Members: ids(1, 5)}) {
+	if v.Lives = nil; !v.Equal(fsm.View{ID: 5, Leader: 1, Members: ids(1, 5)}) {
 		t.Fatalf("final view %+v, want view 5 [1..5] by leader 1", v)
 	}
 	// Every peer's first line is the view that added it, then each later one.
@@ -47,7 +48,7 @@ func TestCrashesDownToOne(t *testing.T) {
 		c.Crash(n + 1)
 		c.waitView(ids(1, n), 10*time.Second)
 	}
-	if v := c.Node(1).View(); !v.Equal(fsm.View{ID: 9, Leader: 1, Members: []int{1}}) {
+	if v := c.Node(1).View(); v.ID != 9 || v.Leader != 1 || !slices.Equal(v.Members, []int{1}) {
 		t.Fatalf("final view %+v, want view 9 [1]", v)
 	}
 }

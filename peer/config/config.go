@@ -65,7 +65,8 @@ type Config struct {
 	GossipPort int // UDP and TCP, memberlist
 	APIPort    int // TCP, HTTP API; 0 disables the API
 
-	// DataDir holds Raft's state ("" for a temporary directory removed at exit).
+	// DataDir holds Raft's state on disk; "" keeps it in memory, gone when
+	// the process ends (a restarted peer is a new life either way).
 	DataDir string
 	// Voters caps the number of Raft voters (odd, at least 1).
 	Voters int
@@ -90,6 +91,10 @@ type Config struct {
 
 	// LogLevel is the level of diagnostic logs (trace, debug, info, warn, error, off).
 	LogLevel string
+	// LogTime puts a timestamp in front of each diagnostic line. Leave it
+	// off where the output is stamped already (docker logs -t, journald,
+	// the lab runner), so that no line carries two.
+	LogTime bool
 
 	// ViewLog receives the view lines (stderr in production).
 	ViewLog io.Writer

@@ -83,13 +83,17 @@ func (d *Detector) check(id int) {
 			continue
 		}
 		d.mu.Lock()
-		_, known = d.known(id)
-		if known && !d.closed {
+		cur, known := d.known(id)
+		restarted := known && !sameLife(cur, m)
+		if known && !restarted && !d.closed {
 			d.down[id] = true
 		}
 		closed := d.closed
 		d.mu.Unlock()
-		if !known || closed {
+		if restarted && !closed {
+			continue // the silence was its previous life's: check the new one
+		}
+		if !known || closed || restarted {
 			return
 		}
 		d.log.Info("peer confirmed down by direct check", "peer", name)
@@ -105,10 +109,18 @@ func (d *Detector) check(id int) {
 
 // silent reports whether checkRounds rounds in a row get no answer, giving
 // up early if memberlist forgets the peer meanwhile or Shutdown is called.
+// A round that ran on a starved process does not count (see starved.go), up
+// to maxStarvedRounds.
 func (d *Detector) silent(id int, name string, addr net.IP) bool {
-	for range checkRounds {
+	for failed, starved := 0, 0; failed < checkRounds; {
+		start := time.Now()
 		if d.stopped() || d.answers(name, addr) {
 			return false
+		}
+		if d.starvedRound(name, start) && starved < maxStarvedRounds {
+			starved++
+		} else {
+			failed++
 		}
 		d.mu.Lock()
 		_, known := d.known(id)

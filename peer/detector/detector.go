@@ -88,6 +88,8 @@ type Detector struct {
 	ml      *memberlist.Memberlist
 	log     hclog.Logger
 	changed chan struct{}
+	// probeTimeout is memberlist's ProbeTimeout: how long a ping waits.
+	probeTimeout time.Duration
 
 	// stop is closed by Shutdown; every goroutine of the detector ends
 	// soon after, and Shutdown waits for them in wg.
@@ -136,6 +138,7 @@ func Start(cfg Config) (*Detector, error) {
 	mc.AdvertiseAddr = cfg.AdvertiseAddr
 	mc.AdvertisePort = cfg.Port
 	tune(mc)
+	d.probeTimeout = mc.ProbeTimeout
 	mc.Events = (*events)(d)
 	mc.Delegate = (*delegate)(d)
 	mc.Alive = (*alive)(d)
@@ -146,7 +149,9 @@ func Start(cfg Config) (*Detector, error) {
 	// peers never send one, and the guard drops those that come.
 	mc.EnableCompression = false
 	d.lines = netguard.NewLineWriter(shutdownFilter{cfg.Logger.Named("memberlist").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})})
-	mc.Logger = log.New(d.lines, "", 0)
+	// Routine complaints become debug lines first: the line writer limits
+	// the rate of warnings and errors only.
+	mc.Logger = log.New(logFilter{d.lines}, "", 0)
 	mc.LogOutput = nil
 
 	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
@@ -321,8 +326,10 @@ func (d *Detector) SetJoined() {
 	d.mu.Lock()
 	d.meta.Joined = true
 	d.mu.Unlock()
+	// A timeout only says the update has not gone out yet: it goes with the
+	// next gossip.
 	if err := d.ml.UpdateNode(time.Second); err != nil {
-		d.log.Warn("announce joined", "error", err)
+		d.log.Debug("announce joined", "error", err)
 	}
 }
 

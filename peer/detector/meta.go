@@ -18,13 +18,17 @@ type Meta struct {
 	// Joined is set once the peer has been in a view: it belongs to a
 	// cluster, so peer 1 must not bootstrap a second one.
 	Joined bool `json:"j,omitempty"`
+	// Life is the peer process's life number (fsm.NewLife): the leader
+	// records it when it admits the peer, and a new number from a known
+	// peer means it restarted (0: the peer announces none).
+	Life uint64 `json:"i,omitempty"`
 	// Cluster is the id of the cluster the peer's data belongs to ("" while
 	// it has none): a peer refuses peers that announce another.
 	Cluster string `json:"c,omitempty"`
 }
 
 func (m Meta) encode() []byte {
-	b, _ := json.Marshal(m) // ints and a bool: cannot fail
+	b, _ := json.Marshal(m) // numbers and booleans: cannot fail
 	return b
 }
 
@@ -35,6 +39,25 @@ func decodeMeta(b []byte) (Meta, bool) {
 		return Meta{}, false
 	}
 	return m, true
+}
+
+// Lives maps the ids of the peers that count as alive (as Members) to the
+// life number each announces; peers that announce none are absent.
+func (d *Detector) Lives() map[int]uint64 {
+	out := map[int]uint64{}
+	for id, m := range d.Members() {
+		if m.Meta.Life != 0 {
+			out[id] = m.Meta.Life
+		}
+	}
+	return out
+}
+
+// sameLife reports whether two records of a peer are of the same process at
+// the same address: a direct check's verdict holds only for the record it
+// pinged, not for a restarted peer that memberlist has seen since.
+func sameLife(a, b Member) bool {
+	return a.Meta.Life == b.Meta.Life && a.Addr.Equal(b.Addr)
 }
 
 // SetCluster announces the id of the cluster this peer's data belongs to.

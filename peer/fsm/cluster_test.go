@@ -103,14 +103,3 @@ func TestDecodeRejectsMisplacedOrBadIDs(t *testing.T) {
 		}
 	}
 }
-
-func TestViewAfter(t *testing.T) {
-	if v, ok := ViewAfter(Change{Base: 6, Add: []int{2}, Leader: 1}.Encode()); !ok || v != 7 {
-		t.Fatalf("ViewAfter = %d, %v; want 7, true", v, ok)
-	}
-	for _, data := range [][]byte{nil, {9}, {byte(KindChange), 'x'}} {
-		if _, ok := ViewAfter(data); ok {
-			t.Errorf("ViewAfter(%q): want false", data)
-		}
-	}
-}

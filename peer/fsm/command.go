@@ -25,6 +25,9 @@ type Change struct {
 	// Add and Del are the peer ids to add and remove.
 	Add []int `json:"add,omitempty"`
 	Del []int `json:"del,omitempty"`
+	// Lives are the life numbers of the peers in Add (see life.go); an Add
+	// of a member under a new life renews it.
+	Lives map[int]uint64 `json:"lives,omitempty"`
 	// Leader is the id of the peer that proposed (and, once committed,
 	// committed) the change.
 	Leader int `json:"leader"`
@@ -37,7 +40,7 @@ type Change struct {
 func (c Change) Encode() []byte {
 	b, err := json.Marshal(c)
 	if err != nil {
-		panic(err) // Change holds only ints: cannot fail
+		panic(err) // Change holds only numbers: cannot fail
 	}
 	return append([]byte{byte(KindChange)}, b...)
 }
@@ -69,17 +72,6 @@ func decode(data []byte) (Kind, Change, error) {
 	default:
 		return k, Change{}, fmt.Errorf("unknown log entry kind %d", k)
 	}
-}
-
-// ViewAfter returns the id of the view a log entry makes when it applies
-// (its base view's id plus one), and false for an entry that is not a
-// change. It reads entries from the local store; garbage yields false.
-func ViewAfter(data []byte) (uint64, bool) {
-	k, c, err := decode(data)
-	if err != nil || k != KindChange || c.Base == ^uint64(0) {
-		return 0, false
-	}
-	return c.Base + 1, true
 }
 
 // positive reports whether every id is at least 1.

@@ -20,14 +20,15 @@ type Result struct {
 	Err  error
 }
 
-// FSM is the raft.FSM of a peer. Raft calls Apply, Snapshot and Restore from
-// one goroutine; View may be called from any goroutine.
+// FSM is the raft.FSM of a peer. Raft calls Apply and Restore from one
+// goroutine, the only one that changes the view; View and Snapshot may be
+// called from any goroutine.
 type FSM struct {
 	mu   sync.RWMutex
 	view View
 	// cluster is the cluster id: expected (ExpectCluster), or learned from
 	// the first change or a snapshot; "" while unknown (and forever in a
-	// cluster created before cluster ids existed).
+	// cluster created before cluster ids existed). Written under mu.
 	cluster string
 	// onCluster, if set, is called when the FSM learns the cluster id.
 	onCluster func(id string)
@@ -45,10 +46,11 @@ func New(onView func(v View, restored bool)) *FSM {
 }
 
 // ExpectCluster sets the cluster id the FSM belongs to (read from the data
-// dir): a first change or a snapshot of another cluster is then refused with
-// a *ForeignClusterError. onLearn, if not nil, is called from Raft's FSM
-// goroutine when the FSM learns the id from the log or a snapshot. Call it
-// before Raft starts.
+// dir, or just made by the bootstrapping peer): a first change or a
+// snapshot of another cluster is then refused with a *ForeignClusterError.
+// onLearn, if not nil, is called from Raft's FSM goroutine when the FSM
+// learns the id from the log or a snapshot. Call it before the FSM applies
+// anything.
 func (f *FSM) ExpectCluster(id string, onLearn func(id string)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -61,6 +63,22 @@ func (f *FSM) Cluster() string {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.cluster
+}
+
+// learn checks the cluster id a first change or a snapshot carries against
+// the FSM's, and takes it when the FSM has none; it returns the id learned
+// ("" if none) and the callback to tell. Called from Raft's FSM goroutine.
+func (f *FSM) learn(id string) (string, func(string), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case id == "" || id == f.cluster:
+		return "", nil, nil
+	case f.cluster != "":
+		return "", nil, &ForeignClusterError{Have: f.cluster, Got: id}
+	}
+	f.cluster = id
+	return id, f.onCluster, nil
 }
 
 // View returns the current view. Safe for concurrent use.
@@ -82,38 +100,30 @@ func (f *FSM) Apply(l *raft.Log) any {
 	if err != nil {
 		return Result{View: f.View(), Err: err}
 	}
-	f.mu.Lock()
+	// Only this goroutine writes f.view: it may read it without the lock.
 	cur := f.view
-	learned := ""
-	if c.Cluster != "" && c.Base == cur.ID {
-		switch f.cluster {
-		case c.Cluster:
-		case "":
-			f.cluster, learned = c.Cluster, c.Cluster
-		default:
-			err := &ForeignClusterError{Have: f.cluster, Got: c.Cluster}
-			f.mu.Unlock()
-			return Result{View: cur.Clone(), Err: err}
-		}
-	}
-	onCluster := f.onCluster
 	if c.Base != cur.ID {
-		f.mu.Unlock()
 		return Result{View: cur.Clone(), Err: ErrStale}
 	}
 	next, changed := cur.next(c)
 	if !changed {
-		f.mu.Unlock()
 		return Result{View: cur.Clone(), Err: ErrNoop}
 	}
-	f.view = next
-	f.mu.Unlock()
+	learned, onCluster, err := f.learn(c.Cluster)
+	if err != nil {
+		return Result{View: cur.Clone(), Err: err}
+	}
 	if learned != "" && onCluster != nil {
 		onCluster(learned)
 	}
+	// The observer (the view log) sees the view before View returns it, so
+	// a view read through View has been printed.
 	if f.onView != nil {
 		f.onView(next.Clone(), false)
 	}
+	f.mu.Lock()
+	f.view = next
+	f.mu.Unlock()
 	return Result{View: next.Clone()}
 }
 
@@ -128,9 +138,7 @@ type snapshotState struct {
 // Snapshot captures the current state for Raft.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	g := f.groups.Snapshot()
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return &snapshot{state: snapshotState{View: f.view.Clone(), Groups: &g, Cluster: f.cluster}}, nil
+	return &snapshot{state: snapshotState{View: f.View(), Groups: &g, Cluster: f.Cluster()}}, nil
 }
 
 // Restore replaces the state with a snapshot.
@@ -143,48 +151,28 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	if err := s.check(); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
-	f.mu.RLock()
-	have := f.cluster
-	f.mu.RUnlock()
-	if s.Cluster != "" && have != "" && s.Cluster != have {
-		return fmt.Errorf("restore snapshot: %w", &ForeignClusterError{Have: have, Got: s.Cluster})
+	// The id first: a snapshot of another cluster changes nothing.
+	learned, onCluster, err := f.learn(s.Cluster)
+	if err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	if learned != "" && onCluster != nil {
+		onCluster(learned)
 	}
 	if err := f.groups.Restore(s.Groups); err != nil {
 		return err
 	}
-	f.mu.Lock()
-	learned := ""
-	if s.Cluster != "" && f.cluster == "" {
-		f.cluster, learned = s.Cluster, s.Cluster
-	}
-	f.view = s.View
-	onCluster := f.onCluster
-	f.mu.Unlock()
-	if learned != "" && onCluster != nil {
-		onCluster(learned)
-	}
 	if f.onView != nil && s.View.ID > 0 {
 		f.onView(s.View.Clone(), true)
 	}
+	f.mu.Lock()
+	f.view = s.View
+	f.mu.Unlock()
 	return nil
 }
 
-// SnapshotView reads the view of a snapshot the FSM wrote (to tell what a
-// restarted peer held before it replays its log).
-func SnapshotView(r io.Reader) (View, error) {
-	var s snapshotState
-	if err := json.NewDecoder(io.LimitReader(r, maxSnapshot)).Decode(&s); err != nil {
-		return View{}, fmt.Errorf("read snapshot: %w", err)
-	}
-	if err := s.check(); err != nil {
-		return View{}, fmt.Errorf("read snapshot: %w", err)
-	}
-	return s.View, nil
-}
-
-// maxSnapshot bounds what Restore reads: a view of every possible peer id
-// takes far less.
-const maxSnapshot = 64 << 20
+// maxSnapshot bounds what Restore reads of the view and groups state.
+const maxSnapshot = 256 << 20
 
 // check rejects a decoded snapshot no FSM could have written.
 func (s snapshotState) check() error {
@@ -192,7 +180,7 @@ func (s snapshotState) check() error {
 		return fmt.Errorf("bad cluster id %q", s.Cluster)
 	}
 	if !sortedUnique(s.View.Members) || !positive(s.View.Members) || s.View.Leader < 0 {
-		return fmt.Errorf("members %v are not ascending", s.View.Members)
+		return fmt.Errorf("members %v or leader %d are not a view's", s.View.Members, s.View.Leader)
 	}
 	if s.View.ID == 0 && (len(s.View.Members) > 0 || s.View.Leader != 0) {
 		return errors.New("members or a leader before the first view")

@@ -26,11 +26,11 @@ func TestApplySequence(t *testing.T) {
 		want View
 		err  error
 	}{
-		{Change{Base: 0, Add: []int{1}, Leader: 1}, View{1, 1, []int{1}}, nil},
-		{Change{Base: 1, Add: []int{3, 2}, Leader: 1}, View{2, 1, []int{1, 2, 3}}, nil},
-		{Change{Base: 1, Add: []int{4}, Leader: 1}, View{2, 1, []int{1, 2, 3}}, ErrStale},
-		{Change{Base: 2, Add: []int{2}, Leader: 1}, View{2, 1, []int{1, 2, 3}}, ErrNoop},
-		{Change{Base: 2, Del: []int{1}, Add: []int{5}, Leader: 3}, View{3, 3, []int{2, 3, 5}}, nil},
+		{Change{Base: 0, Add: []int{1}, Leader: 1}, View{ID: 1, Leader: 1, Members: []int{1}}, nil},
+		{Change{Base: 1, Add: []int{3, 2}, Leader: 1}, View{ID: 2, Leader: 1, Members: []int{1, 2, 3}}, nil},
+		{Change{Base: 1, Add: []int{4}, Leader: 1}, View{ID: 2, Leader: 1, Members: []int{1, 2, 3}}, ErrStale},
+		{Change{Base: 2, Add: []int{2}, Leader: 1}, View{ID: 2, Leader: 1, Members: []int{1, 2, 3}}, ErrNoop},
+		{Change{Base: 2, Del: []int{1}, Add: []int{5}, Leader: 3}, View{ID: 3, Leader: 3, Members: []int{2, 3, 5}}, nil},
 	}
 	for i, s := range steps {
 		r := apply(t, f, s.c)
@@ -38,7 +38,7 @@ func TestApplySequence(t *testing.T) {
 			t.Fatalf("step %d: got %+v, want view %+v err %v", i, r, s.want, s.err)
 		}
 	}
-	if len(seen) != 3 || !seen[2].Equal(View{3, 3, []int{2, 3, 5}}) {
+	if len(seen) != 3 || !seen[2].Equal(View{ID: 3, Leader: 3, Members: []int{2, 3, 5}}) {
 		t.Fatalf("observer saw %+v", seen)
 	}
 	if !f.View().Contains(5) || f.View().Contains(1) {
@@ -89,7 +89,7 @@ func TestSnapshotRestoreRoundTrip(t *testing.T) {
 	if err := g.Restore(io.NopCloser(bytes.NewReader(s.Bytes()))); err != nil {
 		t.Fatal(err)
 	}
-	want := View{2, 4, []int{1, 4}}
+	want := View{ID: 2, Leader: 4, Members: []int{1, 4}}
 	if !g.View().Equal(want) || len(restored) != 1 || !restored[0].Equal(want) {
 		t.Fatalf("restored %+v (observer %+v), want %+v", g.View(), restored, want)
 	}

@@ -4,6 +4,7 @@
 package fsm
 
 import (
+	"maps"
 	"slices"
 )
 
@@ -17,6 +18,9 @@ type View struct {
 	Leader int `json:"leader"`
 	// Members are the peer ids in the view, ascending.
 	Members []int `json:"members"`
+	// Lives maps members to the life number they were admitted with
+	// (see life.go); members admitted without one are absent.
+	Lives map[int]uint64 `json:"lives,omitempty"`
 }
 
 // Contains reports whether peer id is a member of the view.
@@ -27,12 +31,13 @@ func (v View) Contains(id int) bool {
 
 // Equal reports whether two views are the same.
 func (v View) Equal(o View) bool {
-	return v.ID == o.ID && v.Leader == o.Leader && slices.Equal(v.Members, o.Members)
+	return v.ID == o.ID && v.Leader == o.Leader && slices.Equal(v.Members, o.Members) && maps.Equal(v.Lives, o.Lives)
 }
 
 // Clone returns a copy of v that shares no memory with it.
 func (v View) Clone() View {
 	v.Members = slices.Clone(v.Members)
+	v.Lives = cloneLives(v.Lives)
 	return v
 }
 
@@ -55,15 +60,16 @@ func (v View) next(c Change) (View, bool) {
 			changed = true
 		}
 	}
-	if !changed {
-		return v, false
-	}
 	members := make([]int, 0, len(set))
 	for m := range set {
 		members = append(members, m)
 	}
 	slices.Sort(members)
-	return View{ID: v.ID + 1, Leader: c.Leader, Members: members}, true
+	lives, renewed := v.nextLives(c, members)
+	if !changed && !renewed {
+		return v, false
+	}
+	return View{ID: v.ID + 1, Leader: c.Leader, Members: members, Lives: lives}, true
 }
 
 // sortedUnique reports whether ids strictly ascend.

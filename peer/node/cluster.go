@@ -33,9 +33,12 @@ func (e *ForeignClusterError) Error() string {
 }
 
 // readClusterID returns the cluster id kept in dir, "" when there is none
-// (a new data dir, or one made before cluster ids existed). A file that does
-// not hold an id is a *StoreError.
+// (no data dir, a new one, or one made before cluster ids existed). A file
+// that does not hold an id is a *StoreError.
 func readClusterID(dir string) (string, error) {
+	if dir == "" {
+		return "", nil
+	}
 	b, err := os.ReadFile(filepath.Join(dir, clusterFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
@@ -51,8 +54,11 @@ func readClusterID(dir string) (string, error) {
 }
 
 // writeClusterID keeps the cluster id in dir (write and rename, so a crash
-// leaves the old file or the new one).
+// leaves the old file or the new one); without a data dir it does nothing.
 func writeClusterID(dir, id string) error {
+	if dir == "" {
+		return nil
+	}
 	return writeFileAtomic(filepath.Join(dir, clusterFile), []byte(id+"\n"))
 }
 
@@ -167,7 +173,7 @@ func (g *clusterGuard) refuse(members map[int]detector.Member) clusterView {
 	defer g.mu.Unlock()
 	if out && g.outsider != remote {
 		g.log.Error("this peer's data dir belongs to another cluster: refusing to take part",
-			"data_dir", n.dataDir, "cluster", local, "their_cluster", remote, "peers", n.names(peers),
+			"data_dir", n.cfg.DataDir, "cluster", local, "their_cluster", remote, "peers", n.names(peers),
 			"fix", "stop this peer, move its data dir away (or delete it) and restart it to join as a new member")
 	}
 	if out {
@@ -259,7 +265,7 @@ func (n *Node) checkClusterAtStart(local string) error {
 	n.det.JoinNow()
 	cv := sortByCluster(n.cfg.Self.ID, local, n.det.Members())
 	if remote, peers, out := cv.outsider(); out {
-		return &ForeignClusterError{DataDir: n.dataDir, Local: local, Remote: remote, Peers: n.names(peers)}
+		return &ForeignClusterError{DataDir: n.cfg.DataDir, Local: local, Remote: remote, Peers: n.names(peers)}
 	}
 	return nil
 }
@@ -269,7 +275,7 @@ func (n *Node) checkClusterAtStart(local string) error {
 // FSM goroutine.
 func (n *Node) clusterLearned(id string) {
 	n.log.Info("cluster id", "cluster", id)
-	if err := writeClusterID(n.dataDir, id); err != nil {
+	if err := writeClusterID(n.cfg.DataDir, id); err != nil {
 		n.faults.fail("writing the cluster id file", err)
 	}
 	n.goRun(func() { n.det.SetCluster(id) })

@@ -95,6 +95,9 @@ const probeEvery = 2 * time.Second
 // once every probeEvery (later calls share the last result), and returns
 // the error, if any.
 func (d *diskFaults) probe() error {
+	if d.dir == "" {
+		return nil // no data dir: the state lives in memory
+	}
 	d.probeMu.Lock()
 	defer d.probeMu.Unlock()
 	if !d.probed.IsZero() && time.Since(d.probed) < probeEvery {
@@ -126,7 +129,7 @@ func writeProbe(dir string) error {
 }
 
 // diskCheckEvery is how often a peer checks that its data dir can be
-// written, and retries a marker write that failed.
+// written.
 const diskCheckEvery = 2 * time.Second
 
 // watchDisk checks the data dir every diskCheckEvery until ctx is done, so
@@ -142,6 +145,5 @@ func (n *Node) watchDisk(ctx context.Context) {
 		case <-t.C:
 		}
 		n.faults.probe()
-		n.printer.retryMarker()
 	}
 }

@@ -56,6 +56,9 @@ func (n *Node) Ready() api.Health {
 		Detail: fmt.Sprintf("applied log index %d of %d committed (view %d)", applied, commit, st.View.ID)}
 
 	disk := api.Check{Name: "data_dir", OK: true, Detail: "writable"}
+	if n.cfg.DataDir == "" {
+		disk.Detail = "none: the state lives in memory"
+	}
 	n.faults.probe()
 	if bad := n.faults.current(); len(bad) > 0 {
 		disk.OK, disk.Detail = false, strings.Join(bad, "; ")

@@ -11,10 +11,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -74,15 +74,13 @@ type Node struct {
 	det     *detector.Detector
 	raft    *raft.Raft
 	trans   *raft.NetworkTransport
-	store   *watchedStore
-	snaps   raft.SnapshotStore
+	stores  stores
+	faults  *diskFaults   // storage operations failing now (for /ready)
+	guard   *clusterGuard // peers of another cluster, refused
 	api     *api.Server
 	metrics *metrics.Peer
 	groups  *service.Service
-	tmpDir  string
-	dataDir string
-	faults  *diskFaults
-	guard   *clusterGuard
+	life    uint64 // this process's life number (fsm.NewLife)
 
 	resolver *identity.Resolver
 	netLog   *netguard.RateLog // bad input from the network, at a bounded rate
@@ -94,9 +92,12 @@ type Node struct {
 
 	onPeerAddr func(id int, ip net.IP)
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
+	cancel   context.CancelFunc
+	stopLoop context.CancelFunc // stops the reconcile loop alone (a leave)
+	loopDone chan struct{}      // closed when the reconcile loop has ended
+	wg       sync.WaitGroup
+	once     sync.Once
+	stopping atomic.Bool // stop has begun: diagnostics below error are dropped
 }
 
 // Start starts a peer: it binds its ports, joins the others, and (peer 1
@@ -109,8 +110,9 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	logger := Logger(cfg)
-	n := &Node{cfg: cfg, log: logger, onPeerAddr: opts.OnPeerAddr, metrics: newMetrics(logger)}
+	n := &Node{cfg: cfg, onPeerAddr: opts.OnPeerAddr}
+	logger := newLogger(cfg, &n.stopping)
+	n.log, n.metrics = logger, newMetrics(logger)
 	started := false
 	defer func() {
 		if !started {
@@ -118,22 +120,6 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		}
 	}()
 	var err error
-	dataDir := cfg.DataDir
-	if dataDir == "" {
-		if dataDir, err = os.MkdirTemp("", "roster-"+cfg.Name+"-"); err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
-		n.tmpDir = dataDir
-	} else if err = os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	n.dataDir = dataDir
-	n.faults = newDiskFaults(logger.Named("storage"), dataDir)
-	n.guard = &clusterGuard{n: n, log: logger.Named("cluster")}
-	cluster, err := readClusterID(dataDir)
-	if err != nil {
-		return nil, err
-	}
 
 	n.resolver = identity.New(cfg.Hosts, nil)
 	n.netLog = netguard.NewRateLog(logger.Named("net"))
@@ -141,9 +127,16 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if err := n.setupSecurity(); err != nil {
 		return nil, err
 	}
+	n.faults = newDiskFaults(logger.Named("storage"), cfg.DataDir)
+	n.guard = &clusterGuard{n: n, log: logger.Named("cluster")}
+	cluster, err := readClusterID(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 
 	vl := viewlog.New(cfg.ViewLog, cfg.Self.ID)
-	n.printer = newPrinter(cfg.Self.ID, vl, dataDir, func() { n.det.SetJoined() }, logger, n.faults)
+	n.life = fsm.NewLife()
+	n.printer = newPrinter(cfg.Self.ID, n.life, vl, func() { n.det.SetJoined() })
 	n.printer.onPrint = opts.OnInstall
 	n.printer.intercept = opts.Intercept
 	n.fsm = fsm.New(func(v fsm.View, restored bool) {
@@ -152,14 +145,26 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	})
 	n.fsm.ExpectCluster(cluster, n.clusterLearned)
 	// The data dir first: a damaged one stops the peer before it joins.
-	if err = n.openData(); err != nil {
+	if n.stores, err = openStores(cfg.DataDir, n); err != nil {
 		return nil, err
 	}
 
+	// Raft's port is bound first: the leader may dial it as soon as the
+	// join below reaches it. Its advertised address is known once
+	// memberlist has picked it, before Raft's transport asks for it.
+	if n.stream, err = listenStream(streamConfig{
+		Bind: net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)),
+		TLS:  n.tls, Resolver: n.resolver, AddrCheck: cfg.CheckAddrs(), Log: n.netLog,
+	}); err != nil {
+		return nil, fmt.Errorf("raft port: %w", unwrapNet(err))
+	}
+	if n.keyring != nil {
+		n.keyring.Watch(n.stream.KeysChanged)
+	}
 	if n.det, err = detector.Start(detector.Config{
 		Self: cfg.Self, Hosts: cfg.Hosts,
 		BindAddr: cfg.Bind, AdvertiseAddr: n.advertiseAddr(), Port: cfg.GossipPort,
-		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort, Cluster: cluster},
+		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort, Life: n.life, Cluster: cluster},
 		WrapTransport: opts.WrapTransport,
 		OnDown:        n.peerDown,
 		OnAddr:        n.learnAddr,
@@ -172,11 +177,19 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}); err != nil {
 		return nil, err
 	}
+	n.stream.cfg.Advertise = &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
 	if err = n.checkClusterAtStart(cluster); err != nil {
 		return nil, err
 	}
 
-	if err = n.startRaft(dataDir, opts); err != nil {
+	// Join now, while Raft's store opens: a joiner's time to its first view
+	// starts here.
+	n.printer.message(viewlog.Joining, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.goRun(func() { n.det.Run(ctx, time.Second) })
+
+	if err = n.startRaft(opts); err != nil {
 		return nil, err
 	}
 	if cfg.APIPort != 0 {
@@ -195,21 +208,25 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}
 	n.startGroups(opts)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
 	if err = n.bootstrap(); err != nil {
 		return nil, err
 	}
 	loop := &reconcile.Loop{
 		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: guardedMembers{n.det, n.guard},
 		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
-		Metrics: n.metrics, Cluster: n.fsm.Cluster,
+		Metrics: n.metrics, Lives: n.det.Lives, Cluster: n.fsm.Cluster,
 	}
-	n.goRun(func() { loop.Run(ctx) })
-	n.goRun(func() { n.watchCluster(ctx) })
-	n.goRun(func() { n.watchDisk(ctx) })
-	n.goRun(func() { n.det.Run(ctx, time.Second) })
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	n.stopLoop, n.loopDone = stopLoop, make(chan struct{})
+	n.goRun(func() {
+		defer close(n.loopDone)
+		loop.Run(loopCtx)
+	})
 	n.goRun(func() { n.watchHeartbeats(ctx) })
+	n.goRun(func() { n.watchCluster(ctx) })
+	if cfg.DataDir != "" {
+		n.goRun(func() { n.watchDisk(ctx) })
+	}
 	n.goRun(func() { n.groups.Run(ctx) })
 	if n.api != nil {
 		n.goRun(func() {
@@ -221,22 +238,34 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if !cfg.Secured() {
 		logger.Info("no cluster key: anyone who reaches this peer's ports can join the cluster and write views (see roster keygen, --encrypt)")
 	}
-	n.printer.message(viewlog.Joining, true)
 	started = true
 	return n, nil
 }
 
 // Logger returns the diagnostic logger a peer with cfg logs to (named after
-// the peer, at cfg.LogLevel, to cfg.DiagLog). Safe for concurrent use.
-func Logger(cfg config.Config) hclog.Logger {
+// the peer, at cfg.LogLevel, to cfg.DiagLog, stamped if cfg.LogTime). Safe
+// for concurrent use.
+func Logger(cfg config.Config) hclog.Logger { return newLogger(cfg, nil) }
+
+// newLogger is Logger; once stopping is set, it logs errors only: what the
+// peer's parts say about their own shutdown (a Raft future failing, a
+// connection closing) is noise after "crashing" or "leaving".
+func newLogger(cfg config.Config, stopping *atomic.Bool) hclog.Logger {
 	if cfg.LogLevel == "off" {
 		return hclog.NewNullLogger()
 	}
-	return hclog.New(&hclog.LoggerOptions{
-		Name:   cfg.Name,
-		Level:  hclog.LevelFromString(cfg.LogLevel),
-		Output: cfg.DiagLog,
-	})
+	opts := &hclog.LoggerOptions{
+		Name:        cfg.Name,
+		Level:       hclog.LevelFromString(cfg.LogLevel),
+		Output:      cfg.DiagLog,
+		DisableTime: !cfg.LogTime,
+	}
+	if stopping != nil {
+		opts.Exclude = func(level hclog.Level, _ string, _ ...any) bool {
+			return level < hclog.Error && stopping.Load()
+		}
+	}
+	return hclog.New(opts)
 }
 
 func (n *Node) goRun(f func()) {
@@ -263,22 +292,10 @@ func unwrapNet(err error) error {
 	return err
 }
 
-func (n *Node) startRaft(dataDir string, opts Options) error {
+func (n *Node) startRaft(opts Options) error {
 	cfg := n.cfg
-	store, snaps := n.store, n.snaps
-	advertise := &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
-	sl, err := listenStream(streamConfig{
-		Bind: net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)), Advertise: advertise,
-		TLS: n.tls, Resolver: n.resolver, AddrCheck: cfg.CheckAddrs(), Log: n.netLog,
-	})
-	if err != nil {
-		return fmt.Errorf("raft port: %w", unwrapNet(err))
-	}
-	n.stream = sl
-	if n.keyring != nil {
-		n.keyring.Watch(sl.KeysChanged)
-	}
-	var stream raft.StreamLayer = sl
+	st := n.stores
+	var stream raft.StreamLayer = n.stream
 	if opts.WrapStream != nil {
 		stream = opts.WrapStream(stream)
 	}
@@ -286,19 +303,31 @@ func (n *Node) startRaft(dataDir string, opts Options) error {
 		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net"), n.netRaftLog},
 	})
 	rc := raftConfig(cfg.Self.ID, quietLogger{Logger: n.log.Named("raft")})
+	compactSooner(rc)
+	if tuneRaft != nil {
+		tuneRaft(rc)
+	}
 	// Raft reads its whole state here; the store was checked, but a
 	// snapshot may still be damaged, or disagree with the cluster id.
 	var r *raft.Raft
-	if err := guard(dataDir, func() (err error) {
-		r, err = raft.NewRaft(rc, n.fsm, store, store, snaps, n.trans)
+	if err := guard(cfg.DataDir, func() (err error) {
+		r, err = raft.NewRaft(rc, n.fsm, st.logs, st.stable, st.snaps, n.trans)
 		return err
 	}); err != nil {
-		return storeError(dataDir, err)
+		if cfg.DataDir == "" {
+			return fmt.Errorf("start raft: %w", err)
+		}
+		return storeError(cfg.DataDir, err)
 	}
 	n.raft = r
-	store.running.Store(true)
+	if st.watched != nil {
+		st.watched.running.Store(true)
+	}
 	return nil
 }
+
+// tuneRaft, if set (by tests), changes each new peer's Raft configuration.
+var tuneRaft func(*raft.Config)
 
 // raftConfig returns Raft's timings for a LAN: a new leader in about a second.
 func raftConfig(self int, logger hclog.Logger) *raft.Config {
@@ -330,7 +359,7 @@ func (n *Node) bootstrap() error {
 	if n.cfg.Self.ID != 1 {
 		return nil
 	}
-	has, err := raft.HasExistingState(n.store, n.store, nopSnapshots{})
+	has, err := raft.HasExistingState(n.stores.logs, n.stores.stable, nopSnapshots{})
 	if err != nil {
 		return fmt.Errorf("read raft state: %w", err)
 	}
@@ -348,16 +377,38 @@ func (n *Node) bootstrap() error {
 	id := n.fsm.Cluster()
 	if id == "" {
 		id = fsm.NewClusterID()
-		if err := writeClusterID(n.dataDir, id); err != nil {
-			return &StoreError{Dir: n.dataDir, File: clusterFile, Err: err}
+		if err := writeClusterID(n.cfg.DataDir, id); err != nil {
+			return &StoreError{Dir: n.cfg.DataDir, File: clusterFile, Err: err}
 		}
 		n.fsm.ExpectCluster(id, n.clusterLearned)
 		n.det.SetCluster(id)
 	}
 	n.log.Info("bootstrapping a new cluster", "cluster", id)
-	return n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
+	if err := n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
 		ID: reconcile.ServerID(n.cfg.Self.ID), Address: n.trans.LocalAddr(), Suffrage: raft.Voter,
-	}}}).Error()
+	}}}).Error(); err != nil {
+		return err
+	}
+	n.electNow()
+	return nil
+}
+
+// electNow makes a follower that has heard from no leader start an election
+// now rather than after its heartbeat timeout (0.5-1 s): Raft's follower
+// loop re-checks at once when the heartbeat timeout shrinks. The timeout is
+// set back right after.
+func (n *Node) electNow() {
+	rc := n.raft.ReloadableConfig()
+	hb := rc.HeartbeatTimeout
+	rc.HeartbeatTimeout = hb - time.Millisecond
+	if err := n.raft.ReloadConfig(rc); err != nil {
+		n.log.Debug("no early election", "error", err)
+		return
+	}
+	rc.HeartbeatTimeout = hb
+	if err := n.raft.ReloadConfig(rc); err != nil {
+		n.log.Warn("restore heartbeat timeout", "error", err)
+	}
 }
 
 // leaderSilence is how long a follower waits for the leader's heartbeats (one
@@ -421,9 +472,7 @@ func (n *Node) learnAddr(id int, ip net.IP) {
 }
 
 // peerDown prints the unreachable line for a peer failure detection found dead.
-func (n *Node) peerDown(id int) {
-	n.printer.message(viewlog.Unreachable(id, id == n.printer.leaderOfView()), false)
-}
+func (n *Node) peerDown(id int) { n.printer.unreachable(id) }
 
 // Status returns the peer's state for the API.
 func (n *Node) Status() api.Status {
@@ -433,6 +482,10 @@ func (n *Node) Status() api.Status {
 	}
 	return st
 }
+
+// Life returns this process's life number: the views of its current life
+// hold it with this number (see fsm/life.go).
+func (n *Node) Life() uint64 { return n.life }
 
 // View returns the committed view this peer holds.
 func (n *Node) View() fsm.View { return n.fsm.View() }
@@ -475,19 +528,6 @@ func (n *Node) Crash() {
 	n.stop(0)
 }
 
-// Leave leaves the group gracefully: a leader hands over leadership first,
-// then memberlist announces the leave (within timeout) so the others remove
-// this peer at once, then everything stops.
-func (n *Node) Leave(timeout time.Duration) {
-	n.printer.message(viewlog.Leaving, true)
-	if n.raft != nil && n.raft.State() == raft.Leader {
-		if err := n.raft.LeadershipTransfer().Error(); err != nil {
-			n.log.Info("no leadership transfer before leaving", "error", err)
-		}
-	}
-	n.stop(timeout)
-}
-
 // Close stops the peer without a graceful leave (as Crash, without the line).
 func (n *Node) Close() { n.stop(0) }
 
@@ -495,6 +535,7 @@ func (n *Node) Close() { n.stop(0) }
 // group gracefully, waiting at most that long for memberlist to announce it.
 func (n *Node) stop(leave time.Duration) {
 	n.once.Do(func() {
+		n.stopping.Store(true)
 		if n.cancel != nil {
 			n.cancel()
 		}
@@ -509,23 +550,20 @@ func (n *Node) stop(leave time.Duration) {
 		if n.api != nil {
 			n.api.Close()
 		}
-		if n.store != nil {
-			close(n.store.stop) // a term write stalled on a failing disk gives up
+		if n.stores.watched != nil {
+			close(n.stores.watched.stop) // a term write stalled on a failing disk gives up
 		}
 		if n.raft != nil {
 			n.raft.Shutdown().Error()
 		}
 		if n.trans != nil {
-			n.trans.Close()
+			n.trans.Close() // closes the stream too
 		} else if n.stream != nil {
 			n.stream.Close()
 		}
 		n.wg.Wait()
-		if n.store != nil {
-			n.store.Close()
-		}
-		if n.tmpDir != "" {
-			os.RemoveAll(n.tmpDir)
+		if n.stores.closer != nil {
+			n.stores.closer.Close()
 		}
 		n.netLog.Close()
 		n.netRaftLog.Close()

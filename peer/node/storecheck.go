@@ -43,7 +43,7 @@ func (e *StoreError) Unwrap() error { return e.Err }
 // Files of a data dir besides Raft's snapshots.
 const (
 	storeFile   = "raft.db"
-	markerFile  = "printed-view"
+	markerFile  = "printed-view" // the last view printed, in data dirs of peers before lives (fsm/life.go)
 	clusterFile = "cluster-id"
 )
 

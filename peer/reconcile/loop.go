@@ -81,6 +81,9 @@ type Loop struct {
 	Hooks Hooks
 	// Metrics counts the steps taken (nil: none).
 	Metrics *metrics.Peer
+	// Lives, if set, returns the life number each alive peer announces
+	// (State.Lives); it must be safe for concurrent use.
+	Lives func() map[int]uint64
 	// Cluster, if set, returns the cluster id the first view's change
 	// carries (called on the loop's goroutine, only for that change).
 	Cluster func() string
@@ -187,6 +190,9 @@ func (l *Loop) reconcile(ctx context.Context) {
 			return
 		}
 		s := State{Self: l.Self, View: l.View(), Alive: l.Members.Alive(), MaxVoters: l.MaxVoters}
+		if l.Lives != nil {
+			s.Lives = l.Lives()
+		}
 		for _, srv := range f.(raft.ConfigurationFuture).Configuration().Servers {
 			id, err := strconv.Atoi(string(srv.ID))
 			if err != nil {

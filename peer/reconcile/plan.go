@@ -35,6 +35,11 @@ type State struct {
 	Config []Server
 	// MaxVoters is the odd cap on voters.
 	MaxVoters int
+	// Lives maps alive peers to the life number they announce (absent:
+	// none). A member announcing another life than the view's restarted:
+	// its old life is removed, then the new one admitted (the leader renews
+	// its own life in place).
+	Lives map[int]uint64
 }
 
 // Kind is the kind of a step.
@@ -100,7 +105,8 @@ func (s Step) String() string {
 // last the voters are rebalanced to the odd-voter policy.
 func Next(s State) (Step, bool) {
 	if s.View.ID == 0 {
-		return Step{Kind: Commit, Change: fsm.Change{Base: 0, Add: []int{s.Self}, Leader: s.Self}}, true
+		self := []int{s.Self}
+		return Step{Kind: Commit, Change: fsm.Change{Base: 0, Add: self, Lives: lives(s, self), Leader: s.Self}}, true
 	}
 	cfg := make(map[int]Server, len(s.Config))
 	for _, srv := range s.Config {
@@ -116,16 +122,28 @@ func Next(s State) (Step, bool) {
 	for _, id := range s.View.Members {
 		if _, ok := s.Alive[id]; !ok && id != s.Self {
 			del = append(del, id)
+		} else if ok && restarted(s, id) {
+			if id == s.Self {
+				add = append(add, id)
+			} else {
+				del = append(del, id)
+			}
 		}
 	}
 	slices.Sort(add)
+	ready := add[:0:0]
 	for _, id := range add {
 		if srv, ok := cfg[id]; !ok || srv.Addr != s.Alive[id] {
+			if addrTaken(s, id, s.Alive[id]) {
+				continue // wait until the configuration lets go of the address
+			}
 			return Step{Kind: AddNonvoter, Server: Server{ID: id, Addr: s.Alive[id]}}, true
 		}
+		ready = append(ready, id)
 	}
+	add = ready
 	if len(add) > 0 || len(del) > 0 {
-		return Step{Kind: Commit, Change: fsm.Change{Base: s.View.ID, Add: add, Del: del, Leader: s.Self}}, true
+		return Step{Kind: Commit, Change: fsm.Change{Base: s.View.ID, Add: add, Del: del, Lives: lives(s, add), Leader: s.Self}}, true
 	}
 
 	// The view matches the live peers; make the configuration match the view.
@@ -136,7 +154,7 @@ func Next(s State) (Step, bool) {
 	}
 	for _, id := range s.View.Members {
 		addr := s.Alive[id]
-		if srv, ok := cfg[id]; (!ok || srv.Addr != addr) && id != s.Self {
+		if srv, ok := cfg[id]; (!ok || srv.Addr != addr) && id != s.Self && !addrTaken(s, id, addr) {
 			if ok && srv.Voter {
 				// Re-adding a voter with its new address keeps it a voter.
 				return Step{Kind: Promote, Server: Server{ID: id, Addr: addr, Voter: true}}, true
@@ -145,6 +163,40 @@ func Next(s State) (Step, bool) {
 		}
 	}
 	return rebalance(s, cfg)
+}
+
+// addrTaken reports whether another server of the configuration has addr:
+// Raft refuses a second server at one address. A restarted container may
+// get the address of one that crashed and is still configured: the joiner
+// waits until the view drops the crashed one and the configuration follows.
+func addrTaken(s State, id int, addr string) bool {
+	for _, srv := range s.Config {
+		if srv.ID != id && srv.Addr == addr {
+			return true
+		}
+	}
+	return false
+}
+
+// restarted reports whether member id announces another life than the one
+// the view admitted it with.
+func restarted(s State, id int) bool {
+	l := s.Lives[id]
+	return l != 0 && l != s.View.LifeOf(id)
+}
+
+// lives returns the announced life numbers of ids (nil when none announce one).
+func lives(s State, ids []int) map[int]uint64 {
+	var out map[int]uint64
+	for _, id := range ids {
+		if l := s.Lives[id]; l != 0 {
+			if out == nil {
+				out = map[int]uint64{}
+			}
+			out[id] = l
+		}
+	}
+	return out
 }
 
 // rebalance returns the next promotion or demotion towards Voters().

@@ -21,6 +21,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "client" {
+		client(os.Args[2:])
+		return
+	}
 	var (
 		hosts, name, bind, dataDir     string
 		delay, crashAfter, exitAfter   float64
@@ -135,6 +139,47 @@ func main() {
 	case <-term:
 		fmt.Println("leaving")
 		os.Exit(0)
+	}
+}
+
+// client stands in for `roster client`: it listens on --listen, prints
+// the peers it was given, joining and a group view with itself, and crashes
+// with -c like the real client.
+func client(args []string) {
+	var group, id, peers, listen string
+	var crashAfter float64
+	fs := flag.NewFlagSet("fakeclient", flag.ExitOnError)
+	fs.StringVar(&group, "group", "", "")
+	fs.StringVar(&id, "id", "", "")
+	fs.StringVar(&peers, "peers", "", "")
+	fs.StringVar(&listen, "listen", "", "")
+	fs.Float64Var(&crashAfter, "c", 0, "")
+	fs.Parse(args)
+	l, err := net.Listen("tcp4", listen)
+	if err != nil {
+		fail(5, err.Error())
+	}
+	defer l.Close()
+	for _, p := range strings.Split(peers, ",") {
+		if _, _, err := net.SplitHostPort(p); err != nil {
+			fail(4, fmt.Sprintf("--peers entry %q: %v", p, err))
+		}
+	}
+	fmt.Printf("fake client %s peers %s listen %s\n", id, peers, l.Addr())
+	fmt.Fprintf(os.Stderr, "{client:%q, group:%q, group_view: 0, message:\"joining\"}\n", id, group)
+	fmt.Fprintf(os.Stderr, "{client:%q, group:%q, group_view: 4, members: [%q]}\n", id, group, id)
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	var crash <-chan time.Time
+	if crashAfter > 0 {
+		crash = time.After(time.Duration(crashAfter * float64(time.Second)))
+	}
+	select {
+	case <-crash:
+		fmt.Fprintf(os.Stderr, "{client:%q, group:%q, group_view: 4, message:\"crashing\"}\n", id, group)
+		os.Exit(1)
+	case <-term:
+		fmt.Fprintf(os.Stderr, "{client:%q, group:%q, group_view: 4, message:\"leaving\"}\n", id, group)
 	}
 }
 

@@ -1,0 +1,131 @@
+package node
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"roster/peer/reconcile"
+	"roster/peer/viewlog"
+)
+
+// A graceful leave (SIGTERM, Ctrl-C, docker stop or restart) hands over
+// what only this peer holds before it goes:
+//
+//  1. A leader stops its reconcile loop, makes sure another member votes
+//     (a two-member group has one voter, the leader: without this, the
+//     other member could never commit anything again, as after a crash of
+//     the voter), and transfers leadership.
+//  2. It announces its leave through memberlist, so the leader removes it
+//     at once rather than after a failure detection.
+//  3. It waits until the view that removes it has committed (it may need
+//     this peer's vote) before it stops.
+//
+// Each step is bounded by the leave's timeout.
+
+// Leave leaves the group gracefully within timeout, then stops the peer.
+func (n *Node) Leave(timeout time.Duration) {
+	n.printer.message(viewlog.Leaving, true)
+	deadline := time.Now().Add(timeout)
+	if n.raft != nil && n.raft.State() == raft.Leader {
+		n.handOver(deadline)
+	}
+	if n.det != nil {
+		if err := n.det.Leave(time.Until(deadline)); err != nil {
+			n.log.Info("leave", "error", err)
+		}
+		n.awaitRemoval(deadline)
+	}
+	n.stop(0)
+}
+
+// errLeaveTimeout says a step of the leave ran out of time.
+var errLeaveTimeout = errors.New("leave timed out")
+
+// await waits for f until deadline. The goroutine that waits ends when Raft
+// answers f (it does, on success, leadership loss or shutdown).
+func await(f raft.Future, deadline time.Time) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return errLeaveTimeout
+	}
+}
+
+// handOver runs on a leaving leader: it stops its reconcile loop, promotes
+// another member if no other voter exists, and transfers leadership.
+func (n *Node) handOver(deadline time.Time) {
+	n.stopReconcile(deadline)
+	cf := n.raft.GetConfiguration()
+	if err := await(cf, deadline); err != nil {
+		n.log.Info("no hand-over before leaving", "error", err)
+		return
+	}
+	self := reconcile.ServerID(n.cfg.Self.ID)
+	view := n.fsm.View()
+	var target *raft.Server
+	best := 0
+	for _, srv := range cf.Configuration().Servers {
+		if srv.ID == self {
+			continue
+		}
+		if srv.Suffrage == raft.Voter {
+			target = nil // another peer votes already
+			break
+		}
+		if id, err := strconv.Atoi(string(srv.ID)); err == nil && view.Contains(id) && (target == nil || id < best) {
+			s := srv
+			target, best = &s, id
+		}
+	}
+	if target != nil {
+		// The only voter is this peer: give another member the vote.
+		if err := await(n.raft.AddVoter(target.ID, target.Address, 0, time.Until(deadline)), deadline); err != nil {
+			n.log.Info("no voter to hand over to before leaving", "peer", target.ID, "error", err)
+		}
+	}
+	if err := await(n.raft.LeadershipTransfer(), deadline); err != nil {
+		n.log.Info("no leadership transfer before leaving", "error", err)
+	}
+}
+
+// stopReconcile stops the reconcile loop and waits (until deadline) for it
+// to end, so that it takes no step behind the hand-over.
+func (n *Node) stopReconcile(deadline time.Time) {
+	if n.stopLoop == nil {
+		return
+	}
+	n.stopLoop()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-n.loopDone:
+	case <-t.C:
+	}
+}
+
+// removalPoll is how often a leaving peer looks for the view removing it.
+const removalPoll = 10 * time.Millisecond
+
+// awaitRemoval waits until this peer holds a committed view without its
+// life, Raft stops, or deadline.
+func (n *Node) awaitRemoval(deadline time.Time) {
+	if n.raft == nil {
+		return
+	}
+	t := time.NewTicker(removalPoll)
+	defer t.Stop()
+	for time.Now().Before(deadline) && n.raft.State() != raft.Shutdown {
+		if !n.fsm.View().HasLife(n.cfg.Self.ID, n.life) {
+			return
+		}
+		<-t.C
+	}
+}

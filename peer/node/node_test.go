@@ -1,0 +1,128 @@
+package node
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"roster/peer/config"
+	"roster/peer/hostsfile"
+)
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startPeers starts peers 1..n of a hostsfile on a random 127.X.Y.0/24,
+// each once the previous one printed its first view, with their state in
+// memory, and returns their view logs. They stop when the test ends.
+func startPeers(t *testing.T, n int) ([]*lockedBuffer, []*Node) {
+	t.Helper()
+	subnet := fmt.Sprintf("127.%d.%d", 20+rand.IntN(200), 1+rand.IntN(250))
+	var lines []string
+	for i := 1; i <= n; i++ {
+		lines = append(lines, fmt.Sprintf("p%d %s.%d", i, subnet, i))
+	}
+	path := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hf, err := hostsfile.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs []*lockedBuffer
+	var nodes []*Node
+	for i := 1; i <= n; i++ {
+		out := &lockedBuffer{}
+		logs = append(logs, out)
+		nd, err := Start(config.Config{
+			Name: fmt.Sprintf("p%d", i), Hosts: hf, Bind: fmt.Sprintf("%s.%d", subnet, i),
+			RaftPort: 17180, GossipPort: 17181, Voters: 5, LogLevel: "off", ViewLog: out, DiagLog: os.Stderr,
+		}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nd.Close)
+		nodes = append(nodes, nd)
+		waitLine(t, out, fmt.Sprintf("memb_list: [%s]}", ids(i)), "peer %d's first view", i)
+	}
+	return logs, nodes
+}
+
+// ids returns "1,2,...,n".
+func ids(n int) string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = fmt.Sprint(i + 1)
+	}
+	return strings.Join(s, ",")
+}
+
+// waitLine waits (at most 20 s) until out holds a line containing want.
+func waitLine(t *testing.T, out *lockedBuffer, want string, what string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no line with %q in\n%s", fmt.Sprintf(what, args...), want, out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestFollowersLearnACommitAtOnce: the leader announces each view's commit
+// with a barrier, so followers install it without waiting for Raft's
+// CommitTimeout (a minute here). View 4 is followed by no other entry (four
+// members keep three voters): without the barrier, peers 2 and 3 would
+// print it only a minute later.
+func TestFollowersLearnACommitAtOnce(t *testing.T) {
+	tuneRaft = func(rc *raft.Config) { rc.CommitTimeout = time.Minute }
+	t.Cleanup(func() { tuneRaft = nil })
+	logs, _ := startPeers(t, 4)
+	for _, i := range []int{1, 2} {
+		waitLine(t, logs[i], "memb_list: [1,2,3,4]}", "peer %d, view [1,2,3,4]", i+1)
+	}
+}
+
+// TestJoinerFromASnapshot: with the log compacted away, a joiner gets the
+// leader's snapshot, then the entry that admits it, and prints that view
+// first (and no view of the snapshot, which does not hold it).
+func TestJoinerFromASnapshot(t *testing.T) {
+	tuneRaft = func(rc *raft.Config) {
+		rc.SnapshotThreshold = 1
+		rc.TrailingLogs = 0
+		rc.SnapshotInterval = 20 * time.Millisecond
+	}
+	t.Cleanup(func() { tuneRaft = nil })
+	logs, nodes := startPeers(t, 4)
+	if s := nodes[3].raft.Stats()["last_snapshot_index"]; s == "0" {
+		t.Fatalf("peer 4 got no snapshot: %v", nodes[3].raft.Stats())
+	}
+	want := "{peer_id:4, view_id: 0, leader: 0, message:\"joining\"}\n{peer_id:4, view_id: 4, leader: 1, memb_list: [1,2,3,4]}\n"
+	if got := logs[3].String(); !strings.HasPrefix(got, want) {
+		t.Fatalf("peer 4 printed\n%swant first\n%s", got, want)
+	}
+}
