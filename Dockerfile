@@ -20,7 +20,12 @@ USER 65532:65532
 # 8080 Raft, 8081 memberlist (UDP probes, TCP push/pull), 8082 HTTP API.
 EXPOSE 8080/tcp 8081/tcp 8081/udp 8082/tcp
 
-# The image has no shell or curl: the binary checks its own API.
+# The image has no shell or curl: the binary checks its own API. Healthy
+# means ready (GET /ready): the peer has a leader it heard from in the last
+# 3 s, has applied every view committed so far, and can write its data dir.
+# A peer still waiting to be added, cut off from the majority, or on a full
+# disk is marked unhealthy (docker ps); compose stops nothing for it. With
+# --api-token-reads the check sends $ROSTER_API_TOKEN.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=3 \
     CMD ["/roster", "health"]
 

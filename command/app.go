@@ -17,9 +17,17 @@ const (
 	ExitOK = 0
 	// ExitFailure means the command ran and what it checked failed, or a peer crashed.
 	ExitFailure = 1
-	// ExitUsage means bad input: flags, files, names.
+	// ExitUsage means bad input: flags, files, names, a data dir of another
+	// cluster.
 	ExitUsage = 2
+	// ExitStorage means a peer's data dir cannot be used: its store is
+	// corrupt, or held by another process.
+	ExitStorage = 3
 )
+
+// tokenEnv is the environment variable of the peers' API token, read by the
+// peer (--api-token) and by the commands that talk to peers.
+const tokenEnv = "ROSTER_API_TOKEN"
 
 func init() {
 	// Memberly-style compose files use -h for the hostsfile, so help is --help only.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"roster/peer/config"
 )
 
 // runArgs runs roster in process and returns its exit status and output.
@@ -51,6 +53,22 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{"bad log level", []string{"-h", good, "--name", "one", "--log-level", "loud"}, "--log-level"},
 		{"stray argument", []string{"-h", good, "--name", "one", "extra"}, "unexpected argument"},
 		{"bad start delay", []string{"-h", good, "--name", "one", "-d", "soon"}, "invalid value \"soon\" for flag -d"},
+		{"bind not an IP", []string{"-h", good, "--name", "one", "--bind", "notanip"}, "--bind \"notanip\": want an IP address"},
+		{"bind a name", []string{"-h", good, "--name", "one", "--bind", "localhost"}, "--bind \"localhost\": want an IP address"},
+		{"advertise not an IP", []string{"-h", good, "--name", "one", "--advertise", "one.example"}, "--advertise \"one.example\": want an IP address"},
+		{"short API token", []string{"-h", good, "--name", "one", "--api-token", "secret"}, "--api-token: want at least 16 characters"},
+		{"API token with a space", []string{"-h", good, "--name", "one", "--api-token", "0123456789 abcdef"}, "--api-token: want printable ASCII without spaces"},
+		{"token reads without a token", []string{"-h", good, "--name", "one", "--api-token-reads"}, "--api-token-reads needs --api-token"},
+		{"fault API open to the network", []string{"-h", good, "--name", "one", "--faults"}, "--faults lets anyone who reaches the API port pause or cut off this peer"},
+	}
+	for _, flag := range []string{"-d", "-c"} {
+		for _, v := range []string{"NaN", "Inf", "-Inf", "1e20", "-1", "86401"} {
+			cases = append(cases, struct {
+				name string
+				args []string
+				want string
+			}{flag + " " + v, []string{"-h", good, "--name", "one", flag, v}, "want seconds from 0 to 86400"})
+		}
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -98,4 +116,45 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestFaultAPINeedsTokenOrLoopback(t *testing.T) {
+	for _, c := range []struct {
+		bind, token string
+		port        int
+		ok          bool
+	}{
+		{"0.0.0.0", "", 8082, false},
+		{"10.1.2.3", "", 8082, false},
+		{"127.0.0.1", "", 8082, true},
+		{"127.3.4.5", "", 8082, true},
+		{"::1", "", 8082, true},
+		{"0.0.0.0", "0123456789abcdef", 8082, true},
+		{"0.0.0.0", "", 0, true}, // no API at all
+	} {
+		err := checkFaultAPI(config.Config{Bind: c.bind, APIToken: c.token, APIPort: c.port}, true)
+		if (err == nil) != c.ok {
+			t.Errorf("bind %s token %q port %d: %v, want ok=%v", c.bind, c.token, c.port, err, c.ok)
+		}
+	}
+	if err := checkFaultAPI(config.Config{Bind: "0.0.0.0", APIPort: 8082}, false); err != nil {
+		t.Errorf("no fault API: %v", err)
+	}
+}
+
+func TestCorruptStoreExitsThreeWithOneLine(t *testing.T) {
+	dir := t.TempDir()
+	// A printed-view file and no raft.db: the store of a peer that had
+	// state is gone.
+	if err := os.WriteFile(filepath.Join(dir, "printed-view"), []byte("3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hosts := writeFile(t, "hosts", "one 127.0.0.1\n")
+	code, _, stderr := runArgs(t, "-h", hosts, "--name", "one", "--bind", "127.0.0.1",
+		"--raft-port", strconv.Itoa(freePort(t)), "--gossip-port", strconv.Itoa(freePort(t)), "--api-port", "0", "--data-dir", dir)
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if code != ExitStorage || len(lines) != 1 || !strings.Contains(lines[0], filepath.Join(dir, "raft.db")+" is corrupt") ||
+		!strings.Contains(lines[0], "move the data dir "+dir+" away") {
+		t.Fatalf("exit %d, stderr %q; want exit %d and one line naming raft.db and what to do", code, stderr, ExitStorage)
+	}
 }

@@ -173,7 +173,7 @@ func runClient(c *ucli.Context) error {
 	}
 	m := groupclient.New(groupclient.Config{
 		Group: s.group, Client: s.id, Addr: addr, Meta: s.meta,
-		Peers:     &api.GroupsClient{Addrs: s.peers},
+		Peers:     &api.GroupsClient{Addrs: s.peers, Header: tokenHeader()},
 		Keepalive: c.Duration("keepalive"), Wait: c.Duration("wait"),
 		Log: viewlog.NewGroup(c.App.Writer, s.id, s.group),
 		Errorf: func(format string, a ...any) {

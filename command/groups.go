@@ -28,7 +28,7 @@ func groupsCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			gc := &api.GroupsClient{Addrs: []string{addr}, Timeout: groupsTimeout}
+			gc := &api.GroupsClient{Addrs: []string{addr}, Timeout: groupsTimeout, Header: tokenHeader()}
 			res, err := gc.Groups(c.Context, api.ReadQuery{Consistent: c.Bool("consistent")})
 			if err != nil {
 				return ucli.Exit("roster groups: "+err.Error(), ExitFailure)
@@ -67,7 +67,7 @@ func groupCommand() *ucli.Command {
 				return usageErr("group: %v", err)
 			}
 			addr := c.String("addr")
-			gc := &api.GroupsClient{Addrs: []string{addr}, Timeout: groupsTimeout}
+			gc := &api.GroupsClient{Addrs: []string{addr}, Timeout: groupsTimeout, Header: tokenHeader()}
 			res, err := gc.Group(c.Context, name, api.ReadQuery{Consistent: c.Bool("consistent")})
 			if err != nil {
 				return ucli.Exit("roster group: "+err.Error(), ExitFailure)

@@ -1,8 +1,11 @@
 package command
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -19,29 +22,55 @@ var defaultHealthAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(config.Defaul
 // healthTimeout bounds the whole request: a Docker HEALTHCHECK must not hang.
 const healthTimeout = 2 * time.Second
 
-// healthCommand asks a peer's HTTP API whether the peer is up. It needs no
-// shell or curl, so the FROM scratch image uses it as its HEALTHCHECK.
+// healthCommand asks a peer's HTTP API whether the peer is ready (GET
+// /ready), or with --live only alive (GET /health). It needs no shell or
+// curl, so the FROM scratch image uses it as its HEALTHCHECK.
 func healthCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "health",
-		Usage:     "exit 0 if the peer's HTTP API answers GET /health with 200, 1 otherwise",
-		UsageText: "roster health [--addr HOST:PORT]",
-		Description: "Prints the peer's answer (one JSON line) on success, or one line saying why not.\n" +
-			"   Used as the Docker image's HEALTHCHECK.",
-		Flags: []ucli.Flag{apiAddrFlag()},
+		Usage:     "exit 0 if the peer is ready (GET /ready: a leader heard from recently, the latest view applied, a writable data dir), 1 otherwise",
+		UsageText: "roster health [--addr HOST:PORT] [--live]",
+		Description: "Prints the peer's answer (one JSON line) when the check passes, or one line saying why not.\n" +
+			"   Used as the Docker image's HEALTHCHECK. The API token, for a peer that wants it on reads\n" +
+			"   (--api-token-reads), is read from $" + tokenEnv + ".",
+		Flags: []ucli.Flag{
+			apiAddrFlag(),
+			&ucli.BoolFlag{Name: "live", Usage: "check liveness only (GET /health: the peer answers and Raft runs)"},
+		},
 		Action: func(c *ucli.Context) error {
 			addr, err := apiAddr(c)
 			if err != nil {
 				return err
 			}
-			body, _, err := api.Client{Addr: addr, Timeout: healthTimeout}.Get(c.Context, "/health")
+			cl := apiClient(addr)
+			check := cl.Ready
+			if c.Bool("live") {
+				check = cl.Live
+			}
+			h, err := check(c.Context)
 			if err != nil {
 				return ucli.Exit("roster health: "+err.Error(), ExitFailure)
 			}
-			fmt.Fprintln(c.App.Writer, api.FirstLine(string(body)))
+			b, _ := json.Marshal(h)
+			fmt.Fprintln(c.App.Writer, string(b))
 			return nil
 		},
 	}
+}
+
+// tokenHeader returns the Authorization header of $ROSTER_API_TOKEN, nil
+// when it is not set: what commands that talk to peers send.
+func tokenHeader() http.Header {
+	t := os.Getenv(tokenEnv)
+	if t == "" {
+		return nil
+	}
+	return http.Header{"Authorization": {"Bearer " + t}}
+}
+
+// apiClient is the client of the commands that ask a running peer.
+func apiClient(addr string) api.Client {
+	return api.Client{Addr: addr, Timeout: healthTimeout, Token: os.Getenv(tokenEnv)}
 }
 
 // apiAddrFlag is the --addr flag of the commands that ask a running peer.

@@ -3,6 +3,7 @@ package command
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"roster/peer/api"
+	"roster/peer/fsm"
 )
 
 // runHealth runs "roster health args..." and returns the exit status, stdout and stderr.
@@ -25,33 +27,80 @@ func serverAddr(srv *httptest.Server) string {
 	return strings.TrimPrefix(srv.URL, "http://")
 }
 
-func TestHealthOK(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/health" || r.Method != http.MethodGet {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"name":"one","id":1,"state":"Leader","view_id":5}` + "\n"))
-	}))
-	defer srv.Close()
+// fakePeer is a peer whose liveness and readiness a test sets.
+type fakePeer struct{ live, ready bool }
 
-	code, out, errOut := runHealth(t, "--addr", serverAddr(srv))
+func (p fakePeer) Status() api.Status {
+	return api.Status{Name: "one", ID: 1, State: "Follower", View: fsm.View{ID: 5, Leader: 1, Members: []int{1, 2}}}
+}
+func (p fakePeer) Live() api.Health {
+	return api.NewHealth(p.Status(), []api.Check{{Name: "raft", OK: p.live, Detail: "follower"}})
+}
+func (p fakePeer) Ready() api.Health {
+	return api.NewHealth(p.Status(), []api.Check{{Name: "raft", OK: p.live, Detail: "follower"}, {Name: "leader", OK: p.ready, Detail: "no leader known"}})
+}
+
+// servePeer serves a peer's real API for p and returns its address.
+func servePeer(t *testing.T, p api.Peer, o api.Limits) string {
+	t.Helper()
+	s, err := api.Listen("127.0.0.1:0", p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	t.Cleanup(func() { s.Close() })
+	return s.Addr().String()
+}
+
+func TestHealthReady(t *testing.T) {
+	addr := servePeer(t, fakePeer{live: true, ready: true}, api.Limits{})
+	code, out, errOut := runHealth(t, "--addr", addr)
 	if code != ExitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
-	if got, want := out, `{"name":"one","id":1,"state":"Leader","view_id":5}`+"\n"; got != want {
-		t.Errorf("stdout %q, want %q", got, want)
+	var h api.Health
+	if strings.Count(out, "\n") != 1 || json.Unmarshal([]byte(out), &h) != nil || !h.OK || h.Name != "one" || len(h.Checks) != 2 {
+		t.Errorf("stdout %q, want the peer's readiness as one JSON line", out)
+	}
+}
+
+func TestHealthNotReady(t *testing.T) {
+	addr := servePeer(t, fakePeer{live: true, ready: false}, api.Limits{})
+	code, out, errOut := runHealth(t, "--addr", addr)
+	if code != ExitFailure || out != "" {
+		t.Fatalf("exit %d, stdout %q; want %d and nothing", code, out, ExitFailure)
+	}
+	if strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "not ready: leader: no leader known") {
+		t.Errorf("stderr %q: want one line with the reason", errOut)
+	}
+	// --live asks only whether the peer is alive: it is.
+	if code, out, errOut := runHealth(t, "--addr", addr, "--live"); code != ExitOK || !strings.Contains(out, `"ok":true`) {
+		t.Errorf("--live: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+func TestHealthNotLive(t *testing.T) {
+	addr := servePeer(t, fakePeer{live: false}, api.Limits{})
+	code, _, errOut := runHealth(t, "--addr", addr, "--live")
+	if code != ExitFailure || !strings.Contains(errOut, "not live: raft: follower") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestHealthToken(t *testing.T) {
+	addr := servePeer(t, fakePeer{live: true, ready: true}, api.Limits{Token: "0123456789abcdef", TokenReads: true})
+	t.Setenv(tokenEnv, "")
+	if code, _, errOut := runHealth(t, "--addr", addr); code != ExitFailure || !strings.Contains(errOut, "401") {
+		t.Errorf("without the token: exit %d, stderr %q", code, errOut)
+	}
+	t.Setenv(tokenEnv, "0123456789abcdef")
+	if code, _, errOut := runHealth(t, "--addr", addr); code != ExitOK {
+		t.Errorf("with the token: exit %d, stderr %q", code, errOut)
 	}
 }
 
 func TestHealthEnvAddr(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("{}"))
-	}))
-	defer srv.Close()
-	t.Setenv("ROSTER_API_ADDR", serverAddr(srv))
-
+	t.Setenv("ROSTER_API_ADDR", servePeer(t, fakePeer{live: true, ready: true}, api.Limits{}))
 	if code, _, errOut := runHealth(t); code != ExitOK {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}

@@ -36,6 +36,7 @@ func nemesisCommand() *ucli.Command {
 			"     heal-client GROUP CLIENT remove that cut from every peer\n" +
 			"   PEER is a hostsfile name, an id, or leader (the current Raft leader). Peers are found by --peers,\n" +
 			"   else $" + nemesis.PeersEnv + " (set by roster lab), else the hostsfile's names at --api-port.\n" +
+			"   The peers' API token, if they have one, is read from $" + tokenEnv + ".\n" +
 			"   Example: roster nemesis -h hostsfile.txt --at 15s partition 1,2/3,4,5 --at 35s heal --at 50s pause leader 10s\n" +
 			"   Exit status: 0 every step reached a peer, 1 some step reached none, 2 bad arguments.",
 		Action: func(c *ucli.Context) error {
@@ -61,6 +62,8 @@ func runNemesis(c *ucli.Context, cfg nemesis.Config) error {
 	if err != nil {
 		return usageErr("nemesis: %v", err)
 	}
+	token := os.Getenv(tokenEnv)
+	peers.Token = token
 	out := c.App.Writer
 	desc := ""
 	for _, t := range targets {
@@ -77,7 +80,7 @@ func runNemesis(c *ucli.Context, cfg nemesis.Config) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r := &nemesis.Runner{Peers: peers, Retry: cfg.Retry, Log: func(s string) { fmt.Fprintln(out, s) }}
+	r := &nemesis.Runner{Peers: peers, Retry: cfg.Retry, Token: token, Log: func(s string) { fmt.Fprintln(out, s) }}
 	failed := r.Run(ctx, start, cfg.Steps)
 	if ctx.Err() != nil {
 		return nil // stopped from outside: the end of the scenario

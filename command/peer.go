@@ -2,8 +2,10 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -34,6 +36,8 @@ func peerFlags() []ucli.Flag {
 		&ucli.IntFlag{Name: "api-port", EnvVars: []string{"ROSTER_API_PORT"}, Value: config.DefaultAPIPort, Usage: "TCP port for the HTTP API (0 turns it off)"},
 		&ucli.StringFlag{Name: "data-dir", EnvVars: []string{"ROSTER_DATA_DIR"}, Usage: "directory for Raft's state, kept across restarts (default: none, the state lives in memory); a restarted peer is a new life either way: it prints the views from the one that re-adds it"},
 		&ucli.IntFlag{Name: "voters", EnvVars: []string{"ROSTER_VOTERS"}, Value: config.DefaultVoters, Usage: "the most Raft voters (rounded down to odd); other members replicate as non-voters"},
+		&ucli.StringFlag{Name: "api-token", EnvVars: []string{tokenEnv}, Usage: "require this token (\"Authorization: Bearer TOKEN\", at least 16 characters) on every API request that changes state; prefer the environment variable to the flag, which other users can see in ps"},
+		&ucli.BoolFlag{Name: "api-token-reads", EnvVars: []string{"ROSTER_API_TOKEN_READS"}, Usage: "require the API token on reads (/health, /ready, /view, ...) too"},
 		&ucli.DurationFlag{Name: "client-interval", EnvVars: []string{"ROSTER_CLIENT_INTERVAL"}, Value: config.DefaultClientInterval, Usage: "how often the owner of a group client checks it (TCP connect, or GET for http:// addresses)", Category: "client groups"},
 		&ucli.IntFlag{Name: "client-misses", EnvVars: []string{"ROSTER_CLIENT_MISSES"}, Value: config.DefaultClientMisses, Usage: "checks in a row a group client may miss before its owner removes it", Category: "client groups"},
 		&ucli.StringFlag{Name: "encrypt", EnvVars: []string{"ROSTER_ENCRYPT"}, Usage: "the cluster key (base64, from roster keygen), or several separated by commas, the first used and all accepted: encrypts gossip and authenticates Raft; without one anyone on the network can join", Category: "security"},
@@ -87,6 +91,7 @@ func peerConfig(c *ucli.Context) (config.Config, error) {
 		Name: c.String("name"), Bind: c.String("bind"), Advertise: c.String("advertise"),
 		RaftPort: c.Int("raft-port"), GossipPort: c.Int("gossip-port"), APIPort: c.Int("api-port"),
 		DataDir: c.String("data-dir"), Voters: c.Int("voters"), LogLevel: c.String("log-level"), LogTime: c.Bool("log-time"),
+		APIToken: c.String("api-token"), APITokenReads: c.Bool("api-token-reads"),
 		ClientInterval: c.Duration("client-interval"), ClientMisses: c.Int("client-misses"),
 		ViewLog: c.App.ErrWriter, DiagLog: c.App.ErrWriter,
 		TLSCA: c.String("tls-ca"), TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"),
@@ -156,6 +161,9 @@ func runPeer(c *ucli.Context) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	if err := checkFaultAPI(cfg, faults.API); err != nil {
+		return usageErr("%v", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if delay > 0 {
@@ -175,7 +183,7 @@ func runPeer(c *ucli.Context) error {
 	}
 	n, err := node.Start(cfg, opts)
 	if err != nil {
-		return usageErr("peer %s: %v", cfg.Name, err)
+		return startErr(cfg.Name, err)
 	}
 	if path := c.String("keyring-file"); path != "" {
 		stopReload := reloadKeysOnHUP(n, path)
@@ -202,6 +210,30 @@ func runPeer(c *ucli.Context) error {
 	case <-selfCrash:
 		return ucli.Exit("", ExitFailure)
 	}
+}
+
+// checkFaultAPI refuses the fault API (anyone who reaches it can pause or
+// cut off the peer) without an API token, unless the API listens on a
+// loopback address only.
+func checkFaultAPI(cfg config.Config, api bool) error {
+	if !api || cfg.APIPort == 0 || cfg.APIToken != "" {
+		return nil
+	}
+	if ip := net.ParseIP(cfg.Bind); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("--faults lets anyone who reaches the API port pause or cut off this peer: set an API token (--api-token or %s), or --bind a loopback address", tokenEnv)
+}
+
+// startErr turns node.Start's error into the exit: a data dir that cannot
+// be used exits ExitStorage, anything else (ports, a data dir of another
+// cluster) ExitUsage, each with one line.
+func startErr(name string, err error) error {
+	var se *node.StoreError
+	if errors.As(err, &se) {
+		return ucli.Exit(fmt.Sprintf("roster: peer %s: %v", name, err), ExitStorage)
+	}
+	return usageErr("peer %s: %v", name, err)
 }
 
 // isTerminal reports whether f is a terminal (a character device).

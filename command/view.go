@@ -6,7 +6,6 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
-	"roster/peer/api"
 	"roster/peer/viewlog"
 )
 
@@ -25,7 +24,7 @@ func viewCommand() *ucli.Command {
 			if err != nil {
 				return err
 			}
-			st, err := api.Client{Addr: addr, Timeout: healthTimeout}.Status(c.Context)
+			st, err := apiClient(addr).Status(c.Context)
 			if err != nil && st.ID == 0 {
 				return ucli.Exit("roster view: "+err.Error(), ExitFailure)
 			}

@@ -145,7 +145,7 @@ func runProbe(ctx context.Context, o Options, root, mode string, p probe, help s
 	}
 	extra := p.extra
 	if slices.Contains(extra, "--faults") && strings.Contains(help, "--api-token") {
-		extra = append(extra, "--api-token", "lab-token")
+		extra = append(extra, "--api-token", "attack-lab-token-0123456789") // at least 16 characters
 	}
 	c, err := newCluster(o.Bin, dir, key, extra)
 	if err != nil {

@@ -19,6 +19,9 @@ type Client struct {
 	BaseURL string
 	// HTTP is the client to use; nil means http.DefaultClient.
 	HTTP *http.Client
+	// Token, if set, is sent as "Authorization: Bearer TOKEN": the peer's
+	// --api-token, which every request that changes faults needs.
+	Token string
 }
 
 // Get returns the peer's current faults.
@@ -77,6 +80,9 @@ func (c Client) do(ctx context.Context, method, path string, body any) (Status, 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	hc := c.HTTP
 	if hc == nil {

@@ -70,6 +70,25 @@ func New(dir string, n int) (*Cluster, error) {
 	return &Cluster{dir: dir, hosts: hf, LogLevel: "off", nodes: map[int]*node.Node{}, faulty: map[int]*faultnode.Peer{}, logs: map[int]*bytes.Buffer{}}, nil
 }
 
+// Every peer listens on its own loopback address, at these ports.
+const (
+	RaftPort   = 17080
+	GossipPort = 17081
+	APIPort    = 17082
+)
+
+// Hostsfile returns the path of the cluster's hostsfile.
+func (c *Cluster) Hostsfile() string { return filepath.Join(c.dir, "hosts") }
+
+// DataDir returns peer id's data directory.
+func (c *Cluster) DataDir(id int) string { return filepath.Join(c.dir, fmt.Sprintf("p%d", id)) }
+
+// Addr returns peer id's IP address ("" for no such peer).
+func (c *Cluster) Addr(id int) string {
+	p, _ := c.hosts.Peer(id)
+	return p.Host
+}
+
 // Size is the number of peers in the hostsfile.
 func (c *Cluster) Size() int { return len(c.hosts.Peers) }
 
@@ -98,8 +117,8 @@ func (c *Cluster) Start(id int) error {
 	c.mu.Unlock()
 	cfg := config.Config{
 		Name: p.Name, Hosts: c.hosts, Bind: p.Host,
-		RaftPort: 17080, GossipPort: 17081, APIPort: 17082,
-		DataDir: filepath.Join(c.dir, p.Name), Voters: config.DefaultVoters, LogLevel: c.LogLevel,
+		RaftPort: RaftPort, GossipPort: GossipPort, APIPort: APIPort,
+		DataDir: c.DataDir(id), Voters: config.DefaultVoters, LogLevel: c.LogLevel,
 		ViewLog: viewWriter{c, id}, DiagLog: os.Stderr,
 	}
 	if c.Configure != nil {

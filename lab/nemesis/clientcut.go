@@ -3,6 +3,7 @@ package nemesis
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"time"
@@ -59,6 +60,9 @@ func (r *Runner) member(ctx context.Context, group, client string) (api.Member, 
 		addrs = append(addrs, t.API)
 	}
 	gc := &api.GroupsClient{Addrs: addrs, Timeout: 2 * time.Second}
+	if r.Token != "" {
+		gc.Header = http.Header{"Authorization": {"Bearer " + r.Token}}
+	}
 	g, err := gc.Group(ctx, group, api.ReadQuery{})
 	if err != nil {
 		return api.Member{}, fmt.Errorf("group %s: %v", group, err)

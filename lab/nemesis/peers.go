@@ -40,6 +40,8 @@ type Peers struct {
 	// HTTP is the client for the peers' APIs (nil: a client with a 2 s
 	// timeout).
 	HTTP *http.Client
+	// Token is the peers' API token, for peers that need it on reads too.
+	Token string
 
 	mu      sync.Mutex
 	targets []Target
@@ -132,7 +134,7 @@ func (p *Peers) All() []Target {
 
 // health asks one peer for its status.
 func (p *Peers) health(ctx context.Context, t Target) (api.Status, error) {
-	st, err := api.Client{Addr: t.API, HTTP: p.HTTP}.Status(ctx)
+	st, err := api.Client{Addr: t.API, HTTP: p.HTTP, Token: p.Token}.Status(ctx)
 	if err != nil && st.ID == 0 {
 		return st, err
 	}

@@ -38,6 +38,8 @@ type Runner struct {
 	Retry time.Duration
 	// HTTP is the client for the fault API (nil: a client with a 2 s timeout).
 	HTTP *http.Client
+	// Token is the peers' API token (--api-token), "" for none.
+	Token string
 	// Log receives one line per step done; nil for none.
 	Log func(string)
 }
@@ -252,7 +254,7 @@ func (r *Runner) each(ctx context.Context, ts []Target, do func(fault.Client) er
 		go func() {
 			defer wg.Done()
 			errs[i] = r.retry(ctx, func() error {
-				return do(fault.Client{BaseURL: "http://" + t.API, HTTP: r.client()})
+				return do(fault.Client{BaseURL: "http://" + t.API, HTTP: r.client(), Token: r.Token})
 			})
 		}()
 	}

@@ -15,6 +15,9 @@ import (
 type cluster struct {
 	*localcluster.Cluster
 	t *testing.T
+	// processes is what peers run as processes beside the in-process ones
+	// printed (their later lives), judged after the in-process logs.
+	processes strings.Builder
 	// unjudged skips the checker at the end (a test that leaves no
 	// majority cannot end with completeness).
 	unjudged bool
@@ -36,7 +39,7 @@ func newCluster(t *testing.T, n int) *cluster {
 			c.check()
 		}
 		if t.Failed() {
-			t.Logf("view logs:\n%s", lc.ViewLogs())
+			t.Logf("view logs:\n%s%s", lc.ViewLogs(), c.processes.String())
 		}
 	})
 	return c
@@ -47,7 +50,7 @@ func newCluster(t *testing.T, n int) *cluster {
 func (c *cluster) check() {
 	c.t.Helper()
 	opts := checker.Options{ExpectRemovals: c.expect}
-	run, err := checker.Read([]checker.Source{{Name: "views", R: strings.NewReader(c.ViewLogs())}}, opts)
+	run, err := checker.Read([]checker.Source{{Name: "views", R: strings.NewReader(c.ViewLogs() + c.processes.String())}}, opts)
 	if err != nil {
 		c.t.Fatalf("checker: %v", err)
 	}

@@ -23,6 +23,9 @@ type Client struct {
 	Timeout time.Duration
 	// HTTP is the client to use (default: no proxy, no keep-alive).
 	HTTP *http.Client
+	// Token, if set, is sent with every request as "Authorization: Bearer
+	// TOKEN" (the peer's --api-token).
+	Token string
 }
 
 var defaultHTTP = &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
@@ -44,6 +47,32 @@ func (c Client) Status(ctx context.Context) (Status, error) {
 	return st, err
 }
 
+// Live asks the peer whether it is alive (GET /health), Ready whether it is
+// ready (GET /ready). The answer is returned whenever the peer gave one; the
+// error is nil only when the check passed, and otherwise says why in one line.
+func (c Client) Live(ctx context.Context) (Health, error) { return c.health(ctx, "/health") }
+
+// Ready asks the peer whether it is ready (GET /ready); see Live.
+func (c Client) Ready(ctx context.Context) (Health, error) { return c.health(ctx, "/ready") }
+
+func (c Client) health(ctx context.Context, path string) (Health, error) {
+	var h Health
+	body, code, err := c.Get(ctx, path)
+	if err != nil && code == 0 {
+		return h, err
+	}
+	if jerr := json.Unmarshal(body, &h); jerr != nil || h.ID < 1 {
+		if err != nil {
+			return Health{}, err
+		}
+		return Health{}, fmt.Errorf("%s answered something that is not a peer's health", c.Addr)
+	}
+	if !h.OK {
+		return h, fmt.Errorf("peer %s (%s): not %s: %s", h.Name, c.Addr, map[string]string{"/health": "live", "/ready": "ready"}[path], h)
+	}
+	return h, nil
+}
+
 // Get GETs path and returns the answer's body (at most 1 MiB) and status
 // code. The error is nil only on HTTP 200; it says what went wrong in one
 // line naming the URL.
@@ -61,6 +90,9 @@ func (c Client) Get(ctx context.Context, path string) ([]byte, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("GET %s: %w", url, err)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	hc := c.HTTP
 	if hc == nil {

@@ -1,5 +1,7 @@
-// Package api is a peer's HTTP API: health, the committed view, and the
-// mount point for handlers that what runs the peer adds (the lab's fault API).
+// Package api is a peer's HTTP API: liveness (/health), readiness (/ready),
+// the committed view, and the mount point for handlers that what runs the
+// peer adds (the lab's fault API); with a token set, state-changing requests
+// need it (see Options).
 package api
 
 import (
@@ -16,7 +18,7 @@ import (
 	"roster/peer/netguard"
 )
 
-// Status is a peer's answer to /health.
+// Status is a peer's state, part of its answer to /health and /ready.
 type Status struct {
 	Name string `json:"name"`
 	ID   int    `json:"id"`
@@ -30,7 +32,12 @@ type Status struct {
 // Peer is what the API asks of the running peer. Its methods are called
 // from HTTP handler goroutines and must be safe for concurrent use.
 type Peer interface {
+	// Status returns the peer's state.
 	Status() Status
+	// Live says whether the peer is alive: it serves, Raft runs.
+	Live() Health
+	// Ready says whether the peer takes part in its cluster (see /ready).
+	Ready() Health
 }
 
 // Server serves the API. Handle may be called before Serve only.
@@ -71,6 +78,12 @@ type Limits struct {
 	TLS *tls.Config
 	// Log counts refused connections at a bounded rate.
 	Log *netguard.RateLog
+	// Token, if set, is required (as "Authorization: Bearer TOKEN") by
+	// every request that changes state: any method but GET, HEAD and
+	// OPTIONS, on every path, mounted handlers included.
+	Token string
+	// TokenReads requires the token on reads too.
+	TokenReads bool
 }
 
 // Listen binds the API address; it fails at once if the port is taken.
@@ -85,9 +98,10 @@ func Listen(addr string, peer Peer, lim Limits) (*Server, error) {
 	}
 	s := &Server{peer: peer, mux: http.NewServeMux(), ln: ln}
 	s.mux.HandleFunc("GET /health", s.health)
+	s.mux.HandleFunc("GET /ready", s.ready)
 	s.mux.HandleFunc("GET /view", s.view)
 	s.srv = &http.Server{
-		Handler:           http.MaxBytesHandler(s.mux, maxBodyBytes),
+		Handler:           http.MaxBytesHandler(newAuthorizer(lim).wrap(s.mux), maxBodyBytes),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleTimeout,
@@ -120,12 +134,19 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	st := s.peer.Status()
+	writeHealth(w, s.peer.Live())
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	writeHealth(w, s.peer.Ready())
+}
+
+func writeHealth(w http.ResponseWriter, h Health) {
 	code := http.StatusOK
-	if st.State == "Shutdown" {
+	if !h.OK {
 		code = http.StatusServiceUnavailable
 	}
-	writeJSON(w, code, st)
+	writeJSON(w, code, h)
 }
 
 func (s *Server) view(w http.ResponseWriter, r *http.Request) {

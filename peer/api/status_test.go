@@ -17,6 +17,13 @@ type fakePeer struct{ st atomic.Value }
 
 func (f *fakePeer) Status() Status { return f.st.Load().(Status) }
 
+// Live is OK unless the status says Raft shut down; Ready is Live.
+func (f *fakePeer) Live() Health {
+	st := f.Status()
+	return NewHealth(st, []Check{{Name: "raft", OK: st.State != "Shutdown", Detail: st.State}})
+}
+func (f *fakePeer) Ready() Health { return f.Live() }
+
 func serve(t *testing.T, st Status) (*Server, *fakePeer) {
 	t.Helper()
 	p := &fakePeer{}

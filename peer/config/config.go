@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"roster/peer/hostsfile"
@@ -54,6 +55,11 @@ type Config struct {
 	// as package advertise says: Bind, else the local address this peer's
 	// name resolves to, else the one routing to the other peers).
 	Advertise string
+
+	// APIToken, if set, is required by every state-changing API request;
+	// APITokenReads requires it on reads too (see api.Limits).
+	APIToken      string
+	APITokenReads bool
 
 	RaftPort   int // TCP, Raft
 	GossipPort int // UDP and TCP, memberlist
@@ -109,6 +115,17 @@ func (c *Config) Validate() error {
 		return err
 	}
 	c.Self = self
+	for _, a := range []struct{ flag, v string }{{"--bind", c.Bind}, {"--advertise", c.Advertise}} {
+		if a.v != "" && net.ParseIP(a.v) == nil {
+			return fmt.Errorf("%s %q: want an IP address, like 10.0.0.5 (names are not looked up)", a.flag, a.v)
+		}
+	}
+	if err := CheckToken(c.APIToken); err != nil {
+		return err
+	}
+	if c.APITokenReads && c.APIToken == "" {
+		return errors.New("--api-token-reads needs --api-token (or ROSTER_API_TOKEN)")
+	}
 	for _, p := range []struct {
 		flag string
 		v    int
@@ -147,6 +164,26 @@ func (c *Config) Validate() error {
 	}
 	if c.ClientMisses < 1 || c.ClientMisses > 1000 {
 		return fmt.Errorf("--client-misses %d: want 1 to 1000", c.ClientMisses)
+	}
+	return nil
+}
+
+// MinTokenLen is the shortest API token accepted.
+const MinTokenLen = 16
+
+// CheckToken checks an API token: "" (none), or at least MinTokenLen
+// printable ASCII characters without spaces.
+func CheckToken(t string) error {
+	if t == "" {
+		return nil
+	}
+	if len(t) < MinTokenLen {
+		return fmt.Errorf("--api-token: want at least %d characters, got %d", MinTokenLen, len(t))
+	}
+	for i := 0; i < len(t); i++ {
+		if t[i] <= ' ' || t[i] > '~' {
+			return fmt.Errorf("--api-token: want printable ASCII without spaces (character %d is not)", i+1)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package detector
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Meta is what a peer tells the others about itself through memberlist's
 // node metadata (at most memberlist.MetaMaxSize bytes).
@@ -19,6 +22,9 @@ type Meta struct {
 	// records it when it admits the peer, and a new number from a known
 	// peer means it restarted (0: the peer announces none).
 	Life uint64 `json:"i,omitempty"`
+	// Cluster is the id of the cluster the peer's data belongs to ("" while
+	// it has none): a peer refuses peers that announce another.
+	Cluster string `json:"c,omitempty"`
 }
 
 func (m Meta) encode() []byte {
@@ -52,4 +58,14 @@ func (d *Detector) Lives() map[int]uint64 {
 // pinged, not for a restarted peer that memberlist has seen since.
 func sameLife(a, b Member) bool {
 	return a.Meta.Life == b.Meta.Life && a.Addr.Equal(b.Addr)
+}
+
+// SetCluster announces the id of the cluster this peer's data belongs to.
+func (d *Detector) SetCluster(id string) {
+	d.mu.Lock()
+	d.meta.Cluster = id
+	d.mu.Unlock()
+	if err := d.ml.UpdateNode(time.Second); err != nil {
+		d.log.Warn("announce cluster id", "error", err)
+	}
 }

@@ -31,6 +31,9 @@ type Change struct {
 	// Leader is the id of the peer that proposed (and, once committed,
 	// committed) the change.
 	Leader int `json:"leader"`
+	// Cluster is the cluster id, carried by the first change (Base 0) only:
+	// the id the bootstrapping peer generated (see ValidClusterID).
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // Encode returns the log entry bytes of c.
@@ -59,8 +62,24 @@ func decode(data []byte) (Kind, Change, error) {
 		if err := json.Unmarshal(data[1:], &c); err != nil {
 			return k, c, fmt.Errorf("bad change entry: %w", err)
 		}
+		if c.Cluster != "" && (c.Base != 0 || !ValidClusterID(c.Cluster)) {
+			return k, Change{}, fmt.Errorf("bad change entry: cluster id %q on a change of view %d", c.Cluster, c.Base)
+		}
+		if !positive(c.Add) || !positive(c.Del) || c.Leader < 1 {
+			return k, Change{}, errors.New("bad change entry: peer ids start at 1")
+		}
 		return k, c, nil
 	default:
 		return k, Change{}, fmt.Errorf("unknown log entry kind %d", k)
 	}
+}
+
+// positive reports whether every id is at least 1.
+func positive(ids []int) bool {
+	for _, id := range ids {
+		if id < 1 {
+			return false
+		}
+	}
+	return true
 }

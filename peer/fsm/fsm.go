@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -25,6 +26,12 @@ type Result struct {
 type FSM struct {
 	mu   sync.RWMutex
 	view View
+	// cluster is the cluster id: expected (ExpectCluster), or learned from
+	// the first change or a snapshot; "" while unknown (and forever in a
+	// cluster created before cluster ids existed). Written under mu.
+	cluster string
+	// onCluster, if set, is called when the FSM learns the cluster id.
+	onCluster func(id string)
 	// onView is called, in order, for every view the FSM installs, whether
 	// by a log entry or by restoring a snapshot (restored is true then).
 	onView func(v View, restored bool)
@@ -36,6 +43,42 @@ type FSM struct {
 // goroutine for each installed view; it must not block for long.
 func New(onView func(v View, restored bool)) *FSM {
 	return &FSM{onView: onView, groups: groups.NewState()}
+}
+
+// ExpectCluster sets the cluster id the FSM belongs to (read from the data
+// dir, or just made by the bootstrapping peer): a first change or a
+// snapshot of another cluster is then refused with a *ForeignClusterError.
+// onLearn, if not nil, is called from Raft's FSM goroutine when the FSM
+// learns the id from the log or a snapshot. Call it before the FSM applies
+// anything.
+func (f *FSM) ExpectCluster(id string, onLearn func(id string)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cluster = id
+	f.onCluster = onLearn
+}
+
+// Cluster returns the cluster id, "" while unknown. Safe for concurrent use.
+func (f *FSM) Cluster() string {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.cluster
+}
+
+// learn checks the cluster id a first change or a snapshot carries against
+// the FSM's, and takes it when the FSM has none; it returns the id learned
+// ("" if none) and the callback to tell. Called from Raft's FSM goroutine.
+func (f *FSM) learn(id string) (string, func(string), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case id == "" || id == f.cluster:
+		return "", nil, nil
+	case f.cluster != "":
+		return "", nil, &ForeignClusterError{Have: f.cluster, Got: id}
+	}
+	f.cluster = id
+	return id, f.onCluster, nil
 }
 
 // View returns the current view. Safe for concurrent use.
@@ -66,6 +109,13 @@ func (f *FSM) Apply(l *raft.Log) any {
 	if !changed {
 		return Result{View: cur.Clone(), Err: ErrNoop}
 	}
+	learned, onCluster, err := f.learn(c.Cluster)
+	if err != nil {
+		return Result{View: cur.Clone(), Err: err}
+	}
+	if learned != "" && onCluster != nil {
+		onCluster(learned)
+	}
 	// The observer (the view log) sees the view before View returns it, so
 	// a view read through View has been printed.
 	if f.onView != nil {
@@ -81,20 +131,33 @@ func (f *FSM) Apply(l *raft.Log) any {
 type snapshotState struct {
 	View   View             `json:"view"`
 	Groups *groups.Snapshot `json:"groups,omitempty"`
+	// Cluster is the cluster id ("" in clusters made before ids existed).
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // Snapshot captures the current state for Raft.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	g := f.groups.Snapshot()
-	return &snapshot{state: snapshotState{View: f.View(), Groups: &g}}, nil
+	return &snapshot{state: snapshotState{View: f.View(), Groups: &g, Cluster: f.Cluster()}}, nil
 }
 
 // Restore replaces the state with a snapshot.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	var s snapshotState
-	if err := json.NewDecoder(rc).Decode(&s); err != nil {
+	if err := json.NewDecoder(io.LimitReader(rc, maxSnapshot)).Decode(&s); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	if err := s.check(); err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	// The id first: a snapshot of another cluster changes nothing.
+	learned, onCluster, err := f.learn(s.Cluster)
+	if err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	if learned != "" && onCluster != nil {
+		onCluster(learned)
 	}
 	if err := f.groups.Restore(s.Groups); err != nil {
 		return err
@@ -106,6 +169,34 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	f.view = s.View
 	f.mu.Unlock()
 	return nil
+}
+
+// maxSnapshot bounds what Restore reads of the view and groups state.
+const maxSnapshot = 256 << 20
+
+// check rejects a decoded snapshot no FSM could have written.
+func (s snapshotState) check() error {
+	if s.Cluster != "" && !ValidClusterID(s.Cluster) {
+		return fmt.Errorf("bad cluster id %q", s.Cluster)
+	}
+	if !sortedUnique(s.View.Members) || !positive(s.View.Members) || s.View.Leader < 0 {
+		return fmt.Errorf("members %v or leader %d are not a view's", s.View.Members, s.View.Leader)
+	}
+	if s.View.ID == 0 && (len(s.View.Members) > 0 || s.View.Leader != 0) {
+		return errors.New("members or a leader before the first view")
+	}
+	return nil
+}
+
+// ForeignClusterError says a log entry or snapshot belongs to another
+// cluster than the FSM's.
+type ForeignClusterError struct {
+	// Have is the FSM's cluster id, Got the one the entry or snapshot carries.
+	Have, Got string
+}
+
+func (e *ForeignClusterError) Error() string {
+	return fmt.Sprintf("entry of cluster %s, but this peer belongs to cluster %s", e.Got, e.Have)
 }
 
 type snapshot struct{ state snapshotState }

@@ -71,3 +71,13 @@ func (v View) next(c Change) (View, bool) {
 	}
 	return View{ID: v.ID + 1, Leader: c.Leader, Members: members, Lives: lives}, true
 }
+
+// sortedUnique reports whether ids strictly ascend.
+func sortedUnique(ids []int) bool {
+	for i := 1; i < len(ids); i++ {
+		if ids[i] <= ids[i-1] {
+			return false
+		}
+	}
+	return true
+}

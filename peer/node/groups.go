@@ -3,6 +3,7 @@ package node
 import (
 	"crypto/tls"
 	"net"
+	"net/http"
 
 	"roster/peer/groups/service"
 )
@@ -26,7 +27,7 @@ func (n *Node) startGroups(opts Options) {
 		Interval: n.cfg.ClientInterval,
 		Misses:   n.cfg.ClientMisses,
 		Dial:     opts.Dial,
-		Header:   opts.PeerHeader,
+		Header:   n.peerHeader(opts.PeerHeader),
 		LocalIP:  net.ParseIP(n.cfg.Bind),
 		TLS:      peerTLS,
 		Logger:   n.log,
@@ -38,3 +39,18 @@ func (n *Node) startGroups(opts Options) {
 
 // Groups returns the peer's client groups service.
 func (n *Node) Groups() *service.Service { return n.groups }
+
+// peerHeader is what this peer sends with every request to another peer's
+// API: base, and the API token when the peers require one (the peers of a
+// cluster share it).
+func (n *Node) peerHeader(base http.Header) http.Header {
+	if n.cfg.APIToken == "" {
+		return base
+	}
+	h := base.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Authorization", "Bearer "+n.cfg.APIToken)
+	return h
+}

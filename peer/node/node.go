@@ -75,6 +75,8 @@ type Node struct {
 	raft    *raft.Raft
 	trans   *raft.NetworkTransport
 	stores  stores
+	faults  *diskFaults   // storage operations failing now (for /ready)
+	guard   *clusterGuard // peers of another cluster, refused
 	api     *api.Server
 	metrics *metrics.Peer
 	groups  *service.Service
@@ -100,7 +102,10 @@ type Node struct {
 
 // Start starts a peer: it binds its ports, joins the others, and (peer 1
 // with no state and no cluster around) bootstraps the cluster. The returned
-// error says which part failed, e.g. a port in use.
+// error says which part failed, e.g. a port in use; it is a *StoreError
+// when the data dir cannot be used (damaged, or held by another process),
+// and a *ForeignClusterError when the data dir belongs to another cluster
+// than the peers it finds.
 func Start(cfg config.Config, opts Options) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -122,6 +127,12 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if err := n.setupSecurity(); err != nil {
 		return nil, err
 	}
+	n.faults = newDiskFaults(logger.Named("storage"), cfg.DataDir)
+	n.guard = &clusterGuard{n: n, log: logger.Named("cluster")}
+	cluster, err := readClusterID(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 
 	vl := viewlog.New(cfg.ViewLog, cfg.Self.ID)
 	n.life = fsm.NewLife()
@@ -132,6 +143,11 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		n.printer.installed(v, restored)
 		n.metrics.ViewInstalled(v.ID, v.Members)
 	})
+	n.fsm.ExpectCluster(cluster, n.clusterLearned)
+	// The data dir first: a damaged one stops the peer before it joins.
+	if n.stores, err = openStores(cfg.DataDir, n); err != nil {
+		return nil, err
+	}
 
 	// Raft's port is bound first: the leader may dial it as soon as the
 	// join below reaches it. Its advertised address is known once
@@ -148,7 +164,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	if n.det, err = detector.Start(detector.Config{
 		Self: cfg.Self, Hosts: cfg.Hosts,
 		BindAddr: cfg.Bind, AdvertiseAddr: n.advertiseAddr(), Port: cfg.GossipPort,
-		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort, Life: n.life},
+		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort, Life: n.life, Cluster: cluster},
 		WrapTransport: opts.WrapTransport,
 		OnDown:        n.peerDown,
 		OnAddr:        n.learnAddr,
@@ -162,6 +178,9 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.stream.cfg.Advertise = &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
+	if err = n.checkClusterAtStart(cluster); err != nil {
+		return nil, err
+	}
 
 	// Join now, while Raft's store opens: a joiner's time to its first view
 	// starts here.
@@ -178,7 +197,8 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		if n.tls != nil && !n.tls.Derived() {
 			apiTLS = n.tls.API()
 		}
-		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n, api.Limits{TLS: apiTLS, Log: n.netLog}); err != nil {
+		lim := api.Limits{TLS: apiTLS, Log: n.netLog, Token: cfg.APIToken, TokenReads: cfg.APITokenReads}
+		if n.api, err = api.Listen(net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.APIPort)), n, lim); err != nil {
 			return nil, fmt.Errorf("api port: %w", unwrapNet(err))
 		}
 		n.api.Handle("GET /v1/metrics", n.metrics.Handler())
@@ -192,9 +212,9 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	loop := &reconcile.Loop{
-		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: n.det,
+		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: guardedMembers{n.det, n.guard},
 		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
-		Metrics: n.metrics, Lives: n.det.Lives,
+		Metrics: n.metrics, Lives: n.det.Lives, Cluster: n.fsm.Cluster,
 	}
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	n.stopLoop, n.loopDone = stopLoop, make(chan struct{})
@@ -203,6 +223,10 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		loop.Run(loopCtx)
 	})
 	n.goRun(func() { n.watchHeartbeats(ctx) })
+	n.goRun(func() { n.watchCluster(ctx) })
+	if cfg.DataDir != "" {
+		n.goRun(func() { n.watchDisk(ctx) })
+	}
 	n.goRun(func() { n.groups.Run(ctx) })
 	if n.api != nil {
 		n.goRun(func() {
@@ -270,11 +294,7 @@ func unwrapNet(err error) error {
 
 func (n *Node) startRaft(opts Options) error {
 	cfg := n.cfg
-	st, err := openStores(cfg.DataDir, n)
-	if err != nil {
-		return err
-	}
-	n.stores = st
+	st := n.stores
 	var stream raft.StreamLayer = n.stream
 	if opts.WrapStream != nil {
 		stream = opts.WrapStream(stream)
@@ -287,11 +307,22 @@ func (n *Node) startRaft(opts Options) error {
 	if tuneRaft != nil {
 		tuneRaft(rc)
 	}
-	r, err := raft.NewRaft(rc, n.fsm, st.logs, st.stable, st.snaps, n.trans)
-	if err != nil {
-		return fmt.Errorf("start raft: %w", err)
+	// Raft reads its whole state here; the store was checked, but a
+	// snapshot may still be damaged, or disagree with the cluster id.
+	var r *raft.Raft
+	if err := guard(cfg.DataDir, func() (err error) {
+		r, err = raft.NewRaft(rc, n.fsm, st.logs, st.stable, st.snaps, n.trans)
+		return err
+	}); err != nil {
+		if cfg.DataDir == "" {
+			return fmt.Errorf("start raft: %w", err)
+		}
+		return storeError(cfg.DataDir, err)
 	}
 	n.raft = r
+	if st.watched != nil {
+		st.watched.running.Store(true)
+	}
 	return nil
 }
 
@@ -340,6 +371,19 @@ func (n *Node) bootstrap() error {
 		n.log.Info("a cluster exists already: waiting to be added")
 		return nil
 	}
+	// A new cluster gets a new id, kept before anything else: the first
+	// view's entry carries it. A data dir that has one and no Raft state
+	// (a crash between the two) keeps it.
+	id := n.fsm.Cluster()
+	if id == "" {
+		id = fsm.NewClusterID()
+		if err := writeClusterID(n.cfg.DataDir, id); err != nil {
+			return &StoreError{Dir: n.cfg.DataDir, File: clusterFile, Err: err}
+		}
+		n.fsm.ExpectCluster(id, n.clusterLearned)
+		n.det.SetCluster(id)
+	}
+	n.log.Info("bootstrapping a new cluster", "cluster", id)
 	if err := n.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
 		ID: reconcile.ServerID(n.cfg.Self.ID), Address: n.trans.LocalAddr(), Suffrage: raft.Voter,
 	}}}).Error(); err != nil {
@@ -505,6 +549,9 @@ func (n *Node) stop(leave time.Duration) {
 		}
 		if n.api != nil {
 			n.api.Close()
+		}
+		if n.stores.watched != nil {
+			close(n.stores.watched.stop) // a term write stalled on a failing disk gives up
 		}
 		if n.raft != nil {
 			n.raft.Shutdown().Error()

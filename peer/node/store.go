@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 )
 
 // stores are where Raft keeps its log, its vote and its snapshots.
@@ -16,6 +17,9 @@ type stores struct {
 	stable raft.StableStore
 	snaps  raft.SnapshotStore
 	closer io.Closer // nil when nothing needs closing
+	// watched is logs and stable on a data dir, reporting its write
+	// failures (nil in memory).
+	watched *watchedStore
 }
 
 // openStores opens Raft's stores: raft-boltdb and snapshot files under
@@ -24,7 +28,9 @@ type stores struct {
 // restart is a new life, admitted afresh and sent the history by the
 // leader), so the disk would only cost it: a file, a flush on every append,
 // the time to open them on the way to its first view, and the memory that
-// bolt maps.
+// bolt maps. On disk, raft.db is checked first (checkStore), and the
+// stores report failing writes to n.faults. Errors are *StoreError, but for
+// a data dir that cannot be made.
 func openStores(dataDir string, n *Node) (stores, error) {
 	if dataDir == "" {
 		mem := raft.NewInmemStore()
@@ -33,16 +39,23 @@ func openStores(dataDir string, n *Node) (stores, error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return stores{}, fmt.Errorf("data dir: %w", err)
 	}
-	bolt, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dataDir, "raft.db")})
+	if err := checkStore(dataDir); err != nil {
+		return stores{}, err
+	}
+	bolt, err := raftboltdb.New(raftboltdb.Options{
+		Path:        filepath.Join(dataDir, storeFile),
+		BoltOptions: &bbolt.Options{Timeout: lockTimeout},
+	})
 	if err != nil {
-		return stores{}, fmt.Errorf("raft store in %s: %w", dataDir, err)
+		return stores{}, &StoreError{Dir: dataDir, File: storeFile, Err: err}
 	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(dataDir, 2, n.log.Named("snapshots"))
 	if err != nil {
 		bolt.Close()
-		return stores{}, fmt.Errorf("raft snapshots in %s: %w", dataDir, err)
+		return stores{}, &StoreError{Dir: dataDir, File: "snapshots", Err: err}
 	}
-	return stores{logs: bolt, stable: bolt, snaps: snaps, closer: bolt}, nil
+	w := &watchedStore{raftStore: bolt, faults: n.faults, stop: make(chan struct{})}
+	return stores{logs: w, stable: w, snaps: watchedSnapshots{SnapshotStore: snaps, faults: n.faults}, closer: bolt, watched: w}, nil
 }
 
 // Raft compacts its log into a snapshot every logCompaction entries and

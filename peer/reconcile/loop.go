@@ -84,6 +84,9 @@ type Loop struct {
 	// Lives, if set, returns the life number each alive peer announces
 	// (State.Lives); it must be safe for concurrent use.
 	Lives func() map[int]uint64
+	// Cluster, if set, returns the cluster id the first view's change
+	// carries (called on the loop's goroutine, only for that change).
+	Cluster func() string
 }
 
 // ServerID is the Raft server id of peer id.
@@ -244,6 +247,9 @@ func (l *Loop) take(ctx context.Context, s Step) error {
 
 // commit commits a view change.
 func (l *Loop) commit(ctx context.Context, c fsm.Change) error {
+	if c.Base == 0 && l.Cluster != nil {
+		c.Cluster = l.Cluster()
+	}
 	if l.Hooks.BeforeCommit != nil {
 		l.Hooks.BeforeCommit(c)
 	}
