@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/internal/testkit"
 	"roster/peer/fsm"
 )
 
@@ -22,7 +23,7 @@ func TestJoins(t *testing.T) {
 		for vid := id; vid <= 5; vid++ {
 			want += fmt.Sprintf("{peer_id:%d, view_id: %d, leader: 1, memb_list: [%s]}\n", id, vid, joinInts(ids(1, vid)))
 		}
-		waitFor(t, 5*time.Second, func() bool { return c.ViewLog(id) == want }, func() string {
+		testkit.WaitFor(t, 5*time.Second, func() bool { return c.ViewLog(id) == want }, func() string {
 			return fmt.Sprintf("peer %d printed\n%s\nwant\n%s", id, c.ViewLog(id), want)
 		})
 	}
@@ -84,7 +85,7 @@ func TestRestartWithDataDirRejoins(t *testing.T) {
 		"{peer_id:3, view_id: 4, leader: 1, message:\"crashing\"}\n" +
 		"{peer_id:3, view_id: 0, leader: 0, message:\"joining\"}\n" +
 		"{peer_id:3, view_id: 6, leader: 1, memb_list: [1,2,3,4]}\n"
-	waitFor(t, 5*time.Second, func() bool { return c.ViewLog(3) == want }, func() string {
+	testkit.WaitFor(t, 5*time.Second, func() bool { return c.ViewLog(3) == want }, func() string {
 		return "peer 3 printed\n" + c.ViewLog(3) + "want\n" + want
 	})
 }
@@ -100,17 +101,6 @@ func TestGracefulLeave(t *testing.T) {
 	}
 	if strings.Contains(c.ViewLogs(), "unreachable") {
 		t.Errorf("a graceful leave was reported as unreachable:\n%s", c.ViewLogs())
-	}
-}
-
-func waitFor(t *testing.T, timeout time.Duration, cond func() bool, msg func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal(msg())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
