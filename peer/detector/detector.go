@@ -102,6 +102,7 @@ type Detector struct {
 	closed  bool // Shutdown was called: start no goroutine
 	alive   map[int]Member
 	leaving map[int]bool      // peers that announced a graceful leave
+	left    map[int]bool      // peers that left gracefully and did not come back
 	pending map[int]Member    // declared dead by memberlist, not yet confirmed
 	down    map[int]bool      // confirmed dead by a direct check
 	checks  map[int]bool      // direct checks in flight
@@ -121,6 +122,7 @@ func Start(cfg Config) (*Detector, error) {
 		stop:    make(chan struct{}),
 		alive:   map[int]Member{},
 		leaving: map[int]bool{},
+		left:    map[int]bool{},
 		pending: map[int]Member{},
 		down:    map[int]bool{},
 		checks:  map[int]bool{},
@@ -223,6 +225,18 @@ func (d *Detector) Members() map[int]Member {
 				out[id] = m
 			}
 		}
+	}
+	return out
+}
+
+// Left returns the ids of the peers that left gracefully (they announced it
+// before going) and have not been seen alive since. Safe for concurrent use.
+func (d *Detector) Left() map[int]bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[int]bool, len(d.left))
+	for id := range d.left {
+		out[id] = true
 	}
 	return out
 }

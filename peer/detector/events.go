@@ -32,6 +32,7 @@ func (d *Detector) up(n *memberlist.Node) {
 	d.mu.Lock()
 	d.alive[id] = Member{ID: id, Addr: n.Addr, Meta: meta}
 	d.leaving[id] = meta.Leaving
+	delete(d.left, id)
 	delete(d.pending, id)
 	delete(d.down, id)
 	d.mu.Unlock()
@@ -52,6 +53,9 @@ func (d *Detector) gone(n *memberlist.Node) {
 	confirmed := d.down[id]
 	delete(d.alive, id)
 	delete(d.leaving, id)
+	if graceful {
+		d.left[id] = true
+	}
 	if graceful || confirmed || !wasAlive {
 		delete(d.pending, id)
 		delete(d.down, id)

@@ -214,7 +214,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	loop := &reconcile.Loop{
 		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: guardedMembers{n.det, n.guard},
 		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
-		Metrics: n.metrics, Lives: n.det.Lives, Cluster: n.fsm.Cluster,
+		Metrics: n.metrics, Lives: n.det.Lives, Left: n.det.Left, Cluster: n.fsm.Cluster,
 	}
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	n.stopLoop, n.loopDone = stopLoop, make(chan struct{})

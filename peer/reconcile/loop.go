@@ -84,6 +84,9 @@ type Loop struct {
 	// Lives, if set, returns the life number each alive peer announces
 	// (State.Lives); it must be safe for concurrent use.
 	Lives func() map[int]uint64
+	// Left, if set, returns the peers that left gracefully (State.Left); it
+	// must be safe for concurrent use.
+	Left func() map[int]bool
 	// Cluster, if set, returns the cluster id the first view's change
 	// carries (called on the loop's goroutine, only for that change).
 	Cluster func() string
@@ -192,6 +195,9 @@ func (l *Loop) reconcile(ctx context.Context) {
 		s := State{Self: l.Self, View: l.View(), Alive: l.Members.Alive(), MaxVoters: l.MaxVoters}
 		if l.Lives != nil {
 			s.Lives = l.Lives()
+		}
+		if l.Left != nil {
+			s.Left = l.Left()
 		}
 		for _, srv := range f.(raft.ConfigurationFuture).Configuration().Servers {
 			id, err := strconv.Atoi(string(srv.ID))

@@ -173,6 +173,41 @@ func TestNewLeaderFinishesRemoval(t *testing.T) {
 	}
 }
 
+// TestLeaverGoesLast: test case 4 with a docker restart of 4. Leader 1
+// committed the removal of the leaving 4 and crashed; 3 leads and does not
+// know yet that 1 crashed, nor that 5 is about to. While 4 still votes, the
+// voters become an odd set that 2 and 3 alone are a majority of: 5 is
+// demoted, then 4 removed. Removing 4 first would leave {1,2,3,5}, where 2
+// and 3 are no majority.
+func TestLeaverGoesLast(t *testing.T) {
+	var cfg []Server
+	for id := 1; id <= 5; id++ {
+		cfg = append(cfg, Server{id, alive(id)[id], true})
+	}
+	s := State{Self: 3, View: fsm.View{ID: 6, Leader: 1, Members: []int{1, 2, 3, 5}}, Alive: alive(1, 2, 3, 5), Config: cfg, MaxVoters: 5, Left: map[int]bool{4: true}}
+	sim := s
+	sim.Config = slices.Clone(cfg) // simulate changes it in place
+	steps, end := simulate(t, sim)
+	if len(steps) != 2 || steps[0].Kind != Demote || steps[0].Server.ID != 5 || steps[1].Kind != Remove || steps[1].Server.ID != 4 {
+		t.Fatalf("steps %v, want demote 5, then remove 4", steps)
+	}
+	if got := voters(end.Config); !slices.Equal(got, []int{1, 2, 3}) {
+		t.Fatalf("voters %v, want [1 2 3]", got)
+	}
+	// Once 1 is found dead too, the crashed 1 leaves the configuration
+	// before the leaver 4, whose vote the removal may need.
+	s.View, s.Alive = fsm.View{ID: 7, Leader: 3, Members: []int{2, 3, 5}}, alive(2, 3, 5)
+	if st, _ := Next(s); st.Kind != Remove || st.Server.ID != 1 {
+		t.Fatalf("step %v, want remove 1 (crashed) before 4 (left)", st)
+	}
+	// A crashed voter is removed at once, however many voters stay.
+	s.Left, s.Alive = nil, alive(1, 2, 3, 5)
+	s.View = fsm.View{ID: 6, Leader: 1, Members: []int{1, 2, 3, 5}}
+	if st, _ := Next(s); st.Kind != Remove || st.Server.ID != 4 {
+		t.Fatalf("step %v, want remove 4 (crashed)", st)
+	}
+}
+
 func TestRestartedPeerNewAddress(t *testing.T) {
 	s := State{Self: 1, View: fsm.View{ID: 3, Leader: 1, Members: []int{1, 2, 3}}, Alive: alive(1, 2, 3),
 		Config: []Server{{1, alive(1)[1], true}, {2, alive(2)[2], true}, {3, "10.9.9.9:8080", true}}, MaxVoters: 5}
