@@ -11,7 +11,7 @@
 #   make testcase-N   run docker-compose-testcase-N.yml (N = 1..4, 9..11) for its scripted
 #                     length, save the logs to out/testcase-N.log, tear down, check
 #   make e2e          the Docker end-to-end tests (test cases 1-11, judged by the checker),
-#                     E2E_PARALLEL compose projects at a time (default 4)
+#                     E2E_PARALLEL compose projects at a time (default 3)
 #   make swarm-e2e    deploy/swarm/docker-stack.yml on a single-node Docker Swarm
 #                     (made for the test and left after it, unless the engine is
 #                     in a swarm already): meet, kill, scale, judged by the checker
@@ -58,7 +58,7 @@ testcase-1 testcase-2 testcase-3 testcase-4 testcase-9 testcase-10 testcase-11: 
 	COMPOSE="$(COMPOSE)" ROSTER=bin/roster OUT=out sh lab/e2e/testcase.sh $*
 
 # The compose runs go E2E_PARALLEL at a time, each a project of its own.
-E2E_PARALLEL ?= 4
+E2E_PARALLEL ?= 3
 e2e:
 	ROSTER_E2E=1 COMPOSE="$(COMPOSE)" $(GO) test ./lab/e2e/ -v -count=1 -parallel $(E2E_PARALLEL) -timeout 20m
 
