@@ -92,11 +92,14 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 	if err := c.up(baseCtx); err != nil {
 		t.Fatal(err)
 	}
-	// Each container counts its -d and -c from its own start, and compose
-	// returns once the last one started (seconds after the first on a
-	// loaded engine): the scripted length counts from then.
+	// Each container counts its -d and -c from its own start: the scripted
+	// length counts from the last one's.
 	upTook := time.Since(start)
-	deadline := time.Now().Add(duration)
+	last, err := c.lastStart(baseCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := last.Add(duration)
 	scripted := deadline
 	hosts, err := hostsfile.Load(filepath.Join(repoRoot, "hostsfile.txt"))
 	if err != nil {

@@ -33,6 +33,7 @@ import (
 // out/e2e/swarm.log and swarm.html.
 func TestSwarmStack(t *testing.T) {
 	requireSwarm(t)
+	t.Parallel() // with the compose projects: the stack has a network of its own
 	ctx := baseCtx
 	if dead, err := reapDeadStacks(ctx); err == nil && len(dead) > 0 {
 		t.Logf("removed the stacks of dead runs: %v", dead)

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"roster/internal/testkit"
 	"roster/peer/api"
 	"roster/peer/config"
 	"roster/peer/groups"
@@ -107,14 +109,30 @@ func newClient(t *testing.T, id string) *client {
 	return &client{id: id, ln: ln}
 }
 
+// join joins cl to group through one peer. A 503 (no quorum, or a leader
+// change mid-commit: "it may still commit") is tried again, as README tells
+// clients to (a join is idempotent), within joinWithin.
 func (c *groupCluster) join(through int, group string, cl *client) api.JoinResponse {
 	c.t.Helper()
-	res, err := c.api(through).Join(context.Background(), group, api.JoinRequest{Client: cl.id, Addr: cl.addr()})
+	var res api.JoinResponse
+	var err error
+	testkit.WaitFor(c.t, joinWithin, func() bool {
+		res, err = c.api(through).Join(context.Background(), group, api.JoinRequest{Client: cl.id, Addr: cl.addr()})
+		var he *api.HTTPError
+		if errors.As(err, &he) && he.Code == http.StatusServiceUnavailable {
+			time.Sleep(he.RetryAfter)
+			return false
+		}
+		return true
+	}, func() string { return fmt.Sprintf("join %s through peer %d: %v", cl.id, through, err) })
 	if err != nil {
 		c.t.Fatalf("join %s through peer %d: %v", cl.id, through, err)
 	}
 	return res
 }
+
+// joinWithin bounds the retries of a join.
+const joinWithin = 20 * time.Second
 
 // groupAt reads a group at one peer (nil when it has no members).
 func (c *groupCluster) groupAt(id int, group string) (*api.GroupResponse, error) {
