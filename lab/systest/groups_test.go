@@ -92,21 +92,7 @@ func (c *client) addr() string { return c.ln.Addr().String() }
 
 func newClient(t *testing.T, id string) *client {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
-	return &client{id: id, ln: ln}
+	return &client{id: id, ln: testkit.ClosingListener(t)}
 }
 
 // join joins cl to group through one peer. A 503 (no quorum, or a leader

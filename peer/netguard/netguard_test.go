@@ -1,14 +1,14 @@
 package netguard
 
 import (
-	"bytes"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"roster/internal/testkit"
 )
 
 func TestConnLimiter(t *testing.T) {
@@ -38,26 +38,8 @@ func TestConnLimiter(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestRateLog(t *testing.T) {
-	var buf lockedBuffer
+	var buf testkit.SyncBuffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Warn})
 	r := NewRateLog(log)
 	r.window = 100 * time.Millisecond

@@ -1,44 +1,25 @@
 package node
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
 
+	"roster/internal/testkit"
 	"roster/peer/config"
 	"roster/peer/hostsfile"
 )
 
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startPeers starts peers 1..n of a hostsfile on a random 127.X.Y.0/24,
 // each once the previous one printed its first view, with their state in
 // memory, and returns their view logs. They stop when the test ends.
-func startPeers(t *testing.T, n int) ([]*lockedBuffer, []*Node) {
+func startPeers(t *testing.T, n int) ([]*testkit.SyncBuffer, []*Node) {
 	t.Helper()
 	subnet := fmt.Sprintf("127.%d.%d", 20+rand.IntN(200), 1+rand.IntN(250))
 	var lines []string
@@ -53,10 +34,10 @@ func startPeers(t *testing.T, n int) ([]*lockedBuffer, []*Node) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs []*lockedBuffer
+	var logs []*testkit.SyncBuffer
 	var nodes []*Node
 	for i := 1; i <= n; i++ {
-		out := &lockedBuffer{}
+		out := &testkit.SyncBuffer{}
 		logs = append(logs, out)
 		nd, err := Start(config.Config{
 			Name: fmt.Sprintf("p%d", i), Hosts: hf, Bind: fmt.Sprintf("%s.%d", subnet, i),
@@ -82,7 +63,7 @@ func ids(n int) string {
 }
 
 // waitLine waits (at most 20 s) until out holds a line containing want.
-func waitLine(t *testing.T, out *lockedBuffer, want string, what string, args ...any) {
+func waitLine(t *testing.T, out *testkit.SyncBuffer, want string, what string, args ...any) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(out.String(), want) {

@@ -7,10 +7,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"roster/internal/testkit"
 )
 
 func TestConnectCheck(t *testing.T) {
-	ln := listen(t)
+	ln := testkit.ClosingListener(t)
 	deadline := time.Now().Add(time.Second)
 	if handled, err := connectCheck(ln.Addr().String(), deadline); !handled || err != nil {
 		t.Fatalf("an open port: handled %v, %v", handled, err)

@@ -103,27 +103,6 @@ func (s *single) member(group, client string) uint64 {
 	return m.Incarnation
 }
 
-// listen returns a TCP listener that accepts and closes connections until
-// closed.
-func listen(t *testing.T) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
-	return ln
-}
-
 // closedAddr returns an address nothing listens at.
 func closedAddr(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -217,8 +196,8 @@ func TestOneOpPerClientPerEntry(t *testing.T) {
 // within interval × misses (plus a check's timeout); a live one is not.
 func TestOwnerRemovesDeadClient(t *testing.T) {
 	s := newSingle(t)
-	live := listen(t)
-	dying := listen(t)
+	live := testkit.ClosingListener(t)
+	dying := testkit.ClosingListener(t)
 	s.join(t, "jobs", "live", live.Addr().String())
 	inc := s.join(t, "jobs", "dying", dying.Addr().String()).Incarnation
 	// Both answer: after several intervals of checks both are members.
@@ -243,12 +222,12 @@ func TestOwnerRemovesDeadClient(t *testing.T) {
 // never removed; a late expire of the old life changes nothing.
 func TestQuickRestartKeepsNewIncarnation(t *testing.T) {
 	s := newSingle(t)
-	old := listen(t)
+	old := testkit.ClosingListener(t)
 	first := s.join(t, "jobs", "c1", old.Addr().String()).Incarnation
 	testkit.Eventually(t, 5*time.Second, "the owner to track the client", func() bool { return s.svc.Owned() == 1 })
 	old.Close()
 	time.Sleep(testInterval * (testMisses - 1)) // the old life has missed checks
-	second := s.join(t, "jobs", "c1", listen(t).Addr().String()).Incarnation
+	second := s.join(t, "jobs", "c1", testkit.ClosingListener(t).Addr().String()).Incarnation
 	if second <= first {
 		t.Fatalf("rejoin got incarnation %d after %d", second, first)
 	}
