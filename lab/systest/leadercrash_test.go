@@ -1,14 +1,11 @@
 package systest
 
 import (
-	"fmt"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"roster/internal/testkit"
 	"roster/lab/faultnode"
 	"roster/peer/fsm"
 )
@@ -59,9 +56,7 @@ func TestLeaveMeetsALeaderCrash(t *testing.T) {
 	}
 	withoutDataDir(c, 4)
 	c.startAll(5)
-	testkit.WaitFor(t, 15*time.Second, func() bool { return slices.Equal(c.Node(1).Voters(), ids(1, 5)) }, func() string {
-		return fmt.Sprintf("voters %v, want all five", c.Node(1).Voters())
-	})
+	c.waitVoters(ids(1, 5), ids(1, 5), 15*time.Second)
 	one := c.FaultPeer(1)
 	left := make(chan struct{})
 	go func() {
