@@ -21,21 +21,46 @@ const perHost = 16
 // own connections, at most perHost to each peer. Safe for concurrent use.
 type hosts struct {
 	cs []*api.GroupsClient
+	b  byte // the addresses' third byte
 }
 
 // newHosts makes n hosts; where the loopback range cannot be bound, they all
-// dial from the default address.
+// dial from the default address. Their connections close after each call
+// (see newClient).
 func newHosts(n int) *hosts {
-	h := &hosts{}
-	b := 1 + rand.IntN(250)
+	h := &hosts{b: byte(1 + rand.IntN(250))}
 	for i := range n {
-		ip := net.IPv4(127, 250, byte(b), byte(1+i%250))
-		if !canBind(ip) {
-			ip = nil
-		}
-		h.cs = append(h.cs, newClient(ip))
+		h.cs = append(h.cs, newClient(h.ip(i), false))
 	}
 	return h
+}
+
+// watchers returns clients on the same hosts that keep their connections
+// between calls, as a watcher does: its next blocking query follows its
+// last at once, on the same connection (roster client does so, see
+// peer/api/groups_client.go), so it never holds an idle one.
+func (h *hosts) watchers() *hosts {
+	w := &hosts{b: h.b}
+	for i := range h.cs {
+		w.cs = append(w.cs, newClient(h.ip(i), true))
+	}
+	return w
+}
+
+// ip returns host i's address, nil where it cannot be bound.
+func (h *hosts) ip(i int) net.IP {
+	ip := net.IPv4(127, 250, h.b, byte(1+i%250))
+	if !canBind(ip) {
+		return nil
+	}
+	return ip
+}
+
+// Close closes the hosts' idle connections.
+func (h *hosts) Close() {
+	for _, c := range h.cs {
+		c.HTTP.CloseIdleConnections()
+	}
 }
 
 // pick returns the host of client i.
@@ -43,17 +68,18 @@ func (h *hosts) pick(i int) *api.GroupsClient { return h.cs[i%len(h.cs)] }
 
 // newClient returns a groups client that dials from ip (nil: the default),
 // with at most perHost connections to each peer (more calls wait). A
-// simulated host (ip set) closes each connection after its call: the peers
-// accept few connections from addresses that are not peers (32 at a time),
-// and idle kept-alive ones would shut the other hosts out.
-func newClient(ip net.IP) *api.GroupsClient {
+// simulated host (ip set) closes each connection after its call unless
+// keep is set: the peers accept few connections from one address that is
+// not a peer (16 at a time), and idle kept-alive ones would shut the other
+// calls of that host out.
+func newClient(ip net.IP, keep bool) *api.GroupsClient {
 	d := &net.Dialer{Timeout: 2 * time.Second}
 	if ip != nil {
 		d.LocalAddr = &net.TCPAddr{IP: ip}
 	}
 	return &api.GroupsClient{Timeout: 10 * time.Second, HTTP: &http.Client{Transport: &http.Transport{
 		Proxy: nil, MaxConnsPerHost: perHost, MaxIdleConnsPerHost: perHost, IdleConnTimeout: 20 * time.Second,
-		DialContext: d.DialContext, DisableKeepAlives: ip != nil,
+		DialContext: d.DialContext, DisableKeepAlives: ip != nil && !keep,
 	}}}
 }
 
