@@ -216,7 +216,7 @@ type bench struct {
 
 // newBench measures cluster cl.
 func newBench(cl *groupload.Cluster, checks *checkPool) *bench {
-	return &bench{cl: cl, checks: checks, api: newClient(nil, true), hosts: newHosts(250)}
+	return &bench{cl: cl, checks: checks, api: newClient(nil), hosts: newHosts(250)}
 }
 
 // id returns a fresh client id.

@@ -30,21 +30,9 @@ type hosts struct {
 func newHosts(n int) *hosts {
 	h := &hosts{b: byte(1 + rand.IntN(250))}
 	for i := range n {
-		h.cs = append(h.cs, newClient(h.ip(i), false))
+		h.cs = append(h.cs, newClient(h.ip(i)))
 	}
 	return h
-}
-
-// watchers returns clients on the same hosts that keep their connections
-// between calls, as a watcher does: its next blocking query follows its
-// last at once, on the same connection (roster client does so, see
-// peer/api/groups_client.go), so it never holds an idle one.
-func (h *hosts) watchers() *hosts {
-	w := &hosts{b: h.b}
-	for i := range h.cs {
-		w.cs = append(w.cs, newClient(h.ip(i), true))
-	}
-	return w
 }
 
 // ip returns host i's address, nil where it cannot be bound.
@@ -56,30 +44,23 @@ func (h *hosts) ip(i int) net.IP {
 	return ip
 }
 
-// Close closes the hosts' idle connections.
-func (h *hosts) Close() {
-	for _, c := range h.cs {
-		c.HTTP.CloseIdleConnections()
-	}
-}
-
 // pick returns the host of client i.
 func (h *hosts) pick(i int) *api.GroupsClient { return h.cs[i%len(h.cs)] }
 
 // newClient returns a groups client that dials from ip (nil: the default),
 // with at most perHost connections to each peer (more calls wait). A
-// simulated host (ip set) closes each connection after its call unless
-// keep is set: the peers accept few connections from one address that is
-// not a peer (16 at a time), and idle kept-alive ones would shut the other
-// calls of that host out.
-func newClient(ip net.IP, keep bool) *api.GroupsClient {
+// simulated host (ip set) closes each connection after its call: the peers
+// accept few connections from one address that is not a peer (16 at a
+// time), and idle kept-alive ones would shut the other calls of that host
+// out. (The watchers keep theirs: see watchConn.)
+func newClient(ip net.IP) *api.GroupsClient {
 	d := &net.Dialer{Timeout: 2 * time.Second}
 	if ip != nil {
 		d.LocalAddr = &net.TCPAddr{IP: ip}
 	}
 	return &api.GroupsClient{Timeout: 10 * time.Second, HTTP: &http.Client{Transport: &http.Transport{
 		Proxy: nil, MaxConnsPerHost: perHost, MaxIdleConnsPerHost: perHost, IdleConnTimeout: 20 * time.Second,
-		DialContext: d.DialContext, DisableKeepAlives: ip != nil && !keep,
+		DialContext: d.DialContext, DisableKeepAlives: ip != nil,
 	}}}
 }
 

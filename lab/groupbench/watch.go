@@ -1,10 +1,12 @@
 package groupbench
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -36,8 +38,6 @@ func (b *bench) watch(ctx context.Context, watchers, changes int) (WatchFigure, 
 	}
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
-	whosts := b.hosts.watchers()
-	defer whosts.Close()
 	logs := make([][]seen, watchers)
 	answered := make([]bool, watchers) // the watcher's query was accepted at least once
 	var wg sync.WaitGroup
@@ -46,8 +46,8 @@ func (b *bench) watch(ctx context.Context, watchers, changes int) (WatchFigure, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			addr := b.cl.Addrs()[w%b.cl.Size()]
-			h := whosts.pick(w)
+			c := &watchConn{addr: b.cl.Addrs()[w%b.cl.Size()], from: b.hosts.ip(w)}
+			defer c.close()
 			idx := first.Index
 			once := false
 			pause := 50 * time.Millisecond
@@ -56,7 +56,7 @@ func (b *bench) watch(ctx context.Context, watchers, changes int) (WatchFigure, 
 					once = true
 					ready.Add(1)
 				}
-				index, at, err := blockingRead(wctx, h.HTTP, addr, group, idx)
+				index, at, err := c.read(wctx, group, idx)
 				if err != nil {
 					if wctx.Err() == nil {
 						time.Sleep(pause)
@@ -114,37 +114,73 @@ func (b *bench) watch(ctx context.Context, watchers, changes int) (WatchFigure, 
 	return fig, nil
 }
 
-// blockingRead sends one blocking query for group (?index=idx&wait=30s) to
-// the peer at addr and returns the group's index the answer carries (its
-// X-Roster-Index header) and when the whole answer had arrived: that is
-// when the watcher sees the change. The body (the group's members) is read
-// in full, not decoded: decoding is the watcher's own work, done after it
-// has the answer, and in this one process it would be a thousand watchers'
-// work on the peers' cores.
-func blockingRead(ctx context.Context, hc *http.Client, addr, group string, idx uint64) (uint64, time.Time, error) {
-	ctx, cancel := context.WithTimeout(ctx, 35*time.Second)
-	defer cancel()
-	url := "http://" + addr + "/v1/groups/" + group + "?index=" + strconv.FormatUint(idx, 10) + "&wait=30s"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
+// watchConn is one watcher's connection to its peer, kept from one
+// blocking query to the next as a watcher keeps it (roster client does:
+// see peer/api/groups_client.go). It speaks HTTP/1.1 itself, one goroutine
+// per watcher and no transport around it: the thousand watchers of this one
+// process stand for clients on a thousand machines, and their own work
+// should take as little as it can of the cores the peers run on. Not safe
+// for concurrent use.
+type watchConn struct {
+	addr string
+	from net.IP // the simulated host's address (nil: the default)
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+// read sends one blocking query for group (?index=idx&wait=30s) and returns
+// the group's index the answer carries (its X-Roster-Index header) and when
+// the whole answer had arrived: that is when the watcher sees the change.
+// The body (the group's members) is read in full, not decoded: decoding is
+// the watcher's own work, after it has the answer.
+func (c *watchConn) read(ctx context.Context, group string, idx uint64) (uint64, time.Time, error) {
+	if c.conn == nil {
+		d := net.Dialer{Timeout: 2 * time.Second}
+		if c.from != nil {
+			d.LocalAddr = &net.TCPAddr{IP: c.from}
+		}
+		conn, err := d.DialContext(ctx, "tcp", c.addr)
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		c.conn, c.br = conn, bufio.NewReader(conn)
+	}
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Now()) })
+	defer stop()
+	c.conn.SetDeadline(time.Now().Add(35 * time.Second))
+	path := "/v1/groups/" + group + "?index=" + strconv.FormatUint(idx, 10) + "&wait=30s"
+	if _, err := io.WriteString(c.conn, "GET "+path+" HTTP/1.1\r\nHost: "+c.addr+"\r\n\r\n"); err != nil {
+		c.close()
 		return 0, time.Time{}, err
 	}
-	resp, err := hc.Do(req)
+	resp, err := http.ReadResponse(c.br, nil)
 	if err != nil {
+		c.close()
 		return 0, time.Time{}, err
 	}
-	defer resp.Body.Close()
 	_, err = io.Copy(io.Discard, resp.Body)
 	at := time.Now()
-	if err != nil {
-		return 0, at, err
+	resp.Body.Close()
+	if err != nil || resp.Close {
+		c.close()
 	}
-	if resp.StatusCode != http.StatusOK {
-		return 0, at, fmt.Errorf("GET %s: %s", url, resp.Status)
+	switch {
+	case err != nil:
+		return 0, at, err
+	case resp.StatusCode != http.StatusOK:
+		return 0, at, fmt.Errorf("GET %s%s: %s", c.addr, path, resp.Status)
 	}
 	index, err := strconv.ParseUint(resp.Header.Get(api.IndexHeader), 10, 64)
 	if err != nil {
-		return 0, at, fmt.Errorf("GET %s: no %s header", url, api.IndexHeader)
+		return 0, at, fmt.Errorf("GET %s%s: no %s header", c.addr, path, api.IndexHeader)
 	}
 	return index, at, nil
+}
+
+// close closes the connection; the next read dials again.
+func (c *watchConn) close() {
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn, c.br = nil, nil
+	}
 }
