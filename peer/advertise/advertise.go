@@ -216,3 +216,25 @@ func Local(ip net.IP, env Env) bool {
 	}
 	return false
 }
+
+// Sole returns this host's only usable address (not loopback, link-local,
+// multicast or unspecified), if it has exactly one: a container on one
+// network. It needs no name lookup, so a peer that moved can announce its
+// new address before DNS answers. It is safe for concurrent use if env is.
+func Sole(env Env) (net.IP, bool) {
+	local, err := env.LocalAddrs()
+	if err != nil {
+		return nil, false
+	}
+	var sole net.IP
+	for _, ip := range local {
+		if !usable(ip) {
+			continue
+		}
+		if sole != nil && !sole.Equal(ip) {
+			return nil, false
+		}
+		sole = ip
+	}
+	return sole, sole != nil
+}

@@ -99,18 +99,19 @@ type Detector struct {
 	running atomic.Int64 // goroutines started by goLocked and not yet ended (for tests)
 	rounds  atomic.Int64 // rounds of direct pings sent (for tests)
 
-	mu      sync.Mutex
-	closed  bool // Shutdown was called: start no goroutine
-	alive   map[int]Member
-	leaving map[int]bool      // peers that announced a graceful leave
-	pending map[int]Member    // declared dead by memberlist, not yet confirmed
-	down    map[int]bool      // confirmed dead by a direct check
-	checks  map[int]bool      // direct checks in flight
-	joining map[int]bool      // re-joins in flight
-	acked   map[int]time.Time // last ack to a direct ping
-	meta    Meta
-	gen     uint64    // number of the current memberlist instance
-	movedAt time.Time // when this peer last re-announced itself at a new address
+	mu        sync.Mutex
+	closed    bool // Shutdown was called: start no goroutine
+	alive     map[int]Member
+	leaving   map[int]bool      // peers that announced a graceful leave
+	pending   map[int]Member    // declared dead by memberlist, not yet confirmed
+	down      map[int]bool      // confirmed dead by a direct check
+	checks    map[int]bool      // direct checks in flight
+	joining   map[int]bool      // re-joins in flight
+	acked     map[int]time.Time // last ack to a direct ping
+	meta      Meta
+	gen       uint64    // number of the current memberlist instance
+	suspended bool      // the instance is stopped until Readvertise (see Suspend)
+	movedAt   time.Time // when this peer last re-announced itself at a new address
 
 	restart sync.Mutex // one Readvertise at a time
 
@@ -263,8 +264,10 @@ func (d *Detector) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		d.rejoinMissing(ctx)
-		d.reannounce()
+		if !d.Suspended() {
+			d.rejoinMissing(ctx)
+			d.reannounce()
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -58,11 +58,44 @@ func (d *Detector) Readvertise(ip string) error {
 		return net.ErrClosed
 	}
 	d.ml.Store(ml)
+	d.suspended = false
 	d.movedAt = time.Now()
 	d.goLocked(func() { d.resync(gen) })
 	d.mu.Unlock()
-	d.log.Info("announcing this peer at a new address", "from", from, "to", ml.LocalNode().Addr)
+	d.log.Info("announcing this peer at a new address", "from", from.String(), "to", ml.LocalNode().Addr.String())
 	return nil
+}
+
+// Suspend stops memberlist at once, until Readvertise starts a new
+// instance: this peer's advertised address is gone from its interfaces (a
+// container cut off its network), and the instance, which cannot change
+// its address, would announce the stale one as soon as the network is back,
+// making the others probe an address that may belong to another peer by
+// then. The members stay as they were (this peer hears nothing meanwhile).
+// Safe for concurrent use.
+func (d *Detector) Suspend() {
+	d.restart.Lock()
+	defer d.restart.Unlock()
+	d.mu.Lock()
+	if d.closed || d.suspended {
+		d.mu.Unlock()
+		return
+	}
+	d.gen++
+	d.suspended = true
+	d.mu.Unlock()
+	if err := d.ml.Load().Shutdown(); err != nil {
+		d.log.Debug("stop memberlist while the address is gone", "error", err)
+	}
+	d.log.Info("advertised address gone: memberlist stopped until a new address is chosen")
+}
+
+// Suspended reports whether Suspend stopped memberlist and no new instance
+// has started yet.
+func (d *Detector) Suspended() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.suspended
 }
 
 // resync joins every other peer with the new memberlist instance gen, then

@@ -39,14 +39,18 @@ func (n *Node) addressFixed() bool {
 }
 
 // moveCheck is how often a peer checks that its advertised address is still
-// one of its own.
-const moveCheck = time.Second
+// one of its own (a look at its interfaces, no network traffic).
+const moveCheck = 250 * time.Millisecond
 
-// watchAddress follows this peer when it moves: once its advertised address
-// is no longer one of the host's (a container reconnected to its network
-// with another IP), it chooses again and announces itself at the new
-// address (memberlist and Raft), and the others re-add it there. Until a
-// new address can be chosen (the network is not back yet) it keeps checking.
+// moveChoose bounds the name lookups of a new choice of address.
+const moveChoose = 500 * time.Millisecond
+
+// watchAddress follows this peer when it moves: as soon as its advertised
+// address is no longer one of the host's (a container cut off its network)
+// memberlist stops, so that it announces no stale address; once the host
+// has an address again it chooses (its only usable address, else the rules
+// of package advertise) and announces itself there (memberlist and Raft),
+// and the others re-add it under its id.
 func (n *Node) watchAddress(ctx context.Context) {
 	if n.addressFixed() {
 		return
@@ -62,19 +66,37 @@ func (n *Node) watchAddress(ctx context.Context) {
 		}
 		cur := n.det.LocalAddr()
 		if advertise.Local(cur, env) {
+			if n.det.Suspended() {
+				// Back at the same address.
+				n.readvertise(cur.String(), "the same address is back")
+			}
 			continue
 		}
-		c := n.chooseAddr()
-		if c.IP == "" || c.IP == cur.String() {
-			continue
+		n.det.Suspend()
+		ip, why := "", ""
+		if sole, ok := advertise.Sole(env); ok {
+			ip, why = sole.String(), "the host's only address"
+		} else {
+			c := advertise.Choose(ctx, advertise.Input{
+				Self: n.cfg.Self, Hosts: n.cfg.Hosts, Port: n.cfg.GossipPort, Timeout: moveChoose,
+			}, env)
+			ip, why = c.IP, c.Why
 		}
-		n.log.Info("advertised address is gone: moving", "from", cur, "to", c.IP, "why", c.Why)
-		if err := n.det.Readvertise(c.IP); err != nil {
-			n.log.Warn("announce the new address", "error", err)
-			continue
+		if ip != "" && ip != cur.String() {
+			n.readvertise(ip, why)
 		}
-		n.stream.SetAdvertise(&net.TCPAddr{IP: n.det.LocalAddr(), Port: n.cfg.RaftPort})
 	}
+}
+
+// readvertise announces this peer at ip.
+func (n *Node) readvertise(ip, why string) {
+	from := n.det.LocalAddr()
+	if err := n.det.Readvertise(ip); err != nil {
+		n.log.Warn("announce a new address", "ip", ip, "error", err)
+		return
+	}
+	n.stream.SetAdvertise(&net.TCPAddr{IP: n.det.LocalAddr(), Port: n.cfg.RaftPort})
+	n.log.Info("moved", "from", from.String(), "to", ip, "why", why)
 }
 
 // raftAddr is where Raft dials server id: where failure detection sees it
@@ -111,7 +133,7 @@ func (p *peerAddrs) moved(id int, ip net.IP) bool {
 // peerMoved drops this peer's Raft connections to the old address of a peer
 // that moved.
 func (n *Node) peerMoved(id int, ip net.IP) {
-	n.log.Info("peer moved", "peer", id, "addr", ip)
+	n.log.Info("peer moved", "peer", id, "addr", ip.String())
 	if port, ok := n.det.RaftAddr(id); ok {
 		n.stream.DropMoved(string(reconcile.ServerID(id)), port)
 	}
