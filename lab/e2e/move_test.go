@@ -219,7 +219,9 @@ func moveProblems(lines []viewLine, cut, back int, movers []int) []string {
 }
 
 func TestMoveProblems(t *testing.T) {
-	v := func(id int, members ...int) viewLine { return viewLine{Peer: 3, View: id, Members: members, view: true} }
+	v := func(id int, members ...int) viewLine {
+		return viewLine{Peer: 3, View: id, Members: members, view: true}
+	}
 	good := []viewLine{v(4, 3, 4, 5), v(5, 1, 2, 3, 4, 5)}
 	if p := moveProblems(good, 4, 5, []int{1, 2}); len(p) != 0 {
 		t.Fatalf("good: %v", p)
