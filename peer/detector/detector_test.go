@@ -233,8 +233,8 @@ func TestCheckRefutesLivePeer(t *testing.T) {
 	}
 
 	// memberlist's (false) dead verdict on 2.
-	node := p1.ml.LocalNode()
-	for _, n := range p1.ml.Members() {
+	node := p1.ml.Load().LocalNode()
+	for _, n := range p1.ml.Load().Members() {
 		if n.Name == "p2" {
 			node = n
 		}
@@ -243,7 +243,7 @@ func TestCheckRefutesLivePeer(t *testing.T) {
 		t.Fatal("p1's memberlist does not list p2")
 	}
 	rounds := p1.rounds.Load()
-	(*events)(p1.Detector).NotifyLeave(node)
+	(&events{d: p1.Detector}).NotifyLeave(node)
 	if !p1.checking(2) {
 		t.Fatal("no check of 2 after memberlist declared it dead")
 	}
@@ -256,7 +256,7 @@ func TestCheckRefutesLivePeer(t *testing.T) {
 		t.Fatalf("after a re-check: checking %v, pending %v, member %v, downs %d; want true, true, true, 0",
 			p1.checking(2), p1.pendingHas(2), p1.member(2), p1.downCount(2))
 	}
-	(*events)(p1.Detector).NotifyJoin(node) // memberlist sees it alive again
+	(&events{d: p1.Detector}).NotifyJoin(node) // memberlist sees it alive again
 	testkit.Eventually(t, deadline, "the re-checks of 2 to end", func() bool { return !p1.checking(2) })
 	if p1.downCount(2) != 0 || !p1.member(2) {
 		t.Fatalf("live peer 2 confirmed down: downs %d, members %v", p1.downCount(2), p1.Members())
@@ -326,7 +326,7 @@ func TestShutdownEndsGoroutines(t *testing.T) {
 	t.Logf("Shutdown took %v", took)
 	// Late signals start nothing.
 	p1.Check(2)
-	(*events)(p1.Detector).NotifyLeave(&memberlist.Node{Name: "p2", Addr: net.ParseIP(c.ip(2))})
+	(&events{d: p1.Detector}).NotifyLeave(&memberlist.Node{Name: "p2", Addr: net.ParseIP(c.ip(2))})
 	p1.rejoinMissing(context.Background())
 	if n := p1.running.Load(); n != 0 {
 		t.Fatalf("%d goroutines started after Shutdown", n)
