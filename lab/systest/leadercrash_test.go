@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/internal/testkit"
 	"roster/lab/faultnode"
 	"roster/peer/fsm"
 )
@@ -57,6 +58,9 @@ func TestLeaveMeetsALeaderCrash(t *testing.T) {
 	withoutDataDir(c, 4)
 	c.startAll(5)
 	c.waitVoters(ids(1, 5), ids(1, 5), 15*time.Second)
+	// The scenario needs 1 to lead when 4 leaves; on a loaded machine
+	// leadership may have moved during the start-up.
+	testkit.Eventually(t, 15*time.Second, "peer 1 to lead", func() bool { return c.Node(1).IsLeader() })
 	one := c.FaultPeer(1)
 	left := make(chan struct{})
 	go func() {
