@@ -250,8 +250,9 @@ func (d *Detector) Members() map[int]Member {
 	return out
 }
 
-// Left returns the ids of the peers that left gracefully (they announced it
-// before going) and have not been seen alive since. Safe for concurrent use.
+// Left returns the ids of the peers that announced a graceful leave or left
+// gracefully, and have not been seen alive without the announcement since.
+// Safe for concurrent use.
 func (d *Detector) Left() map[int]bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -259,13 +260,25 @@ func (d *Detector) Left() map[int]bool {
 	for id := range d.left {
 		out[id] = true
 	}
+	for id, leaving := range d.leaving {
+		if leaving && id != d.cfg.Self.ID {
+			out[id] = true // announced, not gone yet
+		}
+	}
 	return out
 }
 
 // Alive maps the ids of the alive hostsfile peers to their Raft addresses.
+// A peer that announced a graceful leave is not among them: it still
+// answers while it waits to be out of the voters, and a leader that missed
+// its leave message (elected after the one that removed it) must not admit
+// it again.
 func (d *Detector) Alive() map[int]string {
 	out := map[int]string{}
 	for id, m := range d.Members() {
+		if m.Meta.Leaving && id != d.cfg.Self.ID {
+			continue
+		}
 		out[id] = net.JoinHostPort(m.Addr.String(), strconv.Itoa(m.Meta.RaftPort))
 	}
 	return out
