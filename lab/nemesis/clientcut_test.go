@@ -2,11 +2,13 @@ package nemesis_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"slices"
 	"testing"
 	"time"
 
+	"roster/internal/testkit"
 	"roster/lab/fault"
 	"roster/lab/groupload"
 	"roster/lab/labtest"
@@ -59,8 +61,16 @@ func TestCutClientOnRealPeers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// member reads c1's membership; a read that fails (a 503 while the
+	// peers are busy) is tried again within a deadline: it says nothing
+	// about the client.
 	member := func() (api.Member, bool) {
-		g, err := gc.Group(ctx, "jobs", api.ReadQuery{Consistent: true})
+		var g api.GroupResponse
+		var err error
+		testkit.WaitFor(t, 20*time.Second, func() bool {
+			g, err = gc.Group(ctx, "jobs", api.ReadQuery{Consistent: true})
+			return err == nil || api.IsNotFound(err)
+		}, func() string { return fmt.Sprintf("reading the group: %v", err) })
 		if err != nil {
 			return api.Member{}, false
 		}
