@@ -341,11 +341,18 @@ func raftConfig(self int, logger hclog.Logger) *raft.Config {
 	rc.LeaderLeaseTimeout = 500 * time.Millisecond
 	// Followers learn that an entry committed on the next AppendEntries
 	// that is not a heartbeat; with no new entry, Raft sends one to every
-	// follower each CommitTimeout. The reconcile loop appends a Barrier
-	// after each view change, which carries the commit at once, so this
-	// only bounds retries after a failed send: a short one (it was 10 ms)
-	// kept an idle leader busy.
-	rc.CommitTimeout = 100 * time.Millisecond
+	// follower each CommitTimeout (to 2×). The reconcile loop and the
+	// groups' batcher append a Barrier after a commit when nothing else
+	// follows, which carries the commit at once, so this only bounds
+	// retries after a failed send and how late a follower learns of a
+	// commit nobody nudged (a new leader's first Barrier). A short one (it
+	// was 10 ms, then 100 ms) kept an idle leader busy: at 100 ms these
+	// sends were about a seventh of an idle leader's CPU.
+	rc.CommitTimeout = 500 * time.Millisecond
+	// Raft reports some timings twice, under a per-peer name and with a
+	// peer label; the labelled ones are enough (each report costs a
+	// summary update on every heartbeat, and memory per peer).
+	rc.NoLegacyTelemetry = true
 	// A wrongly removed peer must be able to come back.
 	rc.ShutdownOnRemove = false
 	rc.Logger = logger

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -344,9 +345,11 @@ func (g *guardedConn) Close() error {
 	return g.Conn.Close()
 }
 
-// isClosedOrEOF reports the ends of a connection that are not bad input.
+// isClosedOrEOF reports the ends of a connection that are not bad input:
+// closed here, closed by the other side, or reset by it (a peer that
+// crashed or was killed resets its connections).
 func isClosedOrEOF(err error) bool {
-	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF)
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // idleReader reads with a deadline of idleTimeout from now.

@@ -168,5 +168,17 @@ func (b *batcher) commit(batch []*pending, slots chan struct{}) {
 			}
 			p.done <- outcome{res: res.Ops[i], index: res.Index}
 		}
+		if err == nil && len(slots) == 1 && len(b.in) == 0 {
+			b.nudge() // nothing follows this batch yet
+		}
 	}()
+}
+
+// nudge makes the followers learn at once that the last batch committed:
+// with no entry after it, they would learn it only after Raft's commit
+// timeout (see node.raftConfig), and their readers and watchers with them.
+// A Barrier is an entry the FSM never sees that carries the commit index;
+// nudge returns once Raft took it, without waiting for its commit.
+func (b *batcher) nudge() {
+	b.raft.Barrier(enqueueTimeout)
 }
