@@ -17,6 +17,11 @@ import (
 // the end of that window. Each file gets the process id appended. For
 // measuring only: a normal build has none of this.
 func init() {
+	if t0, err := strconv.ParseInt(os.Getenv("ROSTER_T0"), 10, 64); err == nil {
+		// ROSTER_T0: the exec time (Unix ns) the caller set; the time to
+		// here is the runtime's start and the packages' init.
+		os.Stderr.WriteString("profile: inits done after " + time.Since(time.Unix(0, t0)).String() + "\n")
+	}
 	cpu, heap := os.Getenv("ROSTER_CPUPROFILE"), os.Getenv("ROSTER_HEAPPROFILE")
 	if cpu == "" && heap == "" {
 		return

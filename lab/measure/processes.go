@@ -56,6 +56,10 @@ type ProcReport struct {
 	// Join: from a peer's process start (peers 2..n) to the first view
 	// holding it at every running peer, itself included.
 	Join Stats `json:"join"`
+	// Startup is the part of Join before the peer's "joining" line: the
+	// process's start (the runtime, the packages' initialisation) and the
+	// peer's until its ports are bound; the rest is the protocol.
+	Startup Stats `json:"join_startup"`
 	// CrashToView: from SIGKILL of a follower to a view without it at every
 	// survivor; LeaderCrashToView the same for the leader.
 	CrashToView       Stats `json:"crash_to_view"`
@@ -130,7 +134,7 @@ func RunProcesses(opts ProcOptions) (*ProcReport, error) {
 		stop := busyLoops(opts.Busy)
 		defer stop()
 	}
-	var boots, joins, crashes, leaderCrashes []time.Duration
+	var boots, joins, startups, crashes, leaderCrashes []time.Duration
 	for r := 0; r < opts.Runs; r++ {
 		res, err := procRun(opts, r == 0)
 		if err != nil {
@@ -138,6 +142,7 @@ func RunProcesses(opts ProcOptions) (*ProcReport, error) {
 		}
 		boots = append(boots, res.joins[0])
 		joins = append(joins, res.joins[1:]...)
+		startups = append(startups, res.startups...)
 		crashes = append(crashes, res.crash)
 		leaderCrashes = append(leaderCrashes, res.leaderCrash)
 		rep.OtherLines = append(rep.OtherLines, res.other...)
@@ -150,7 +155,7 @@ func RunProcesses(opts ProcOptions) (*ProcReport, error) {
 		progress(fmt.Sprintf("run %d/%d: joins %v, crash→view %v, leader crash→view %v", r+1, opts.Runs,
 			roundAll(res.joins[1:]), res.crash.Round(time.Millisecond), res.leaderCrash.Round(time.Millisecond)))
 	}
-	rep.Bootstrap, rep.Join = Summarize(boots), Summarize(joins)
+	rep.Bootstrap, rep.Join, rep.Startup = Summarize(boots), Summarize(joins), Summarize(startups)
 	rep.CrashToView, rep.LeaderCrashToView = Summarize(crashes), Summarize(leaderCrashes)
 	for _, n := range opts.IdleSizes {
 		idle, other, falseRemovals, err := procIdleGroup(opts, n)
@@ -182,6 +187,7 @@ func roundAll(ds []time.Duration) []time.Duration {
 // procRunResult is one run of RunProcesses.
 type procRunResult struct {
 	joins              []time.Duration // peer 1's bootstrap first
+	startups           []time.Duration // of peers 2..n: start to "joining"
 	crash, leaderCrash time.Duration
 	idle               IdleReport
 	other              []string
@@ -222,6 +228,9 @@ func procRun(opts ProcOptions, measureIdle bool) (res procRunResult, err error) 
 			return res, err
 		}
 		res.joins = append(res.joins, last.Sub(started))
+		if at, ok := c.joinedAt(id); ok && id > 1 {
+			res.startups = append(res.startups, at.Sub(started))
+		}
 	}
 	if measureIdle {
 		time.Sleep(settleIdle)
@@ -286,12 +295,18 @@ func idleOf(c *procCluster, window time.Duration) (IdleReport, error) {
 		n++
 		rep.FollowersMean.CPUPercent += u.CPUPercent
 		rep.FollowersMean.RSSMB += u.RSSMB
+		rep.FollowersMean.AnonMB += u.AnonMB
+		rep.FollowersMean.FileMB += u.FileMB
 		rep.FollowersMax.CPUPercent = max(rep.FollowersMax.CPUPercent, u.CPUPercent)
 		rep.FollowersMax.RSSMB = max(rep.FollowersMax.RSSMB, u.RSSMB)
+		rep.FollowersMax.AnonMB = max(rep.FollowersMax.AnonMB, u.AnonMB)
+		rep.FollowersMax.FileMB = max(rep.FollowersMax.FileMB, u.FileMB)
 	}
 	if n > 0 {
 		rep.FollowersMean.CPUPercent /= float64(n)
 		rep.FollowersMean.RSSMB /= float64(n)
+		rep.FollowersMean.AnonMB /= float64(n)
+		rep.FollowersMean.FileMB /= float64(n)
 	}
 	return rep, nil
 }
