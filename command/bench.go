@@ -146,6 +146,11 @@ func writeProcReport(w io.Writer, rep *measure.ProcReport) {
 		rep.Idle.Leader.RSSMB, rep.Idle.FollowersMean.RSSMB, rep.Idle.FollowersMax.RSSMB, rep.Idle.Peers)
 	fmt.Fprintf(w, "  of which the process's own (anon): leader %.1f MB, followers %.1f MB mean; the executable's mapped pages (file, shared): %.1f / %.1f MB\n",
 		rep.Idle.Leader.AnonMB, rep.Idle.FollowersMean.AnonMB, rep.Idle.Leader.FileMB, rep.Idle.FollowersMean.FileMB)
+	for _, r := range append([]measure.IdleReport{rep.Idle}, rep.IdleSizes...) {
+		if r.LeaderMoved != "" {
+			fmt.Fprintf(w, "%d peers: %s\n", r.Peers, r.LeaderMoved)
+		}
+	}
 	for _, r := range rep.IdleSizes {
 		if r.Error != "" {
 			fmt.Fprintf(w, "%d peers: %s\n", r.Peers, r.Error)

@@ -89,7 +89,7 @@ func TestRunProcessesMeasuresOneRun(t *testing.T) {
 		}
 	}
 	for _, idle := range []IdleReport{rep.Idle, rep.IdleSizes[0]} {
-		if idle.Peers != 4 || len(idle.PerPeer) != 4 || idle.Leader.RSSMB < 1 || idle.FollowersMean.RSSMB < 1 || idle.Leader.AnonMB <= 0 || idle.Leader.FileMB <= 0 || idle.TotalCPU < 0 {
+		if idle.Peers != 4 || len(idle.PerPeer) != 4 || idle.Leader.RSSMB < 1 || idle.FollowersMean.RSSMB < 1 || idle.Leader.AnonMB <= 0 || idle.Leader.FileMB <= 0 || idle.LeaderID < 1 || idle.TotalCPU < 0 {
 			t.Fatalf("idle report %+v", idle)
 		}
 	}

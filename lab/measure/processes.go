@@ -89,6 +89,11 @@ type IdleReport struct {
 	// Error says why there is no OneViewMs (the group never shared one
 	// view); the usage is then of the peers as they were.
 	Error string `json:"error,omitempty"`
+	// LeaderID is the peer that led at the end of the window; LeaderMoved,
+	// if set, says that another one led at its start (the figures then mix
+	// both roles).
+	LeaderID    int    `json:"leader_id"`
+	LeaderMoved string `json:"leader_moved,omitempty"`
 	// Leader and Followers (mean and max over the followers) are the CPU
 	// time and RSS of each process.
 	Leader        Usage   `json:"leader"`
@@ -238,7 +243,7 @@ func procRun(opts ProcOptions, measureIdle bool) (res procRunResult, err error) 
 			return res, err
 		}
 	}
-	leader := c.leader()
+	leader := c.currentLeader()
 	var followers []int
 	for _, id := range c.running() {
 		if id != leader {
@@ -248,7 +253,7 @@ func procRun(opts ProcOptions, measureIdle bool) (res procRunResult, err error) 
 	if res.crash, err = killAndWait(c, followers[rand.IntN(len(followers))]); err != nil {
 		return res, err
 	}
-	if res.leaderCrash, err = killAndWait(c, c.leader()); err != nil {
+	if res.leaderCrash, err = killAndWait(c, c.currentLeader()); err != nil {
 		return res, err
 	}
 	res.other = c.otherLines()
@@ -274,12 +279,18 @@ func killAndWait(c *procCluster, id int) (time.Duration, error) {
 // idleOf measures the running peers of c over window.
 func idleOf(c *procCluster, window time.Duration) (IdleReport, error) {
 	pids := c.pids()
-	leader := c.leader()
+	before := c.raftLeader()
 	use, err := sampleUsage(pids, window)
 	if err != nil {
 		return IdleReport{}, err
 	}
-	rep := IdleReport{Peers: len(pids), IdleSeconds: window.Seconds(), PerPeer: use, Leader: use[leader]}
+	// The leader is the one the peers name (a change of leader changes no
+	// view); the last view's when none answers.
+	leader := c.currentLeader()
+	rep := IdleReport{Peers: len(pids), IdleSeconds: window.Seconds(), PerPeer: use, Leader: use[leader], LeaderID: leader}
+	if before != leader {
+		rep.LeaderMoved = fmt.Sprintf("the leader was peer %d at the start of the window, peer %d at its end", before, leader)
+	}
 	var ids []int
 	for id := range use {
 		ids = append(ids, id)

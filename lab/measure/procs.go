@@ -2,19 +2,24 @@ package measure
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"roster/peer/api"
+	"roster/peer/config"
 	"roster/peer/viewlog"
 )
 
@@ -279,6 +284,31 @@ func (c *procCluster) everyoneSees(peers []int, since time.Time, timeout time.Du
 		return all
 	})
 	return last, err
+}
+
+// raftLeader returns the Raft leader the running peers name through their
+// API (the first that names one), or 0. Unlike leader, it sees a change of
+// leader that changed no view.
+func (c *procCluster) raftLeader() int {
+	for _, id := range c.running() {
+		cl := api.Client{Addr: net.JoinHostPort(fmt.Sprintf("%s.%d", c.subnet, id), strconv.Itoa(config.DefaultAPIPort)), Timeout: time.Second}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		st, err := cl.Status(ctx)
+		cancel()
+		if err == nil && st.Leader != 0 {
+			return st.Leader
+		}
+	}
+	return 0
+}
+
+// currentLeader is raftLeader, or when no peer names one, the leader of
+// the last view.
+func (c *procCluster) currentLeader() int {
+	if id := c.raftLeader(); id != 0 {
+		return id
+	}
+	return c.leader()
 }
 
 // leader returns the leader of the newest view printed, 0 if none.
