@@ -27,8 +27,9 @@ const (
 // batch sees the state its predecessors in the queue left. Safe for
 // concurrent use; run runs once.
 type batcher struct {
-	raft *raft.Raft
-	in   chan *pending
+	raft  *raft.Raft
+	in    chan *pending
+	nudge *nudger // tells the followers of each commit at once
 }
 
 // clientKey identifies the client an op is about.
@@ -49,7 +50,7 @@ type outcome struct {
 }
 
 func newBatcher(r *raft.Raft) *batcher {
-	return &batcher{raft: r, in: make(chan *pending, 4096)}
+	return &batcher{raft: r, in: make(chan *pending, 4096), nudge: &nudger{raft: r}}
 }
 
 // submit commits op in the next batch and returns its result and the
@@ -152,6 +153,7 @@ func (b *batcher) commit(batch []*pending, slots chan struct{}) {
 		err := f.Error() // ends with the commit, leadership loss or shutdown
 		var res groups.Result
 		if err == nil {
+			b.nudge.committed()
 			var ok bool
 			if res, ok = f.Response().(groups.Result); !ok {
 				err = errors.New("groups entry applied as something else")
@@ -168,17 +170,5 @@ func (b *batcher) commit(batch []*pending, slots chan struct{}) {
 			}
 			p.done <- outcome{res: res.Ops[i], index: res.Index}
 		}
-		if err == nil && len(slots) == 1 && len(b.in) == 0 {
-			b.nudge() // nothing follows this batch yet
-		}
 	}()
-}
-
-// nudge makes the followers learn at once that the last batch committed:
-// with no entry after it, they would learn it only after Raft's commit
-// timeout (see node.raftConfig), and their readers and watchers with them.
-// A Barrier is an entry the FSM never sees that carries the commit index;
-// nudge returns once Raft took it, without waiting for its commit.
-func (b *batcher) nudge() {
-	b.raft.Barrier(enqueueTimeout)
 }
