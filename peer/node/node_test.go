@@ -129,9 +129,9 @@ func TestJoinerFromASnapshot(t *testing.T) {
 	}
 }
 
-// TestFollowersLearnAGroupCommitAtOnce: the groups' batcher follows a
-// batch that nothing follows with a barrier, so a follower serves a join
-// without waiting for Raft's CommitTimeout (a minute here).
+// TestFollowersLearnAGroupCommitAtOnce: the groups' batcher follows its
+// commits with a barrier (groups/service/nudge.go), so a follower serves a
+// join without waiting for Raft's CommitTimeout (a minute here).
 func TestFollowersLearnAGroupCommitAtOnce(t *testing.T) {
 	tuneRaft = func(rc *raft.Config) { rc.CommitTimeout = time.Minute }
 	t.Cleanup(func() { tuneRaft = nil })
