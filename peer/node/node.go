@@ -146,6 +146,9 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		n.metrics.ViewInstalled(v.ID, v.Members)
 	})
 	n.fsm.ExpectCluster(cluster, n.clusterLearned)
+	if n.metrics != nil {
+		n.fsm.Groups().SetObserver(n.metrics)
+	}
 	// The data dir first: a damaged one stops the peer before it joins.
 	if n.stores, err = openStores(cfg.DataDir, n); err != nil {
 		return nil, err
