@@ -90,7 +90,7 @@ func Parse(path string, r io.Reader) (*File, error) {
 			return nil, &Error{path, lineNo, fmt.Sprintf("want \"name [address]\", got %d fields", len(fields))}
 		}
 		p := Peer{ID: len(hf.Peers) + 1, Name: fields[0]}
-		if err := checkName(p.Name); err != nil {
+		if err := CheckName(p.Name); err != nil {
 			return nil, &Error{path, lineNo, err.Error()}
 		}
 		if prev, dup := hf.byName[p.Name]; dup {
@@ -115,7 +115,17 @@ func Parse(path string, r io.Reader) (*File, error) {
 	return hf, nil
 }
 
-func checkName(name string) error {
+// MaxNameLen is the longest peer name accepted (a DNS label's limit is 63,
+// a hostname's 253).
+const MaxNameLen = 253
+
+// CheckName checks a peer name: 1 to MaxNameLen letters, digits, '-', '_'
+// or '.'. Names from the hostsfile, the command line and the cluster's
+// registry (fsm) obey the same rule.
+func CheckName(name string) error {
+	if name == "" || len(name) > MaxNameLen {
+		return fmt.Errorf("bad peer name %q: want 1 to %d characters", name, MaxNameLen)
+	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
 			return fmt.Errorf("bad peer name %q: use letters, digits, '-', '_' or '.'", name)
