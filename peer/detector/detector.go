@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 
+	"roster/peer/directory"
 	"roster/peer/hostsfile"
 	"roster/peer/identity"
 	"roster/peer/metrics"
@@ -30,10 +31,19 @@ const ProbeInterval = 1100 * time.Millisecond
 
 // Config configures a Detector.
 type Config struct {
-	// Self is this peer's hostsfile line.
+	// Self is this peer's hostsfile line (ID 0 while a peer outside the
+	// hostsfile has no id yet: see SetSelf).
 	Self hostsfile.Peer
 	// Hosts is the hostsfile: the peers to watch.
 	Hosts *hostsfile.File
+	// Dir tells peer names from ids (nil: the hostsfile alone).
+	Dir *directory.Directory
+	// Open admits peers outside the hostsfile (the cluster was started
+	// with --join): they are guests until the registry gives them an id.
+	Open bool
+	// Join are the --join targets: DNS names whose addresses are peers,
+	// or addresses (host or host:port; the port defaults to Port).
+	Join []string
 	// BindAddr is the IP to listen on; AdvertiseAddr the IP to announce
 	// ("" lets memberlist pick from BindAddr or the interfaces).
 	BindAddr, AdvertiseAddr string
@@ -71,10 +81,12 @@ type Config struct {
 // authenticated too, so another program's memberlist traffic is refused.
 const Label = "roster"
 
-// Member is a hostsfile peer that memberlist sees alive.
+// Member is a peer that memberlist sees alive.
 type Member struct {
-	// ID is the peer's hostsfile id.
+	// ID is the peer's id (0 for a guest: a peer without one yet).
 	ID int
+	// Name is the peer's name.
+	Name string
 	// Addr is the IP memberlist reports for it.
 	Addr net.IP
 	// Meta is what the peer announces about itself.
@@ -98,9 +110,16 @@ type Detector struct {
 	running atomic.Int64 // goroutines started by goLocked and not yet ended (for tests)
 	rounds  atomic.Int64 // rounds of direct pings sent (for tests)
 
+	// self is this peer's id (0 until SetSelf, for a peer outside the
+	// hostsfile).
+	self atomic.Int64
+	// joined says a --join target answered once (see join.go).
+	joiner joiner
+
 	mu      sync.Mutex
 	closed  bool // Shutdown was called: start no goroutine
 	alive   map[int]Member
+	guests  map[string]Member // alive peers without an id (Config.Open)
 	leaving map[int]bool      // peers that announced a graceful leave
 	pending map[int]Member    // declared dead by memberlist, not yet confirmed
 	down    map[int]bool      // confirmed dead by a direct check
@@ -120,6 +139,7 @@ func Start(cfg Config) (*Detector, error) {
 		changed: make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		alive:   map[int]Member{},
+		guests:  map[string]Member{},
 		leaving: map[int]bool{},
 		pending: map[int]Member{},
 		down:    map[int]bool{},
@@ -128,6 +148,10 @@ func Start(cfg Config) (*Detector, error) {
 		acked:   map[int]time.Time{},
 		meta:    cfg.Meta,
 	}
+	if d.cfg.Dir == nil {
+		d.cfg.Dir = directory.New(cfg.Hosts)
+	}
+	d.self.Store(int64(cfg.Self.ID))
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.Self.Name
 	mc.BindAddr = cfg.BindAddr
@@ -244,6 +268,7 @@ func (d *Detector) Run(ctx context.Context, interval time.Duration) {
 	defer t.Stop()
 	for {
 		d.rejoinMissing(ctx)
+		d.joinTargets(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -256,7 +281,7 @@ func (d *Detector) Run(ctx context.Context, interval time.Duration) {
 
 func (d *Detector) rejoinMissing(ctx context.Context) {
 	for _, p := range d.cfg.Hosts.Peers {
-		if p.ID == d.cfg.Self.ID {
+		if p.ID == d.selfID() {
 			continue
 		}
 		d.mu.Lock()
@@ -333,10 +358,11 @@ func (d *Detector) SetJoined() {
 	}
 }
 
-// ClusterExists reports whether another alive peer says it belongs to a cluster.
+// ClusterExists reports whether another alive peer (guests included) says
+// it belongs to a cluster.
 func (d *Detector) ClusterExists() bool {
-	for id, m := range d.Members() {
-		if id != d.cfg.Self.ID && m.Meta.Joined {
+	for _, m := range d.Everyone() {
+		if m.Name != d.cfg.Self.Name && (m.Meta.Joined || m.Meta.Cluster != "") {
 			return true
 		}
 	}
@@ -347,8 +373,15 @@ func (d *Detector) ClusterExists() bool {
 // attempts to end (at most memberlist's TCP timeout).
 func (d *Detector) JoinNow() {
 	var wg sync.WaitGroup
+	if len(d.cfg.Join) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.joinOnce(context.Background())
+		}()
+	}
 	for _, p := range d.cfg.Hosts.Peers {
-		if p.ID == d.cfg.Self.ID {
+		if p.ID == d.selfID() {
 			continue
 		}
 		wg.Add(1)

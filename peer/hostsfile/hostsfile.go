@@ -97,7 +97,7 @@ func Parse(path string, r io.Reader) (*File, error) {
 			return nil, &Error{path, lineNo, fmt.Sprintf("duplicate name %q (first on the line of peer %d)", p.Name, prev)}
 		}
 		if len(fields) == 2 {
-			host, port, err := parseAddr(fields[1])
+			host, port, err := ParseAddr(fields[1])
 			if err != nil {
 				return nil, &Error{path, lineNo, err.Error()}
 			}
@@ -134,7 +134,9 @@ func CheckName(name string) error {
 	return nil
 }
 
-func parseAddr(s string) (string, int, error) {
+// ParseAddr parses an address: an IP, a DNS name, or either with :port
+// (port 0 when absent). The hostsfile's address column and --join use it.
+func ParseAddr(s string) (string, int, error) {
 	if ip := net.ParseIP(s); ip != nil {
 		return ip.String(), 0, nil
 	}
@@ -208,3 +210,7 @@ func (f *File) Lookup(name string) (Peer, error) {
 	}
 	return f.Peers[id-1], nil
 }
+
+// Empty returns a hostsfile with no peers, for a peer that learns the
+// others by --join alone.
+func Empty() *File { return &File{byName: map[string]int{}} }
