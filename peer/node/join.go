@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"roster/peer/fsm"
 	"roster/peer/hostsfile"
 )
 
@@ -187,4 +188,25 @@ func (n *Node) namesLearned(names map[string]int) {
 	if n.dir.Learn(names) && n.det != nil {
 		n.det.Remap()
 	}
+}
+
+// Registry returns the ids the cluster's registry gave to peers outside the
+// hostsfile, as this peer's committed state holds them. Safe for concurrent use.
+func (n *Node) Registry() map[string]int { return n.fsm.Names() }
+
+// Snapshot makes Raft compact its log into a snapshot of the state now
+// (the view, the registry and the client groups), and waits for it. Raft
+// refuses while the log ends with a configuration change the state machine
+// has not passed (the reconcile loop's last steps usually are): on the
+// leader, an entry that changes nothing is committed first, and a follower
+// may take one once it has applied that entry.
+func (n *Node) Snapshot() error {
+	if n.raft.State() == raft.Leader {
+		v := n.fsm.View()
+		noop := fsm.Change{Base: v.ID, Leader: n.cfg.Self.ID}
+		if err := n.raft.Apply(noop.Encode(), 2*time.Second).Error(); err != nil {
+			return err
+		}
+	}
+	return n.raft.Snapshot().Error()
 }
