@@ -158,7 +158,7 @@ func runPeer(c *ucli.Context) error {
 	}
 	if !c.IsSet("hostsfile") && c.NumFlags() == 0 {
 		ucli.ShowAppHelp(c)
-		return usageErr("a hostsfile is required: -h FILE")
+		return usageErr("%v", config.ErrNoHostsfile)
 	}
 	start := time.Now()
 	tuneGC()

@@ -38,7 +38,7 @@ const (
 )
 
 // ErrNoHostsfile says a peer was started without a hostsfile.
-var ErrNoHostsfile = errors.New("a hostsfile is required: -h FILE")
+var ErrNoHostsfile = errors.New("a hostsfile is required: -h FILE (or --join NAME to find the peers by DNS)")
 
 // Config is everything a peer needs to start.
 type Config struct {
