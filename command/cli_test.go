@@ -67,6 +67,7 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{"bootstrap-expect negative", []string{"--name", "one", "--join", "peer", "--bootstrap-expect", "-1"}, "--bootstrap-expect -1: want 0 to 1000"},
 		{"addr-check on with join", []string{"--name", "one", "--join", "peer", "--addr-check", "on"}, "--addr-check on needs every peer in the hostsfile"},
 		{"bad name with join", []string{"--name", "a/b", "--join", "peer"}, "--name: bad peer name \"a/b\""},
+		{"faults without a hostsfile id", []string{"--name", "one", "--join", "peer", "--loss", "0.1"}, "fault injection names peers by their hostsfile ids"},
 		{"fault API open to the network", []string{"-h", good, "--name", "one", "--faults"}, "--faults lets anyone who reaches the API port pause or cut off this peer"},
 	}
 	for _, flag := range []string{"-d", "-c"} {

@@ -181,6 +181,9 @@ func runPeer(c *ucli.Context) error {
 	if err := checkFaultAPI(cfg, faults.API); err != nil {
 		return usageErr("%v", err)
 	}
+	if withFaults && cfg.Self.ID == 0 {
+		return usageErr("fault injection names peers by their hostsfile ids: %s is not in the hostsfile (give it a line, or leave out the fault flags)", cfg.Name)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if delay > 0 {

@@ -159,14 +159,19 @@ func (f *founder) ready(n *Node, now time.Time) bool {
 }
 
 // unregistered returns the alive peers the leader must register: neither
-// in the hostsfile nor in the registry, this peer's own name first.
+// in the hostsfile nor in the registry, nor announcing another cluster's
+// id, this peer's own name first.
 func (n *Node) unregistered() []string {
 	if len(n.cfg.Join) == 0 {
 		return nil
 	}
 	reg := n.fsm.Names()
+	cluster := n.fsm.Cluster()
 	var out []string
-	for name := range n.det.Everyone() {
+	for name, m := range n.det.Everyone() {
+		if m.Meta.Cluster != "" && cluster != "" && m.Meta.Cluster != cluster {
+			continue // the cluster guard refuses it (cluster.go)
+		}
 		if _, ok := reg[name]; !ok && !n.dir.Listed(name) && name != n.cfg.Name {
 			out = append(out, name)
 		}
