@@ -359,10 +359,10 @@ func (d *Detector) SetJoined() {
 }
 
 // ClusterExists reports whether another alive peer (guests included) says
-// it belongs to a cluster.
+// it belongs to a cluster: it has been in a view (Meta.Joined).
 func (d *Detector) ClusterExists() bool {
 	for _, m := range d.Everyone() {
-		if m.Name != d.cfg.Self.Name && (m.Meta.Joined || m.Meta.Cluster != "") {
+		if m.Name != d.cfg.Self.Name && m.Meta.Joined {
 			return true
 		}
 	}

@@ -140,14 +140,19 @@ type founder struct {
 	since time.Time
 }
 
-// ready reports whether this peer founds the cluster now.
+// ready reports whether this peer founds the cluster now. A peer that has
+// been in a view, or whose data dir holds a cluster id, is in a cluster.
 func (f *founder) ready(n *Node, now time.Time) bool {
 	if n.cfg.BootstrapExpect == 0 || len(n.cfg.Hosts.Peers) > 0 {
 		return false
 	}
 	everyone := n.det.Everyone()
 	names := slices.Sorted(maps.Keys(everyone))
-	if n.det.ClusterExists() || len(names) < n.cfg.BootstrapExpect || names[0] != n.cfg.Name {
+	inCluster := false
+	for name, m := range everyone {
+		inCluster = inCluster || (name != n.cfg.Name && (m.Meta.Joined || m.Meta.Cluster != ""))
+	}
+	if inCluster || len(names) < n.cfg.BootstrapExpect || names[0] != n.cfg.Name {
 		f.names = nil
 		return false
 	}
