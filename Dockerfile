@@ -26,6 +26,13 @@ EXPOSE 8080/tcp 8081/tcp 8081/udp 8082/tcp
 # A peer still waiting to be added, cut off from the majority, or on a full
 # disk is marked unhealthy (docker ps); compose stops nothing for it. With
 # --api-token-reads the check sends $ROSTER_API_TOKEN.
+#
+# A group client (`roster client`) run from this image answers the same
+# check for itself: ROSTER_CLIENT_HEALTH makes it serve GET /health and
+# /ready on 127.0.0.1:8082 inside its container (nothing else listens there:
+# a container runs one process), ready when it is in its group. A peer
+# ignores the variable.
+ENV ROSTER_CLIENT_HEALTH=127.0.0.1:8082
 HEALTHCHECK --interval=5s --timeout=3s --start-period=15s --retries=3 \
     CMD ["/roster", "health"]
 

@@ -35,6 +35,7 @@ func clientCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "peers", EnvVars: []string{"ROSTER_PEERS", "ROSTER_LAB_PEERS"}, Usage: "the peers' API addresses, HOST:PORT,... (NAME=HOST:PORT accepted); tried in turn"},
 			&ucli.StringFlag{Name: "listen", EnvVars: []string{"ROSTER_CLIENT_LISTEN"}, Value: ":7070", Usage: "where to answer the peers' checks"},
 			&ucli.StringFlag{Name: "advertise", EnvVars: []string{"ROSTER_CLIENT_ADVERTISE"}, Usage: "the host the peers check this client at (default: the listen IP, or the IP this host reaches the first peer from)"},
+			&ucli.StringFlag{Name: "health", EnvVars: []string{"ROSTER_CLIENT_HEALTH"}, Usage: "`HOST:PORT` to answer GET /health and /ready on (roster health asks it: ready when in the group); the Docker image sets 127.0.0.1:8082, where its HEALTHCHECK asks (default: none)"},
 			&ucli.StringFlag{Name: "check", EnvVars: []string{"ROSTER_CLIENT_CHECK"}, Value: "tcp", Usage: "how the peers check this client: tcp (a connect) or http (GET / answers 200)"},
 			&ucli.StringFlag{Name: "meta", EnvVars: []string{"ROSTER_CLIENT_META"}, Usage: "a JSON object published with the membership"},
 			&ucli.DurationFlag{Name: "keepalive", EnvVars: []string{"ROSTER_CLIENT_KEEPALIVE"}, Usage: "send a keepalive this often (0: none; the peers' checks suffice)"},
@@ -180,6 +181,16 @@ func runClient(c *ucli.Context) error {
 			fmt.Fprintf(c.App.ErrWriter, "roster client: "+format+"\n", a...)
 		},
 	})
+	if h := c.String("health"); h != "" {
+		// A health address that cannot be bound (a peer's API on this
+		// host, say) costs the client nothing else: it says so and runs.
+		if hl, err := net.Listen("tcp", h); err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "roster client: no health answers on %s: %v\n", h, unwrapOpError(err))
+		} else {
+			defer hl.Close()
+			go groupclient.ServeHealth(hl, m)
+		}
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)

@@ -28,7 +28,7 @@ const healthTimeout = 2 * time.Second
 func healthCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:      "health",
-		Usage:     "exit 0 if the peer is ready (GET /ready: a leader heard from recently, the latest view applied, a writable data dir), 1 otherwise",
+		Usage:     "exit 0 if the peer is ready (GET /ready: a leader heard from recently, the latest view applied, a writable data dir), 1 otherwise; a group client (roster client --health) is ready when in its group",
 		UsageText: "roster health [--addr HOST:PORT] [--live]",
 		Description: "Prints the peer's answer (one JSON line) when the check passes, or one line saying why not.\n" +
 			"   Used as the Docker image's HEALTHCHECK. The API token, for a peer that wants it on reads\n" +
@@ -43,9 +43,23 @@ func healthCommand() *ucli.Command {
 				return err
 			}
 			cl := apiClient(addr)
-			check := cl.Ready
+			path, check := "/ready", cl.Ready
 			if c.Bool("live") {
-				check = cl.Live
+				path, check = "/health", cl.Live
+			}
+			// A group client (roster client --health) answers for itself;
+			// a peer's answer is judged by the peer's check.
+			body, code, err := cl.Get(c.Context, path)
+			if code == 0 {
+				return ucli.Exit("roster health: "+err.Error(), ExitFailure)
+			}
+			if ch, ok := api.ParseClientHealth(body); ok {
+				if err != nil || path == "/ready" && !ch.OK {
+					return ucli.Exit("roster health: "+ch.String(), ExitFailure)
+				}
+				b, _ := json.Marshal(ch)
+				fmt.Fprintln(c.App.Writer, string(b))
+				return nil
 			}
 			h, err := check(c.Context)
 			if err != nil {

@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"roster/peer/api"
 	"roster/peer/fsm"
+	"roster/peer/groupclient"
+	"roster/peer/viewlog"
 )
 
 // runHealth runs "roster health args..." and returns the exit status, stdout and stderr.
@@ -172,5 +176,87 @@ func TestHealthTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %s, want about 200ms", d)
+	}
+}
+
+// TestHealthOfAClient checks roster health against a group client's
+// health address (roster client --health): not ready before it joined,
+// ready once in the group, not ready once a view drops it; live throughout.
+func TestHealthOfAClient(t *testing.T) {
+	var dropped atomic.Bool
+	peer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == "POST" && r.URL.Path == "/v1/groups/jobs/join":
+			w.Write([]byte(`{"group":"jobs","client":"c1","incarnation":5,"owner":1,"index":5}`))
+		case r.Method == "GET" && r.URL.Path == "/v1/groups/jobs":
+			// Index 5 holds c1; index 6, once the test drops it, does not.
+			for r.URL.Query().Get("index") != "4" && !dropped.Load() {
+				select {
+				case <-r.Context().Done():
+					return
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+			if dropped.Load() {
+				w.Write([]byte(`{"group":"jobs","index":6,"members":[{"client":"c2","addr":"h:2","incarnation":6,"owner":1}]}`))
+				return
+			}
+			w.Write([]byte(`{"group":"jobs","index":5,"members":[{"client":"c1","addr":"h:1","incarnation":5,"owner":1}]}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer peer.Close()
+	m := groupclient.New(groupclient.Config{
+		Group: "jobs", Client: "c1", Addr: "127.0.0.1:1",
+		Peers: &api.GroupsClient{Addrs: []string{serverAddr(peer)}},
+		Log:   viewlog.NewGroup(io.Discard, "c1", "jobs"),
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go groupclient.ServeHealth(ln, m)
+	addr := ln.Addr().String()
+
+	if code, _, errOut := runHealth(t, "--addr", addr); code != ExitFailure || !strings.Contains(errOut, "not in group jobs yet") {
+		t.Fatalf("before the join: exit %d, stderr %q; want 1 and why", code, errOut)
+	}
+	if code, out, _ := runHealth(t, "--addr", addr, "--live"); code != ExitOK || !strings.Contains(out, `"client":"c1"`) {
+		t.Fatalf("--live before the join: exit %d, stdout %q; want 0", code, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		peer.CloseClientConnections()
+		<-done
+	}()
+	waitHealth := func(want int, what string) string {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			code, out, errOut := runHealth(t, "--addr", addr)
+			if code == want {
+				return out + errOut
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: exit %d, stdout %q, stderr %q; want exit %d", what, code, out, errOut, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if out := waitHealth(ExitOK, "joined"); !strings.Contains(out, `"member":true`) {
+		t.Errorf("joined: %q, want the client's health", out)
+	}
+	dropped.Store(true)
+	if out := waitHealth(ExitFailure, "dropped"); !strings.Contains(out, "dropped from group jobs") {
+		t.Errorf("dropped: %q, want why", out)
 	}
 }

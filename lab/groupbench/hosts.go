@@ -21,21 +21,27 @@ const perHost = 16
 // own connections, at most perHost to each peer. Safe for concurrent use.
 type hosts struct {
 	cs []*api.GroupsClient
+	b  byte // the addresses' third byte
 }
 
 // newHosts makes n hosts; where the loopback range cannot be bound, they all
-// dial from the default address.
+// dial from the default address. Their connections close after each call
+// (see newClient).
 func newHosts(n int) *hosts {
-	h := &hosts{}
-	b := 1 + rand.IntN(250)
+	h := &hosts{b: byte(1 + rand.IntN(250))}
 	for i := range n {
-		ip := net.IPv4(127, 250, byte(b), byte(1+i%250))
-		if !canBind(ip) {
-			ip = nil
-		}
-		h.cs = append(h.cs, newClient(ip))
+		h.cs = append(h.cs, newClient(h.ip(i)))
 	}
 	return h
+}
+
+// ip returns host i's address, nil where it cannot be bound.
+func (h *hosts) ip(i int) net.IP {
+	ip := net.IPv4(127, 250, h.b, byte(1+i%250))
+	if !canBind(ip) {
+		return nil
+	}
+	return ip
 }
 
 // pick returns the host of client i.
@@ -44,8 +50,9 @@ func (h *hosts) pick(i int) *api.GroupsClient { return h.cs[i%len(h.cs)] }
 // newClient returns a groups client that dials from ip (nil: the default),
 // with at most perHost connections to each peer (more calls wait). A
 // simulated host (ip set) closes each connection after its call: the peers
-// accept few connections from addresses that are not peers (32 at a time),
-// and idle kept-alive ones would shut the other hosts out.
+// accept few connections from one address that is not a peer (16 at a
+// time), and idle kept-alive ones would shut the other calls of that host
+// out. (The watchers keep theirs: see watchConn.)
 func newClient(ip net.IP) *api.GroupsClient {
 	d := &net.Dialer{Timeout: 2 * time.Second}
 	if ip != nil {

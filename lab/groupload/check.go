@@ -3,7 +3,8 @@ package groupload
 import (
 	"fmt"
 	"io"
-	"slices"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -11,8 +12,15 @@ import (
 
 // Linearizability is the verdict of Porcupine on a history.
 type Linearizability struct {
-	// Result is "Ok", "Illegal" or "Unknown" (the check timed out).
+	// Result is "Ok" (every group's history is linearizable), "Illegal"
+	// (some group's is not: by the group model, or by the per-client one,
+	// which rejects only what the group model rejects too) or "Unknown"
+	// (some group's search ran out of time and nothing was found illegal).
 	Result string `json:"result"`
+	// PerClient is the verdict of the per-client check (ClientModel) on
+	// the groups whose group check did not find them Ok ("" when every
+	// group was Ok): a weaker check that decides fast.
+	PerClient string `json:"per_client,omitempty"`
 	// Ops counts the operations checked; Unknown those whose outcome was
 	// unknown (they may take effect at any time after their start, or
 	// never); Dropped the failed calls and failed reads left out (they
@@ -22,6 +30,9 @@ type Linearizability struct {
 	Dropped int `json:"dropped"`
 	// Groups lists each group's own verdict.
 	Groups []GroupVerdict `json:"groups"`
+	// Visualization is "full", "partial" (its search ran out of time: the
+	// picture shows the longest linearizations found) or "" (none made).
+	Visualization string `json:"visualization,omitempty"`
 	// Took is how long the check ran.
 	Took time.Duration `json:"-"`
 	Ms   float64       `json:"ms"`
@@ -32,6 +43,11 @@ type GroupVerdict struct {
 	Group  string `json:"group"`
 	Ops    int    `json:"ops"`
 	Result string `json:"result"`
+	// PerClient is the per-client check's verdict, when the group check's
+	// was not Ok.
+	PerClient string `json:"per_client,omitempty"`
+	// Ms is how long the group's checks ran.
+	Ms float64 `json:"ms"`
 }
 
 // OK reports whether every group's history was found linearizable.
@@ -108,56 +124,97 @@ func maxTime(t time.Time, more ...time.Time) time.Time {
 	return t
 }
 
-// Check runs Porcupine on the history within timeout (0: no limit), and,
-// when vis is not nil, writes Porcupine's HTML visualization of the whole
-// history to it.
+// Check runs Porcupine on the history, each group's search within timeout
+// (0: no limit), and, when vis is not nil, writes Porcupine's HTML
+// visualization of the whole history to it.
 func Check(ops []Op, timeout time.Duration, vis io.Writer) (*Linearizability, error) {
 	return CheckWithEvents(ops, timeout, vis, nil)
 }
 
+// visTimeout bounds the search that draws the visualization, beyond the
+// searches that decide.
+const visTimeout = 30 * time.Second
+
 // CheckWithEvents is Check with the workload's faults (kills) marked on
-// the visualization.
+// the visualization. Each group is searched alone with the group model
+// (Model), the groups in parallel, each within timeout; a group not found
+// Ok is searched again one client at a time (ClientModel), which decides
+// fast and can only confirm an illegal history. The visualization comes
+// from one more search of the whole history, within min(timeout, 30 s).
 func CheckWithEvents(ops []Op, timeout time.Duration, vis io.Writer, events []Event) (*Linearizability, error) {
 	start := time.Now()
 	pops, dropped := Operations(ops)
-	l := &Linearizability{Ops: len(pops), Dropped: dropped, Result: string(porcupine.Ok)}
-	model := Model()
-	// One search of the whole history (Porcupine partitions it by group)
-	// gives the verdict and the picture; only when it finds the history
-	// illegal is each group searched alone, to name the broken ones.
-	res, info := porcupine.CheckOperationsVerbose(model, pops, timeout)
-	l.Result = string(res)
-	for _, part := range partitionByGroup(pops) {
-		g := part[0].Input.(input).group
-		gres := res
-		if res == porcupine.Illegal {
-			gres = porcupine.CheckOperationsTimeout(model, part, timeout)
-		}
-		l.Groups = append(l.Groups, GroupVerdict{Group: g, Ops: len(part), Result: string(gres)})
+	l := &Linearizability{Ops: len(pops), Dropped: dropped}
+	parts := partitionByGroup(pops)
+	l.Groups = make([]GroupVerdict, len(parts))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, max(1, runtime.GOMAXPROCS(0)))
+	for i, part := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			l.Groups[i] = checkGroup(part, timeout)
+		}()
 	}
+	wg.Wait()
+	l.Result, l.PerClient = verdicts(l.Groups)
 	for _, op := range pops {
 		if !op.Output.(output).known && op.Input.(input).kind != OpExpire {
 			l.Unknown++
 		}
 	}
 	if vis != nil {
+		vt := visTimeout
+		if timeout > 0 && timeout < vt {
+			vt = timeout
+		}
+		res, info := porcupine.CheckOperationsVerbose(Model(), pops, vt)
+		l.Visualization = "full"
+		if res == porcupine.Unknown {
+			l.Visualization = "partial"
+		}
 		info.AddAnnotations(annotations(ops, events))
-		if err := porcupine.Visualize(model, info, vis); err != nil {
+		if err := porcupine.Visualize(Model(), info, vis); err != nil {
 			return l, fmt.Errorf("visualization: %v", err)
 		}
 	}
 	l.Took = time.Since(start)
 	l.Ms = float64(l.Took.Microseconds()) / 1000
-	slices.SortFunc(l.Groups, func(a, b GroupVerdict) int {
-		if a.Group < b.Group {
-			return -1
-		}
-		if a.Group > b.Group {
-			return 1
-		}
-		return 0
-	})
 	return l, nil
+}
+
+// checkGroup decides one group's operations: with the group model, then,
+// unless that found them Ok, one client at a time.
+func checkGroup(part []porcupine.Operation, timeout time.Duration) GroupVerdict {
+	t := time.Now()
+	v := GroupVerdict{Group: part[0].Input.(input).group, Ops: len(part)}
+	v.Result = string(porcupine.CheckOperationsTimeout(Model(), part, timeout))
+	if v.Result != string(porcupine.Ok) {
+		v.PerClient = string(porcupine.CheckOperationsTimeout(ClientModel(), part, timeout))
+		if v.PerClient == string(porcupine.Illegal) {
+			v.Result = string(porcupine.Illegal) // the group model would reject it too
+		}
+	}
+	v.Ms = float64(time.Since(t).Microseconds()) / 1000
+	return v
+}
+
+// verdicts returns the overall verdict of the groups' (Illegal beats
+// Unknown beats Ok) and that of the per-client checks that ran.
+func verdicts(gs []GroupVerdict) (result, perClient string) {
+	rank := map[string]int{"": 0, string(porcupine.Ok): 1, string(porcupine.Unknown): 2, string(porcupine.Illegal): 3}
+	result = string(porcupine.Ok)
+	for _, g := range gs {
+		if rank[g.Result] > rank[result] {
+			result = g.Result
+		}
+		if rank[g.PerClient] > rank[perClient] {
+			perClient = g.PerClient
+		}
+	}
+	return result, perClient
 }
 
 // annotations marks the events on the visualization's "faults" lane, on

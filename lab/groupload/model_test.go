@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/anishathalye/porcupine"
 )
 
 // hist builds histories on a millisecond clock.
@@ -100,39 +102,41 @@ func TestModelAcceptsCorrectHistory(t *testing.T) {
 	}
 }
 
+// brokenCases are the correct history with one answer changed.
+var brokenCases = []struct {
+	name   string
+	break_ func(h *hist)
+}{
+	{"a stale read made consistent", func(h *hist) {
+		// After c2's join returned, a read that misses it.
+		h.read(4, "jobs", 26, 28, m("c1", 5))
+	}},
+	{"a live client removed", func(h *hist) {
+		h.read(4, "jobs", 46, 48, m("c1", 5))
+	}},
+	{"a late removal of an old life removes the new one", func(h *hist) {
+		h.read(4, "jobs", 46, 48, m("c1", 5))
+		h.read(3, "jobs", 49, 49, m("c1", 5))
+	}},
+	{"a read that flaps back", func(h *hist) {
+		// c1 is gone after its leave returned, then seen again.
+		h.read(3, "jobs", 66, 68, m("c1", 5), m("c2", 12))
+	}},
+	{"a wrong incarnation", func(h *hist) {
+		h.read(4, "jobs", 46, 48, m("c1", 5), m("c2", 7))
+	}},
+	{"a member that never joined", func(h *hist) {
+		h.read(5, "web", 20, 21, m("c1", 6), m("zz", 3))
+	}},
+	{"a crashed client's lost-answer join seen, lost, seen again", func(h *hist) {
+		h.read(4, "jobs", 86, 88, m("c2", 12))
+	}},
+}
+
 // Each broken history is the correct one with one answer changed: Porcupine
 // must find every one.
 func TestModelCatchesBrokenHistories(t *testing.T) {
-	cases := []struct {
-		name   string
-		break_ func(h *hist)
-	}{
-		{"a stale read made consistent", func(h *hist) {
-			// After c2's join returned, a read that misses it.
-			h.read(4, "jobs", 26, 28, m("c1", 5))
-		}},
-		{"a live client removed", func(h *hist) {
-			h.read(4, "jobs", 46, 48, m("c1", 5))
-		}},
-		{"a late removal of an old life removes the new one", func(h *hist) {
-			h.read(4, "jobs", 46, 48, m("c1", 5))
-			h.read(3, "jobs", 49, 49, m("c1", 5))
-		}},
-		{"a read that flaps back", func(h *hist) {
-			// c1 is gone after its leave returned, then seen again.
-			h.read(3, "jobs", 66, 68, m("c1", 5), m("c2", 12))
-		}},
-		{"a wrong incarnation", func(h *hist) {
-			h.read(4, "jobs", 46, 48, m("c1", 5), m("c2", 7))
-		}},
-		{"a member that never joined", func(h *hist) {
-			h.read(5, "web", 20, 21, m("c1", 6), m("zz", 3))
-		}},
-		{"a crashed client's lost-answer join seen, lost, seen again", func(h *hist) {
-			h.read(4, "jobs", 86, 88, m("c2", 12))
-		}},
-	}
-	for _, tc := range cases {
+	for _, tc := range brokenCases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := correctHistory()
 			tc.break_(h)
@@ -205,5 +209,46 @@ func TestHistoryJSON(t *testing.T) {
 	}
 	if l, _ := Check(ops, 10*time.Second, nil); !l.OK() {
 		t.Errorf("the history read back judged %s", l.Result)
+	}
+}
+
+// The per-client check rejects each broken history too (so a group whose
+// group search runs out of time is still caught), and accepts the correct
+// one.
+func TestClientModelCatchesBrokenHistories(t *testing.T) {
+	pops, _ := Operations(correctHistory().ops)
+	if res := porcupine.CheckOperations(ClientModel(), pops); !res {
+		t.Fatal("the per-client check rejects a correct history")
+	}
+	for _, tc := range brokenCases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := correctHistory()
+			tc.break_(h)
+			pops, _ := Operations(h.ops)
+			if porcupine.CheckOperations(ClientModel(), pops) {
+				t.Fatal("the per-client check accepts a broken history")
+			}
+		})
+	}
+}
+
+// A read made of two states of a group (one client's before a change,
+// another's after) is linearizable one client at a time but not as a
+// whole: the per-client check is weaker, and the verdict says which check
+// decided.
+func TestClientModelIsWeaker(t *testing.T) {
+	h := newHist()
+	h.join(1, "jobs", "c1", 0, 10, 5)
+	h.leave(1, "jobs", "c1", 20, 30)                  // c1 leaves while
+	h.join(2, "jobs", "c2", 20, 30, 6)                // c2 joins, at the same time
+	h.read(3, "jobs", 21, 29)                         // neither: c1 gone, c2 not yet
+	h.read(4, "jobs", 21, 29, m("c1", 5), m("c2", 6)) // both: c2 in, c1 still there
+	pops, _ := Operations(h.ops)
+	if !porcupine.CheckOperations(ClientModel(), pops) {
+		t.Fatal("the per-client check rejects the mixed reads")
+	}
+	l := check(t, h)
+	if l.Result != "Illegal" || l.PerClient != "Ok" {
+		t.Fatalf("judged %s (per client %s), want Illegal by the group check (per client Ok)", l.Result, l.PerClient)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/internal/testkit"
 	"roster/peer/config"
 )
 
@@ -73,7 +74,7 @@ func TestJoinWithoutHostsfile(t *testing.T) {
 	slices.SortFunc(slots, func(a, b int) int { return boolInt(c.Node(b).IsLeader()) - boolInt(c.Node(a).IsLeader()) })
 	for _, s := range slots {
 		var err error
-		waitFor(t, 10*time.Second, func() bool { err = c.Node(s).Snapshot(); return err == nil }, func() string {
+		testkit.WaitFor(t, 10*time.Second, func() bool { err = c.Node(s).Snapshot(); return err == nil }, func() string {
 			return fmt.Sprintf("snapshot of slot %d: %v", s, err)
 		})
 	}
@@ -105,7 +106,7 @@ func TestJoinWithoutHostsfile(t *testing.T) {
 	c.waitView(except(ids(1, 5), fid), 15*time.Second)
 	c.start(follower)
 	c.waitView(ids(1, 5), 15*time.Second)
-	waitFor(t, 10*time.Second, func() bool { return maps.Equal(c.Node(follower).Registry(), want) }, func() string {
+	testkit.WaitFor(t, 10*time.Second, func() bool { return maps.Equal(c.Node(follower).Registry(), want) }, func() string {
 		return fmt.Sprintf("restarted follower's registry %v, want %v", c.Node(follower).Registry(), want)
 	})
 	// Crash the leader: the registry of whoever leads next gives id 6.

@@ -20,9 +20,11 @@ type Groups interface {
 	Join(ctx context.Context, group string, req JoinRequest, o Origin) (JoinResponse, error)
 	// Leave removes a client and answers once the leave committed.
 	Leave(ctx context.Context, group string, req LeaveRequest, o Origin) (LeaveResponse, error)
-	// Group reads a group (404 when unknown), blocking or consistent per q.
+	// Group reads a group (404 when unknown), blocking or consistent per
+	// q. o is set for a consistent read only (the one read passed on).
 	Group(ctx context.Context, group string, q ReadQuery, o Origin) (GroupResponse, error)
-	// List reads the list of groups, blocking or consistent per q.
+	// List reads the list of groups, blocking or consistent per q (o as
+	// for Group).
 	List(ctx context.Context, q ReadQuery, o Origin) (GroupsResponse, error)
 	// Keepalive records a sign of life of a member (404 when not a member).
 	Keepalive(ctx context.Context, group, client string, o Origin) (KeepaliveResponse, error)
@@ -96,6 +98,19 @@ func origin(r *http.Request) Origin {
 		o.Header[k] = vs
 	}
 	return o
+}
+
+// jsonType is the Content-Type of every answer.
+var jsonType = []string{"application/json"}
+
+// readOrigin is the Origin of a read: only a consistent read is passed on
+// (to the leader), so only its Origin is read in full; the others, a
+// thousand watchers waking at once among them, skip the copy of headers.
+func readOrigin(r *http.Request, q ReadQuery) Origin {
+	if q.Consistent {
+		return origin(r)
+	}
+	return Origin{}
 }
 
 // pathIDs reads and checks the path's {group} (and {client}, if named).
@@ -186,14 +201,16 @@ func (h groupHandlers) group(w http.ResponseWriter, r *http.Request) {
 		writeError(w, Errorf(http.StatusBadRequest, "%v", err))
 		return
 	}
-	res, err := h.g.Group(r.Context(), group, q, origin(r))
+	res, err := h.g.Group(r.Context(), group, q, readOrigin(r, q))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	if res.raw != nil {
-		w.Header().Set(IndexHeader, strconv.FormatUint(res.Index, 10))
-		w.Header().Set("Content-Type", "application/json")
+		// The group's answer, encoded once for all its readers.
+		hd := w.Header()
+		hd[IndexHeader] = []string{strconv.FormatUint(res.Index, 10)}
+		hd["Content-Type"] = jsonType
 		w.Write(res.raw)
 		return
 	}
@@ -206,7 +223,7 @@ func (h groupHandlers) list(w http.ResponseWriter, r *http.Request) {
 		writeError(w, Errorf(http.StatusBadRequest, "%v", err))
 		return
 	}
-	res, err := h.g.List(r.Context(), q, origin(r))
+	res, err := h.g.List(r.Context(), q, readOrigin(r, q))
 	if err != nil {
 		writeError(w, err)
 		return

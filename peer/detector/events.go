@@ -8,17 +8,21 @@ import (
 	"roster/peer/hostsfile"
 )
 
-// events receives memberlist's membership callbacks. memberlist calls them
-// from its own goroutines, one at a time.
-type events Detector
+// events receives the membership callbacks of memberlist instance gen.
+// memberlist calls them from its own goroutines, one at a time; those of an
+// instance replaced by Readvertise are ignored.
+type events struct {
+	d   *Detector
+	gen uint64
+}
 
-func (e *events) NotifyJoin(n *memberlist.Node)   { (*Detector)(e).up(n) }
-func (e *events) NotifyUpdate(n *memberlist.Node) { (*Detector)(e).up(n) }
-func (e *events) NotifyLeave(n *memberlist.Node)  { (*Detector)(e).gone(n) }
+func (e *events) NotifyJoin(n *memberlist.Node)   { e.d.up(n, e.gen) }
+func (e *events) NotifyUpdate(n *memberlist.Node) { e.d.up(n, e.gen) }
+func (e *events) NotifyLeave(n *memberlist.Node)  { e.d.gone(n, e.gen) }
 
-// up records a node that memberlist sees alive: a peer with an id, or (in
-// an open cluster) a guest waiting for one.
-func (d *Detector) up(n *memberlist.Node) {
+// up records a node that memberlist instance gen sees alive: a peer with
+// an id, or (in an open cluster) a guest waiting for one.
+func (d *Detector) up(n *memberlist.Node, gen uint64) {
 	id, ok := d.cfg.Dir.ID(n.Name)
 	if !ok && !d.cfg.Open {
 		d.log.Warn("ignoring a node that is not in the hostsfile", "name", n.Name, "addr", n.Address())
@@ -30,33 +34,38 @@ func (d *Detector) up(n *memberlist.Node) {
 		return
 	}
 	m := Member{ID: id, Name: n.Name, Addr: n.Addr, Meta: meta}
+	d.mu.Lock()
+	if gen != d.gen {
+		d.mu.Unlock()
+		return
+	}
 	if !ok {
-		d.mu.Lock()
 		d.guests[n.Name] = m
 		d.mu.Unlock()
 		d.notify()
 		return
 	}
-	if d.cfg.OnAddr != nil {
-		d.cfg.OnAddr(id, n.Addr)
-	}
-	d.mu.Lock()
 	delete(d.guests, n.Name)
 	d.alive[id] = m
 	d.leaving[id] = meta.Leaving
 	delete(d.pending, id)
 	delete(d.down, id)
 	d.mu.Unlock()
+	if d.cfg.OnAddr != nil {
+		d.cfg.OnAddr(id, n.Addr)
+	}
 	d.notify()
 }
 
 // gone records a node that memberlist declared dead or that left. A
 // graceful leave removes it at once. A death is only a suspicion until a
 // direct check confirms it (see Check), unless a check already did.
-func (d *Detector) gone(n *memberlist.Node) {
+func (d *Detector) gone(n *memberlist.Node, gen uint64) {
 	d.mu.Lock()
 	_, guest := d.guests[n.Name]
-	delete(d.guests, n.Name)
+	if gen == d.gen {
+		delete(d.guests, n.Name)
+	}
 	d.mu.Unlock()
 	id, ok := d.cfg.Dir.ID(n.Name)
 	if !ok {
@@ -66,6 +75,10 @@ func (d *Detector) gone(n *memberlist.Node) {
 		return
 	}
 	d.mu.Lock()
+	if gen != d.gen {
+		d.mu.Unlock()
+		return
+	}
 	m, wasAlive := d.alive[id]
 	graceful := d.leaving[id]
 	confirmed := d.down[id]

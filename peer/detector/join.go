@@ -75,7 +75,7 @@ func (d *Detector) joinTargets(ctx context.Context) {
 // next ones at debug level, and the success after them at info level.
 func (d *Detector) joinOnce(ctx context.Context) bool {
 	addrs, resolveErr := d.targetAddrs(ctx)
-	alone := d.ml.NumMembers() <= 1
+	alone := d.ml.Load().NumMembers() <= 1
 	if !alone && len(addrs) > joinFanout {
 		rand.Shuffle(len(addrs), func(i, k int) { addrs[i], addrs[k] = addrs[k], addrs[i] })
 		addrs = addrs[:joinFanout]
@@ -84,7 +84,7 @@ func (d *Detector) joinOnce(ctx context.Context) bool {
 	if len(addrs) > 0 {
 		joined := make(chan error, 1)
 		go func() {
-			_, err := d.ml.Join(addrs)
+			_, err := d.ml.Load().Join(addrs)
 			joined <- err
 		}()
 		select {
@@ -93,13 +93,13 @@ func (d *Detector) joinOnce(ctx context.Context) bool {
 			return false
 		}
 	}
-	ok := d.ml.NumMembers() > 1
+	ok := d.ml.Load().NumMembers() > 1
 	j := &d.joiner
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	switch {
 	case ok && j.failed:
-		d.log.Info("joined through --join", "targets", d.cfg.Join, "members", d.ml.NumMembers())
+		d.log.Info("joined through --join", "targets", d.cfg.Join, "members", d.ml.Load().NumMembers())
 		j.failed = false
 	case !ok && !j.failed:
 		if err == nil {
@@ -119,9 +119,9 @@ func (d *Detector) joinOnce(ctx context.Context) bool {
 // The error is the last failed lookup.
 func (d *Detector) targetAddrs(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
-	local := d.ml.LocalNode()
+	local := d.ml.Load().LocalNode()
 	seen[net.JoinHostPort(local.Addr.String(), strconv.Itoa(int(local.Port)))] = true
-	for _, m := range d.ml.Members() {
+	for _, m := range d.ml.Load().Members() {
 		seen[net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port)))] = true
 	}
 	var out []string

@@ -93,7 +93,7 @@ func (d *Detector) Everyone() map[string]Member {
 // most memberlist's TCP timeout).
 func (d *Detector) Exchange() {
 	var joined, others []string
-	for _, m := range d.ml.Members() {
+	for _, m := range d.ml.Load().Members() {
 		if m.Name == d.cfg.Self.Name {
 			continue
 		}
@@ -109,6 +109,6 @@ func (d *Detector) Exchange() {
 		addrs = addrs[:2]
 	}
 	if len(addrs) > 0 {
-		d.ml.Join(addrs)
+		d.ml.Load().Join(addrs)
 	}
 }

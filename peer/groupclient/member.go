@@ -47,6 +47,7 @@ type Member struct {
 	inc       uint64 // current incarnation, 0 before the first join
 	joinIndex uint64 // index of the current join
 	printed   uint64 // last group index printed
+	in        bool   // joined, and no view seen since without this client
 }
 
 // New returns a Member; nothing happens until Run.
@@ -107,7 +108,7 @@ func (m *Member) join(ctx context.Context) bool {
 		res, err := m.cfg.Peers.Join(ctx, m.cfg.Group, req)
 		if err == nil {
 			m.mu.Lock()
-			m.inc, m.joinIndex = res.Incarnation, res.Index
+			m.inc, m.joinIndex, m.in = res.Incarnation, res.Index, true
 			m.mu.Unlock()
 			return true
 		}
@@ -141,6 +142,7 @@ func (m *Member) follow(ctx context.Context) {
 			if api.IsNotFound(err) && errors.As(err, &he) && he.Index > index {
 				// The group is gone (empty) at an index past our join.
 				m.print(he.Index, []string{})
+				m.dropped()
 				return
 			}
 			m.cfg.Errorf("watch %s: %v", m.cfg.Group, err)
@@ -157,12 +159,20 @@ func (m *Member) follow(ctx context.Context) {
 		index = g.Index
 		m.print(g.Index, g.Clients())
 		if !slices.ContainsFunc(g.Members, func(x api.Member) bool { return x.Client == m.cfg.Client }) {
-			return // dropped: join again
+			m.dropped()
+			return // join again
 		}
 		// Another process with this id may have replaced this life: go on
 		// following without fighting it (this one's leave, naming its own
 		// incarnation, will not remove the other).
 	}
+}
+
+// dropped notes that a view without this client was seen.
+func (m *Member) dropped() {
+	m.mu.Lock()
+	m.in = false
+	m.mu.Unlock()
 }
 
 // print prints a group view once, in index order.

@@ -75,8 +75,14 @@ func (s *State) Restore(snap *Snapshot) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, g := range s.groups {
+	for name, g := range s.groups {
 		close(g.changed)
+		if groups[name] == nil {
+			s.observeSize(name, 0)
+		}
+	}
+	for name, g := range groups {
+		s.observeSize(name, len(g.members))
 	}
 	s.groups, s.index, s.applied, s.clients = groups, index, applied, clients
 	close(s.anyCh)

@@ -93,9 +93,10 @@ func newGroup() *group {
 type State struct {
 	mu      sync.RWMutex
 	groups  map[string]*group
-	index   uint64 // last entry that changed any group
-	applied uint64 // last groups entry applied, changed or not
-	clients int    // members in all groups
+	index   uint64   // last entry that changed any group
+	applied uint64   // last groups entry applied, changed or not
+	clients int      // members in all groups
+	obs     Observer // nil: none
 
 	// Closed and replaced on every change of their subject (each group
 	// has its own, see group.changed).
@@ -134,6 +135,9 @@ func (s *State) Apply(index uint64, data []byte) Result {
 		res.Ops[i] = s.applyOp(index, op)
 		if res.Ops[i].Changed {
 			changed[op.Group] = true
+			if op.Kind == OpExpire && s.obs != nil {
+				s.obs.GroupExpired(op.Group)
+			}
 		}
 	}
 	if len(changed) > 0 {
@@ -146,12 +150,25 @@ func (s *State) Apply(index uint64, data []byte) Result {
 			if len(g.members) == 0 {
 				delete(s.groups, name)
 			}
+			s.observeSize(name, len(g.members))
 		}
 		close(s.anyCh)
 		s.anyCh = make(chan struct{})
 	}
 	s.noteApplied(index)
 	return res
+}
+
+// observeSize tells the observer a group's size (0: gone); the caller
+// holds s.mu.
+func (s *State) observeSize(name string, members int) {
+	switch {
+	case s.obs == nil:
+	case members == 0:
+		s.obs.GroupGone(name)
+	default:
+		s.obs.GroupSize(name, members)
+	}
 }
 
 // applyOp applies one valid op; the caller holds s.mu.

@@ -21,16 +21,19 @@ type Peer struct {
 	reconcileSteps                 *prometheus.CounterVec
 	groupMembers                   *prometheus.GaugeVec
 	groupExpirations               *prometheus.CounterVec
+	groupCount, groupClients       prometheus.Gauge
+	expirations                    prometheus.Counter
 
 	mu         sync.Mutex
 	lastLeader int
 	view       map[int]bool      // the members of the last installed view
 	suspected  map[int]time.Time // member -> first failure signal not yet resolved
+	groupSizes map[string]int    // group -> members, as last told
 }
 
 // NewPeer returns a peer's metrics, all at zero.
 func NewPeer() *Peer {
-	p := &Peer{reg: prometheus.NewRegistry(), view: map[int]bool{}, suspected: map[int]time.Time{}}
+	p := &Peer{reg: prometheus.NewRegistry(), view: map[int]bool{}, suspected: map[int]time.Time{}, groupSizes: map[string]int{}}
 	gauge := func(name, help string) prometheus.Gauge {
 		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 		p.reg.MustRegister(g)
@@ -61,12 +64,15 @@ func NewPeer() *Peer {
 	p.reg.MustRegister(p.reconcileSteps)
 	p.groupMembers = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "roster_group_members",
-		Help: "The members of each client group, as this peer holds them.",
+		Help: "The members of each client group, as this peer holds them (a group without members has no series).",
 	}, []string{"group"})
 	p.groupExpirations = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "roster_group_expirations_total",
-		Help: "Group members removed because they stopped renewing, by group.",
+		Help: "Members of each client group removed because their owner found them dead, as this peer applied them (the series goes with its group).",
 	}, []string{"group"})
+	p.groupCount = gauge("roster_groups", "The client groups with members, as this peer holds them.")
+	p.groupClients = gauge("roster_group_clients", "The members of all client groups, as this peer holds them.")
+	p.expirations = counter("roster_client_expirations_total", "Members of all client groups removed because their owner found them dead, as this peer applied them.")
 	p.reg.MustRegister(p.groupMembers, p.groupExpirations)
 	return p
 }
@@ -161,29 +167,41 @@ func (p *Peer) ReconcileStep(kind, result string) {
 	p.reconcileSteps.WithLabelValues(kind, result).Inc()
 }
 
-// GroupSize records the number of members of a client group (the hook for
-// groups: call it whenever a group's membership changes).
+// GroupSize records the number of members of a client group, at least
+// one (it implements groups.Observer: the groups state calls it at each
+// change).
 func (p *Peer) GroupSize(group string, members int) {
 	if p == nil {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.groupClients.Add(float64(members - p.groupSizes[group]))
+	p.groupSizes[group] = members
+	p.groupCount.Set(float64(len(p.groupSizes)))
 	p.groupMembers.WithLabelValues(group).Set(float64(members))
 }
 
-// GroupExpired records a member of a client group removed because it
-// stopped renewing.
+// GroupExpired records a member of a client group removed because its
+// owner found it dead.
 func (p *Peer) GroupExpired(group string) {
 	if p == nil {
 		return
 	}
+	p.expirations.Inc()
 	p.groupExpirations.WithLabelValues(group).Inc()
 }
 
-// GroupGone forgets a group that no longer exists.
+// GroupGone forgets a group that no longer has members.
 func (p *Peer) GroupGone(group string) {
 	if p == nil {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.groupClients.Sub(float64(p.groupSizes[group]))
+	delete(p.groupSizes, group)
+	p.groupCount.Set(float64(len(p.groupSizes)))
 	p.groupMembers.DeleteLabelValues(group)
 	p.groupExpirations.DeleteLabelValues(group)
 }

@@ -78,13 +78,24 @@ func TestStepsAndGroups(t *testing.T) {
 		t.Errorf("commit ok = %v", got)
 	}
 	p.GroupSize("web", 4)
+	p.GroupSize("db", 2)
+	p.GroupSize("web", 3)
 	p.GroupExpired("web")
-	if got := testutil.ToFloat64(p.groupMembers.WithLabelValues("web")); got != 4 {
+	if got := testutil.ToFloat64(p.groupMembers.WithLabelValues("web")); got != 3 {
 		t.Errorf("group web members = %v", got)
 	}
+	if got := testutil.ToFloat64(p.groupClients); got != 5 {
+		t.Errorf("clients of all groups = %v, want 5", got)
+	}
 	p.GroupGone("web")
-	if n := testutil.CollectAndCount(p.groupMembers); n != 0 {
-		t.Errorf("group series after GroupGone = %d", n)
+	if n := testutil.CollectAndCount(p.groupMembers); n != 1 {
+		t.Errorf("group series after GroupGone(web) = %d, want 1", n)
+	}
+	if got, clients := testutil.ToFloat64(p.groupCount), testutil.ToFloat64(p.groupClients); got != 1 || clients != 2 {
+		t.Errorf("after GroupGone(web): %v groups, %v clients; want 1, 2", got, clients)
+	}
+	if got := testutil.ToFloat64(p.expirations); got != 1 {
+		t.Errorf("expirations of all groups = %v, want 1 (kept after the group is gone)", got)
 	}
 }
 

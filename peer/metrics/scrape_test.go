@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -21,10 +22,11 @@ import (
 )
 
 // TestScrapePeer starts two real peers on loopback, waits for them to share
-// a view, scrapes the first one's /v1/metrics?format=prometheus over HTTP and
-// parses it with the Prometheus text parser: roster's own metrics say what
-// the peer holds, and memberlist's, Raft's and raft-boltdb's metrics arrived
-// through go-metrics.
+// a view, has two clients join a group and one of them die, scrapes the
+// first peer's /v1/metrics?format=prometheus over HTTP and parses it with
+// the Prometheus text parser: roster's own metrics say what the peer holds
+// (the view, the group's size, the expiration), and memberlist's, Raft's and
+// raft-boltdb's metrics arrived through go-metrics.
 func TestScrapePeer(t *testing.T) {
 	subnet := fmt.Sprintf("127.%d.%d", 1+rand.IntN(250), 1+rand.IntN(250))
 	hf, err := hostsfile.Parse("hosts", strings.NewReader(fmt.Sprintf("one %s.1\ntwo %s.2\n", subnet, subnet)))
@@ -37,6 +39,7 @@ func TestScrapePeer(t *testing.T) {
 			Name: p.Name, Hosts: hf, Bind: p.Host,
 			RaftPort: 17080, GossipPort: 17081, APIPort: 17082,
 			DataDir: t.TempDir(), Voters: config.DefaultVoters, LogLevel: "off",
+			ClientInterval: 100 * time.Millisecond, ClientMisses: 2,
 			ViewLog: io.Discard, DiagLog: io.Discard,
 		}, node.Options{})
 		if err != nil {
@@ -53,8 +56,10 @@ func TestScrapePeer(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	want := nodes[0].View()
+	addr := net.JoinHostPort(subnet+".1", "17082")
+	expireOne(t, addr)
 
-	c := api.Client{Addr: net.JoinHostPort(subnet+".1", "17082")}
+	c := api.Client{Addr: addr}
 	body, _, err := c.Get(context.Background(), "/v1/metrics?format=prometheus")
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +91,22 @@ func TestScrapePeer(t *testing.T) {
 	if f := fams["roster_reconcile_steps_total"]; f == nil || len(f.GetMetric()) == 0 {
 		t.Errorf("no reconcile steps counted on the leader (peer 1)")
 	}
+	// The group "jobs" holds c1; c2 expired.
+	if v := gauge("roster_groups"); v != 1 {
+		t.Errorf("roster_groups = %v, want 1", v)
+	}
+	if v := gauge("roster_group_clients"); v != 1 {
+		t.Errorf("roster_group_clients = %v, want 1", v)
+	}
+	if v := labelled(t, fams, "roster_group_members", "group", "jobs").GetGauge().GetValue(); v != 1 {
+		t.Errorf(`roster_group_members{group="jobs"} = %v, want 1`, v)
+	}
+	if v := labelled(t, fams, "roster_group_expirations_total", "group", "jobs").GetCounter().GetValue(); v != 1 {
+		t.Errorf(`roster_group_expirations_total{group="jobs"} = %v, want 1`, v)
+	}
+	if f := fams["roster_client_expirations_total"]; f == nil || f.GetMetric()[0].GetCounter().GetValue() != 1 {
+		t.Errorf("roster_client_expirations_total = %v, want 1", f)
+	}
 	// What the libraries report (through go-metrics' compat package).
 	for _, prefix := range []string{"memberlist_", "raft_", "raft_boltdb_", "process_", "go_"} {
 		found := false
@@ -99,4 +120,60 @@ func TestScrapePeer(t *testing.T) {
 	if _, err := nodes[0].Metrics().Gatherer().Gather(); err != nil {
 		t.Errorf("gathering: %v", err)
 	}
+}
+
+// expireOne has clients c1 and c2 join group "jobs" through the peer at
+// addr, each with a check address that answers, then closes c2's: it
+// returns once the peer no longer holds c2.
+func expireOne(t *testing.T, addr string) {
+	t.Helper()
+	ctx := context.Background()
+	gc := &api.GroupsClient{Addrs: []string{addr}}
+	var c2 net.Listener
+	for _, id := range []string{"c1", "c2"} {
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		if _, err := gc.Join(ctx, "jobs", api.JoinRequest{Client: id, Addr: ln.Addr().String()}); err != nil {
+			t.Fatalf("join %s: %v", id, err)
+		}
+		c2 = ln
+	}
+	c2.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		g, err := gc.Group(ctx, "jobs", api.ReadQuery{})
+		if err == nil && slices.Equal(g.Clients(), []string{"c1"}) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("c2 not removed within 20s: %+v, %v", g, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// labelled returns the one sample of family name whose label key is value.
+func labelled(t *testing.T, fams map[string]*dto.MetricFamily, name, key, value string) *dto.Metric {
+	t.Helper()
+	for _, m := range fams[name].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == key && l.GetValue() == value {
+				return m
+			}
+		}
+	}
+	t.Fatalf("no %s{%s=%q}", name, key, value)
+	return nil
 }

@@ -30,6 +30,7 @@ import (
 	"roster/peer/identity"
 	"roster/peer/metrics"
 	"roster/peer/netguard"
+	"roster/peer/raftpeer"
 	"roster/peer/reconcile"
 	"roster/peer/secure"
 	"roster/peer/viewlog"
@@ -74,7 +75,7 @@ type Node struct {
 	printer *printer
 	det     *detector.Detector
 	raft    *raft.Raft
-	trans   *raft.NetworkTransport
+	trans   *raftpeer.Transport
 	stores  stores
 	faults  *diskFaults   // storage operations failing now (for /ready)
 	guard   *clusterGuard // peers of another cluster, refused
@@ -94,6 +95,7 @@ type Node struct {
 	stream     *stream
 
 	onPeerAddr func(id int, ip net.IP)
+	addrs      peerAddrs // where each peer was last seen
 
 	cancel   context.CancelFunc
 	stopLoop context.CancelFunc // stops the reconcile loop alone (a leave)
@@ -167,6 +169,9 @@ func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*N
 	})
 	n.fsm.ExpectCluster(cluster, n.clusterLearned)
 	n.fsm.OnNames(n.namesLearned)
+	if n.metrics != nil {
+		n.fsm.Groups().SetObserver(n.metrics)
+	}
 	// The data dir first: a damaged one stops the peer before it joins.
 	if n.stores, err = openStores(cfg.DataDir, n); err != nil {
 		return nil, err
@@ -177,6 +182,7 @@ func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*N
 	// memberlist has picked it, before Raft's transport asks for it.
 	if n.stream, err = listenStream(streamConfig{
 		Bind: net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)),
+		Self: string(reconcile.ServerID(cfg.Self.ID)),
 		TLS:  n.tls, Resolver: n.resolver, AddrCheck: cfg.CheckAddrs(), Log: n.netLog,
 	}); err != nil {
 		return nil, fmt.Errorf("raft port: %w", unwrapNet(err))
@@ -200,7 +206,7 @@ func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*N
 	}); err != nil {
 		return nil, err
 	}
-	n.stream.cfg.Advertise = &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
+	n.stream.SetAdvertise(&net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort})
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	if cfg.Self.ID == 0 {
@@ -222,6 +228,7 @@ func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*N
 		cfg.Self.ID = id
 		n.cfg.Self = cfg.Self
 		n.det.SetSelf(id)
+		n.stream.SetSelf(string(reconcile.ServerID(id)))
 		n.printer.setSelf(id, viewlog.New(cfg.ViewLog, id))
 	}
 	if err = n.checkClusterAtStart(cluster); err != nil {
@@ -274,6 +281,7 @@ func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*N
 	})
 	n.goRun(func() { n.watchHeartbeats(ctx) })
 	n.goRun(func() { n.watchCluster(ctx) })
+	n.goRun(func() { n.watchAddress(ctx) })
 	if cfg.DataDir != "" {
 		n.goRun(func() { n.watchDisk(ctx) })
 	}
@@ -349,9 +357,12 @@ func (n *Node) startRaft(opts Options) error {
 	if opts.WrapStream != nil {
 		stream = opts.WrapStream(stream)
 	}
-	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net"), n.netRaftLog},
-	})
+	n.trans = &raftpeer.Transport{
+		NetworkTransport: raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net"), n.netRaftLog},
+		}),
+		Where: n.raftAddr,
+	}
 	rc := raftConfig(cfg.Self.ID, quietLogger{Logger: n.log.Named("raft")})
 	compactSooner(rc)
 	if tuneRaft != nil {
@@ -514,8 +525,12 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 	}
 }
 
-// learnAddr passes a peer's address to Options.OnPeerAddr.
+// learnAddr notes a peer's address (dropping the Raft connections to its
+// old one if it moved) and passes it to Options.OnPeerAddr.
 func (n *Node) learnAddr(id int, ip net.IP) {
+	if n.addrs.moved(id, ip) {
+		n.peerMoved(id, ip)
+	}
 	if n.onPeerAddr != nil {
 		n.onPeerAddr(id, ip)
 	}

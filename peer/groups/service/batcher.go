@@ -27,8 +27,9 @@ const (
 // batch sees the state its predecessors in the queue left. Safe for
 // concurrent use; run runs once.
 type batcher struct {
-	raft *raft.Raft
-	in   chan *pending
+	raft  *raft.Raft
+	in    chan *pending
+	nudge *nudger // tells the followers of each commit at once
 }
 
 // clientKey identifies the client an op is about.
@@ -49,7 +50,7 @@ type outcome struct {
 }
 
 func newBatcher(r *raft.Raft) *batcher {
-	return &batcher{raft: r, in: make(chan *pending, 4096)}
+	return &batcher{raft: r, in: make(chan *pending, 4096), nudge: &nudger{raft: r}}
 }
 
 // submit commits op in the next batch and returns its result and the
@@ -152,6 +153,7 @@ func (b *batcher) commit(batch []*pending, slots chan struct{}) {
 		err := f.Error() // ends with the commit, leadership loss or shutdown
 		var res groups.Result
 		if err == nil {
+			b.nudge.committed()
 			var ok bool
 			if res, ok = f.Response().(groups.Result); !ok {
 				err = errors.New("groups entry applied as something else")

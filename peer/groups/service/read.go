@@ -77,8 +77,6 @@ func (b *barrier) run() {
 // Group implements api.Groups.
 func (s *Service) Group(ctx context.Context, name string, q api.ReadQuery, o api.Origin) (api.GroupResponse, error) {
 	var out api.GroupResponse
-	ctx, stop := s.stopped(ctx)
-	defer stop()
 	if fwd, err := s.consistent(ctx, q, o, "/v1/groups/"+url.PathEscape(name), &out); fwd || err != nil {
 		return out, err
 	}
@@ -89,7 +87,7 @@ func (s *Service) Group(ctx context.Context, name string, q api.ReadQuery, o api
 		if v != nil {
 			index = v.Index
 		}
-		if !q.HasIndex || index > q.Index || !waitFor(ctx, changed, deadline) {
+		if !q.HasIndex || index > q.Index || !s.waitFor(ctx, changed, deadline) {
 			if v == nil {
 				e := api.Errorf(http.StatusNotFound, "no group %q (no members)", name)
 				e.Index = listIndex
@@ -103,15 +101,13 @@ func (s *Service) Group(ctx context.Context, name string, q api.ReadQuery, o api
 // List implements api.Groups.
 func (s *Service) List(ctx context.Context, q api.ReadQuery, o api.Origin) (api.GroupsResponse, error) {
 	var out api.GroupsResponse
-	ctx, stop := s.stopped(ctx)
-	defer stop()
 	if fwd, err := s.consistent(ctx, q, o, "/v1/groups", &out); fwd || err != nil {
 		return out, err
 	}
 	deadline := waitDeadline(q)
 	for {
 		list, index, changed := s.cfg.State.List()
-		if !q.HasIndex || index > q.Index || !waitFor(ctx, changed, deadline) {
+		if !q.HasIndex || index > q.Index || !s.waitFor(ctx, changed, deadline) {
 			out = api.GroupsResponse{Index: index, Groups: make(map[string]api.GroupSummary, len(list))}
 			for name, g := range list {
 				out.Groups[name] = api.GroupSummary{Index: g.Index, Size: g.Size}
@@ -128,6 +124,8 @@ func (s *Service) consistent(ctx context.Context, q api.ReadQuery, o api.Origin,
 	if !q.Consistent {
 		return false, nil
 	}
+	ctx, stop := s.stopped(ctx)
+	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	var leaderless time.Time
@@ -194,8 +192,9 @@ func waitDeadline(q api.ReadQuery) time.Time {
 }
 
 // waitFor waits until changed is closed (true) or the deadline or ctx
-// passes (false).
-func waitFor(ctx context.Context, changed <-chan struct{}, deadline time.Time) bool {
+// passes, or the service stops (false). A blocking read waits here: it
+// makes no context of its own, as a thousand watchers wait at once.
+func (s *Service) waitFor(ctx context.Context, changed <-chan struct{}, deadline time.Time) bool {
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
@@ -204,6 +203,8 @@ func waitFor(ctx context.Context, changed <-chan struct{}, deadline time.Time) b
 	case <-t.C:
 		return false
 	case <-ctx.Done():
+		return false
+	case <-s.life.Done():
 		return false
 	}
 }

@@ -81,7 +81,8 @@ type Service struct {
 	probeHC     *http.Client                                                      // for http:// checks
 	dialer      func(ctx context.Context, network, addr string) (net.Conn, error) // to peers
 	probeDialer func(ctx context.Context, network, addr string) (net.Conn, error) // to clients
-	quit        chan struct{}                                                     // closed when Run's context is done
+	life        context.Context                                                   // done when Run's context is done
+	end         context.CancelFunc                                                // ends life
 	ready       chan struct{}                                                     // closed when Run starts
 }
 
@@ -96,7 +97,8 @@ func New(cfg Config) *Service {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger.Named("groups"), quit: make(chan struct{})}
+	s := &Service{cfg: cfg, log: cfg.Logger.Named("groups")}
+	s.life, s.end = context.WithCancel(context.Background())
 	s.dialer, s.probeDialer = cfg.Dial, cfg.Dial
 	if cfg.Dial == nil {
 		d := &net.Dialer{}
@@ -135,10 +137,10 @@ func New(cfg Config) *Service {
 // Run runs the leader's batcher and the owner's checks until ctx is done;
 // requests in flight end then too.
 func (s *Service) Run(ctx context.Context) {
-	stop := context.AfterFunc(ctx, func() { close(s.quit) })
+	stop := context.AfterFunc(ctx, s.end)
 	defer func() {
 		if stop() {
-			close(s.quit) // Run ended before its context: stop anyway
+			s.end() // Run ended before its context: stop anyway
 		}
 	}()
 	finished := make(chan struct{})
@@ -151,17 +153,14 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 // stopped returns a context that is done when ctx is, or when the service
-// stops (Run's context is done).
+// stops (Run's context is done). It starts no goroutine.
 func (s *Service) stopped(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
-	go func() {
-		select {
-		case <-s.quit:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
+	unhook := context.AfterFunc(s.life, cancel)
+	return ctx, func() {
+		unhook()
+		cancel()
+	}
 }
 
 // Join implements api.Groups.
