@@ -70,7 +70,7 @@ func TestComposeReplicas(t *testing.T) {
 	if _, err := c.run(ctx, "up", "-d", "--scale", "peer=7"); err != nil {
 		t.Fatal(err)
 	}
-	v, ids = step("scaled to 7", 7, v, 60*time.Second)
+	v, ids = step("scaled to 7", 7, v, 90*time.Second)
 	if !slices.Equal(ids, []int{1, 2, 3, 4, 5, 6, 7}) {
 		t.Fatalf("seven replicas hold ids %v, want 1-7", ids)
 	}
@@ -78,7 +78,7 @@ func TestComposeReplicas(t *testing.T) {
 	if _, err := c.run(ctx, "up", "-d", "--scale", "peer=3"); err != nil {
 		t.Fatal(err)
 	}
-	v, ids = step("scaled to 3", 3, v, 60*time.Second)
+	v, ids = step("scaled to 3", 3, v, 90*time.Second)
 	for _, name := range before {
 		if id := logs.id(name); !slices.Contains(ids, id) && !strings.Contains(logs.text(name), `message:"leaving"`) {
 			t.Errorf("replica %s (peer %d) was scaled away without a graceful leave:\n%s", name, id, logs.text(name))
@@ -95,7 +95,7 @@ func TestComposeReplicas(t *testing.T) {
 	if _, err := docker(ctx, "kill", victim); err != nil {
 		t.Fatal(err)
 	}
-	step(fmt.Sprintf("docker kill of peer %d", killed), 2, v, 30*time.Second)
+	step(fmt.Sprintf("docker kill of peer %d", killed), 2, v, 45*time.Second)
 	logs.stop()
 
 	text := logs.String()

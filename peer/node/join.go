@@ -71,7 +71,7 @@ func writePeerID(dir, name string, id int) error {
 
 // awaitID gives a peer outside the hostsfile its id: the one its data dir
 // keeps, else the one the cluster's registry gave its name (learned from
-// the peers it gossips with), else, as a founder (see foundHere), id 1. It
+// the peers it gossips with), else, as the founder of a new cluster (see founder), id 1. It
 // waits until one of these holds or ctx is done.
 func (n *Node) awaitID(ctx context.Context) (int, error) {
 	name, dir := n.cfg.Name, n.cfg.DataDir
