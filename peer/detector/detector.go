@@ -93,7 +93,8 @@ type Member struct {
 	Meta Meta
 }
 
-// Detector tracks which hostsfile peers are alive. Its methods are safe for
+// Detector tracks which peers are alive: hostsfile peers, peers the
+// registry gave an id, and (with Config.Open) guests waiting for one. Its methods are safe for
 // concurrent use.
 type Detector struct {
 	cfg     Config
@@ -255,8 +256,8 @@ func (d *Detector) notify() {
 	}
 }
 
-// Members returns the hostsfile peers that count as alive, the local one
-// included: those memberlist sees alive, and those it declared dead that no
+// Members returns the peers with an id (hostsfile or registry) that count
+// as alive, the local one included: those memberlist sees alive, and those it declared dead that no
 // direct check has confirmed down yet.
 func (d *Detector) Members() map[int]Member {
 	d.mu.Lock()
@@ -272,7 +273,8 @@ func (d *Detector) Members() map[int]Member {
 	return out
 }
 
-// Alive maps the ids of the alive hostsfile peers to their Raft addresses.
+// Alive maps the ids of the alive peers (hostsfile or registry) to their
+// Raft addresses.
 func (d *Detector) Alive() map[int]string {
 	out := map[int]string{}
 	for id, m := range d.Members() {
