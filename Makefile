@@ -10,7 +10,8 @@
 #                     generator) + `docker build -t roster .`
 #   make testcase-N   run docker-compose-testcase-N.yml (N = 1..4, 9..11) for its scripted
 #                     length, save the logs to out/testcase-N.log, tear down, check
-#   make e2e          the Docker end-to-end tests (test cases 1-11, judged by the checker)
+#   make e2e          the Docker end-to-end tests (test cases 1-11, judged by the checker),
+#                     E2E_PARALLEL compose projects at a time (default 4)
 #   make swarm-e2e    deploy/swarm/docker-stack.yml on a single-node Docker Swarm
 #                     (made for the test and left after it, unless the engine is
 #                     in a swarm already): meet, kill, scale, judged by the checker
@@ -56,8 +57,10 @@ image:
 testcase-1 testcase-2 testcase-3 testcase-4 testcase-9 testcase-10 testcase-11: testcase-%: image build
 	COMPOSE="$(COMPOSE)" ROSTER=bin/roster OUT=out sh lab/e2e/testcase.sh $*
 
+# The compose runs go E2E_PARALLEL at a time, each a project of its own.
+E2E_PARALLEL ?= 4
 e2e:
-	ROSTER_E2E=1 COMPOSE="$(COMPOSE)" $(GO) test ./lab/e2e/ -v -count=1 -timeout 20m
+	ROSTER_E2E=1 COMPOSE="$(COMPOSE)" $(GO) test ./lab/e2e/ -v -count=1 -parallel $(E2E_PARALLEL) -timeout 20m
 
 # The stack runs an image of its own: another build's retag of roster cannot
 # change it under the test.

@@ -47,6 +47,7 @@ type composeRun struct {
 	dir     string   // working directory (the repository root)
 	file    string   // compose file
 	project string
+	env     []string // more environment for compose ("NAME=value")
 }
 
 // prefix is what ROSTER_RUN puts in front of every container name.
@@ -57,7 +58,7 @@ func (c *composeRun) run(ctx context.Context, args ...string) ([]byte, error) {
 	full := append(append(append([]string{}, c.cmd[1:]...), "-p", c.project, "-f", c.file), args...)
 	cmd := exec.CommandContext(ctx, c.cmd[0], full...)
 	cmd.Dir = c.dir
-	cmd.Env = append(os.Environ(), "COMPOSE_PROJECT_NAME="+c.project, "ROSTER_RUN="+c.prefix())
+	cmd.Env = append(append(os.Environ(), "COMPOSE_PROJECT_NAME="+c.project, "ROSTER_RUN="+c.prefix()), c.env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roster/peer/hostsfile"
 )
 
 // errUnsupported is returned by runCase when a peer exits at once saying it
@@ -30,9 +32,11 @@ type restartAt struct {
 	at      time.Duration
 }
 
-// restartMargin lengthens a run with a restart: the restarted peer waits
-// its -d (up to 8 s) again.
-const restartMargin = 10 * time.Second
+// restartMargin bounds how much longer than its scripted length a run with a
+// restart may go on: the restarted peer waits its -d (up to 8 s) again, and
+// where its leave met the scenario's crashes, the group may wait for it to
+// regain a quorum. The run ends as soon as restartSettled holds.
+const restartMargin = 40 * time.Second
 
 // runCase runs docker-compose-testcase-N.yml for its scripted length under a
 // fresh project, collects the logs, calls atEnd (when not nil) while the
@@ -89,6 +93,11 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 		t.Fatal(err)
 	}
 	deadline := start.Add(duration)
+	scripted := deadline
+	hosts, err := hostsfile.Load(filepath.Join(repoRoot, "hostsfile.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	restarted := make(chan error, 1)
 	if restart != nil {
 		ctx, cancel := context.WithCancel(baseCtx) // ends the restart if the test ends first
@@ -99,8 +108,10 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The restarted peer waits its -d again: give the run that long.
-		deadline = t0.Add(duration + restartMargin)
+		// The restarted peer waits its -d again: past the scripted length,
+		// the run goes on until it settles (restartSettled), within a margin.
+		scripted = t0.Add(duration)
+		deadline = scripted.Add(restartMargin)
 		go func() {
 			select {
 			case <-time.After(time.Until(t0.Add(restart.at))):
@@ -125,6 +136,15 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 					return nil, errUnsupported{s.Service, line}
 				}
 				return nil, fmt.Errorf("%s exited with status 2 (usage): %s\n%s", s.Service, line, logs)
+			}
+		}
+		if restart != nil && time.Now().After(scripted) {
+			logs, err := c.logs(baseCtx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, lines, err := readRun("run", logs, hosts); err == nil && restartSettled(lines, states, restart.service) {
+				break
 			}
 		}
 		left := time.Until(deadline)

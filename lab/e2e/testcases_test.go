@@ -94,6 +94,7 @@ func TestCase8LeaderPause(t *testing.T) { testCase(t, case8) }
 
 func testCase(t *testing.T, exp expectation) {
 	requireDocker(t)
+	t.Parallel() // each run is a compose project of its own (make e2e: E2E_PARALLEL at once)
 	hosts, err := hostsfile.Load(filepath.Join(repoRoot, "hostsfile.txt"))
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
+	"roster/internal/testkit"
 )
 
 // startMemberlist runs a real memberlist on peer id's loopback IP, over a
@@ -57,7 +59,7 @@ func TestMemberlistBlockedPeersMarkEachOtherDeadAndRejoinAfterHeal(t *testing.T)
 		t.Fatal(err)
 	}
 	both := []string{"peer1", "peer2"}
-	waitFor(t, "both peers to see each other", 10*time.Second, func() bool {
+	testkit.Eventually(t, 10*time.Second, "both peers to see each other", func() bool {
 		return slices.Equal(alive(m1), both) && slices.Equal(alive(m2), both)
 	})
 
@@ -65,7 +67,7 @@ func TestMemberlistBlockedPeersMarkEachOtherDeadAndRejoinAfterHeal(t *testing.T)
 	// fail, UDP and TCP fallback alike, and each marks the other dead.
 	inj1.SetRules([]Rule{{Peers: []int{2}, Block: true}})
 	t0 := time.Now()
-	waitFor(t, "each peer to mark the other dead", 10*time.Second, func() bool {
+	testkit.Eventually(t, 10*time.Second, "each peer to mark the other dead", func() bool {
 		return slices.Equal(alive(m1), []string{"peer1"}) && slices.Equal(alive(m2), []string{"peer2"})
 	})
 	t.Logf("both peers marked the other dead %v after the block", time.Since(t0).Round(time.Millisecond))
@@ -81,7 +83,7 @@ func TestMemberlistBlockedPeersMarkEachOtherDeadAndRejoinAfterHeal(t *testing.T)
 	if _, err := m1.Join([]string{m2.LocalNode().FullAddress().Addr}); err != nil {
 		t.Fatalf("join after heal: %v", err)
 	}
-	waitFor(t, "both peers alive again after heal and rejoin", 10*time.Second, func() bool {
+	testkit.Eventually(t, 10*time.Second, "both peers alive again after heal and rejoin", func() bool {
 		return slices.Equal(alive(m1), both) && slices.Equal(alive(m2), both)
 	})
 	t.Logf("both peers alive again %v after heal", time.Since(t0).Round(time.Millisecond))

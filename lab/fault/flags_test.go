@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roster/internal/testkit"
 )
 
 func TestParseLoss(t *testing.T) {
@@ -157,11 +159,11 @@ func TestFlagsApplySchedulesPartitionAndHeal(t *testing.T) {
 	if partitioned() && time.Since(start) < 100*time.Millisecond {
 		t.Fatal("partition installed before --partition-at")
 	}
-	waitFor(t, "the partition", 5*time.Second, partitioned)
+	testkit.Eventually(t, 5*time.Second, "the partition", partitioned)
 	if at := time.Since(start); at < 100*time.Millisecond {
 		t.Fatalf("partition installed at %v, before --partition-at 100ms", at)
 	}
-	waitFor(t, "the heal", 5*time.Second, func() bool { return !partitioned() })
+	testkit.Eventually(t, 5*time.Second, "the heal", func() bool { return !partitioned() })
 	if at := time.Since(start); at < 250*time.Millisecond {
 		t.Fatalf("healed at %v, before --heal-at 250ms", at)
 	}

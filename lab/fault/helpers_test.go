@@ -40,18 +40,6 @@ func resolverFor(subnet, n int) AddrMap {
 	return m
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // gossipPeer is one peer of a transport test: a real memberlist
 // NetTransport on its own loopback IP, wrapped by its own Injector.
 type gossipPeer struct {

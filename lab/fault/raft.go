@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"roster/peer/raftpeer"
 )
 
 // streamLayer applies the Injector's faults (scope Raft) to a Raft
@@ -25,9 +27,10 @@ func (i *Injector) WrapStreamLayer(l raft.StreamLayer) raft.StreamLayer {
 	return &streamLayer{StreamLayer: l, inj: i}
 }
 
-// Dial dials address unless a fault refuses it.
+// Dial dials address unless a fault refuses it. The faults apply to the
+// address, not to the id a tagged address carries (package raftpeer).
 func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return s.inj.dial(string(address), Raft, func() (net.Conn, error) {
+	return s.inj.dial(raftpeer.Addr(string(address)), Raft, func() (net.Conn, error) {
 		return s.StreamLayer.Dial(address, timeout)
 	})
 }

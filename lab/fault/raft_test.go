@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"roster/internal/testkit"
 )
 
 // tcpLayer is a Raft StreamLayer over TCP whose dials leave from the
@@ -161,7 +163,7 @@ func TestStreamLayerPartitionAndPauseCloseLiveConns(t *testing.T) {
 	expectClosed(t, a, "conn from 3 when the pause started")
 	_, err := p1.dial(p3)
 	expectRefused(t, err, "blocked")
-	waitFor(t, "the end of the pause", 5*time.Second, func() bool { return !p1.inj.blocked(3, Both, Raft) })
+	testkit.Eventually(t, 5*time.Second, "the end of the pause", func() bool { return !p1.inj.blocked(3, Both, Raft) })
 	a, b = p1.mustDial(t, p3)
 	expectEcho(t, a, b, "after the pause")
 }

@@ -10,17 +10,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roster/internal/testkit"
 )
 
 // runFake runs a compose file (and extra files) with the fake peer.
-func runFake(t *testing.T, compose string, files map[string]string, opts Options) (*Result, *syncBuffer, *syncBuffer) {
+func runFake(t *testing.T, compose string, files map[string]string, opts Options) (*Result, *testkit.SyncBuffer, *testkit.SyncBuffer) {
 	t.Helper()
 	return runFakeUntil(t, compose, files, opts, nil)
 }
 
 // runFakeUntil is runFake, but when until is set the run also ends as soon
 // as until(output) holds (checked every 20 ms), or after a minute.
-func runFakeUntil(t *testing.T, compose string, files map[string]string, opts Options, until func(out string) bool) (*Result, *syncBuffer, *syncBuffer) {
+func runFakeUntil(t *testing.T, compose string, files map[string]string, opts Options, until func(out string) bool) (*Result, *testkit.SyncBuffer, *testkit.SyncBuffer) {
 	t.Helper()
 	if files == nil {
 		files = map[string]string{}
@@ -31,7 +33,7 @@ func runFakeUntil(t *testing.T, compose string, files map[string]string, opts Op
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, diag := &syncBuffer{}, &syncBuffer{}
+	out, diag := &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
 	opts.Roster = fakePeer(t)
 	opts.Out, opts.Diag = out, diag
 	if opts.StopTimeout == 0 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"roster/internal/testkit"
 	"roster/lab/checker"
 	"roster/lab/labtest"
 )
@@ -24,7 +25,7 @@ func TestTestCase2WithTheRealPeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	diag := &syncBuffer{}
+	diag := &testkit.SyncBuffer{}
 	res, err := Run(context.Background(), sc, Options{Roster: bin, Diag: diag})
 	if err != nil {
 		t.Fatal(err)

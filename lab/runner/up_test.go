@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"roster/internal/testkit"
 )
 
 func TestUpBadInput(t *testing.T) {
@@ -54,7 +56,7 @@ func TestUpBadInput(t *testing.T) {
 func TestUpJudgesTheRunAndWritesTheLog(t *testing.T) {
 	t.Parallel()
 	dir := writeFiles(t, map[string]string{"c.yml": threePeers, "hosts.txt": "one\ntwo\nthree\n"})
-	var out, errOut syncBuffer
+	var out, errOut testkit.SyncBuffer
 	logPath := filepath.Join(dir, "run.log")
 	status := up(context.Background(), UpConfig{File: filepath.Join(dir, "c.yml"), Duration: time.Second, LogPath: logPath,
 		Timestamps: true, Roster: fakePeer(t)}, &out, &errOut)
@@ -79,7 +81,7 @@ services:
   one: {image: roster}
   two: {image: roster, command: ["-d", "0.1", "--exit-after", "0.1", "--exit-status", "2"]}
 `})
-	var out2, err2 syncBuffer
+	var out2, err2 testkit.SyncBuffer
 	if status := up(context.Background(), UpConfig{File: filepath.Join(dir2, "c.yml"), Roster: fakePeer(t)}, &out2, &err2); status != 1 {
 		t.Errorf("status %d, want 1; stderr:\n%s", status, err2.String())
 	}
@@ -102,7 +104,7 @@ func TestUpStopsOnSignals(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var errOut syncBuffer
+			var errOut testkit.SyncBuffer
 			cmd.Stderr = &errOut
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -177,7 +179,7 @@ func TestUpWritesHTMLAndJSON(t *testing.T) {
 	t.Parallel()
 	dir := writeFiles(t, map[string]string{"c.yml": threePeers, "hosts.txt": "one\ntwo\nthree\n"})
 	htmlPath := filepath.Join(dir, "report.html")
-	var out, errOut syncBuffer
+	var out, errOut testkit.SyncBuffer
 	status := up(context.Background(), UpConfig{File: filepath.Join(dir, "c.yml"), Duration: time.Second, HTMLPath: htmlPath,
 		JSON: true, Roster: fakePeer(t)}, &out, &errOut)
 	if status != 0 {

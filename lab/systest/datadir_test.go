@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/internal/testkit"
 	"roster/lab/labtest"
 	"roster/lab/localcluster"
 	"roster/peer/api"
@@ -56,7 +57,7 @@ func oldCluster(t *testing.T) string {
 // stopped by stop, or after timeout).
 type peerProcess struct {
 	cmd    *exec.Cmd
-	stderr syncBuffer
+	stderr testkit.SyncBuffer
 	done   chan struct{}
 	err    error
 }
@@ -180,14 +181,14 @@ func TestDataDirOfAnotherCluster(t *testing.T) {
 
 	// Doing what it says: a new data dir joins as a new member.
 	p := startProcess(t, bin, c, 3, t.TempDir())
-	waitFor(t, 15*time.Second, func() bool { return c.Node(1).View().Contains(3) }, func() string {
+	testkit.WaitFor(t, 15*time.Second, func() bool { return c.Node(1).View().Contains(3) }, func() string {
 		return "peer 3 with a new data dir was not added: " + p.output()
 	})
 	waitReady(t, c, 3, true, 10*time.Second)
 	// It printed the view that added it before it leaves.
 	v := c.Node(1).View()
 	line := viewlog.FormatView(3, v.ID, v.Leader, v.Members)
-	waitFor(t, 10*time.Second, func() bool { return strings.Contains(p.output(), line) }, func() string {
+	testkit.WaitFor(t, 10*time.Second, func() bool { return strings.Contains(p.output(), line) }, func() string {
 		return "peer 3 did not print " + line + ":\n" + p.output()
 	})
 	p.cmd.Process.Signal(syscall.SIGTERM)
@@ -200,10 +201,10 @@ func TestDataDirOfAnotherCluster(t *testing.T) {
 }
 
 // diagLogs gives each peer of c a diagnostic log at level.
-func diagLogs(c *cluster, level string) map[int]*syncBuffer {
-	logs := map[int]*syncBuffer{}
+func diagLogs(c *cluster, level string) map[int]*testkit.SyncBuffer {
+	logs := map[int]*testkit.SyncBuffer{}
 	for id := 1; id <= c.Size(); id++ {
-		logs[id] = &syncBuffer{}
+		logs[id] = &testkit.SyncBuffer{}
 	}
 	c.LogLevel = level
 	prev := c.Configure
@@ -231,7 +232,7 @@ func TestPeerOfAnotherClusterRefusedAtRunTime(t *testing.T) {
 	c.start(2)
 	c.start(1)
 	c.start(3)
-	waitFor(t, 15*time.Second, func() bool {
+	testkit.WaitFor(t, 15*time.Second, func() bool {
 		v1, v3 := c.Node(1).View(), c.Node(3).View()
 		return v1.Equal(v3) && v1.Contains(1) && v1.Contains(3)
 	}, func() string { return "peers 1 and 3 did not form a cluster:\n" + c.ViewLogs() })
@@ -239,11 +240,11 @@ func TestPeerOfAnotherClusterRefusedAtRunTime(t *testing.T) {
 
 	want := "cluster: this peer's data dir belongs to cluster " + oldID + "; the peers here are cluster " + newID
 	var h api.Health
-	waitFor(t, 10*time.Second, func() bool {
+	testkit.WaitFor(t, 10*time.Second, func() bool {
 		h, _ = apiOf(c, 2, "").Ready(context.Background())
 		return !h.OK && strings.Contains(strings.Join(h.Reasons(), "; "), want)
 	}, func() string { return "peer 2's readiness: " + h.String() + "; want " + want })
-	waitFor(t, 10*time.Second, func() bool {
+	testkit.WaitFor(t, 10*time.Second, func() bool {
 		return strings.Contains(logs[1].String(), "refusing a peer of another cluster: peer=p2 its_cluster="+oldID)
 	}, func() string { return "peer 1 logged:\n" + logs[1].String() })
 	if l := logs[2].String(); !strings.Contains(l, "[ERROR]") || !strings.Contains(l, "this peer's data dir belongs to another cluster") {
@@ -299,7 +300,7 @@ func TestDiskFull(t *testing.T) {
 	f.Close()
 	c.start(4) // a view change peer 3 must store
 	var h api.Health
-	waitFor(t, 15*time.Second, func() bool {
+	testkit.WaitFor(t, 15*time.Second, func() bool {
 		h, _ = apiOf(c, 3, "").Ready(context.Background())
 		r := strings.Join(h.Reasons(), "; ")
 		return !h.OK && strings.Contains(r, "data_dir: ") && strings.Contains(r, "no space left on device")

@@ -1,37 +1,18 @@
 package systest
 
 import (
-	"bytes"
 	"net"
 	"os/exec"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"roster/internal/testkit"
 	"roster/lab/labtest"
 	"roster/peer/viewlog"
 )
-
-// syncBuffer is a bytes.Buffer safe for a process's writes and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // closedAddr returns an address nothing listens at.
 func closedAddr(t *testing.T) string {
@@ -68,10 +49,10 @@ func TestClientCommand(t *testing.T) {
 		peers = append(peers, c.Node(id).APIAddr().String())
 	}
 	dead := closedAddr(t)
-	run := func(id string, peerList []string, extra ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+	run := func(id string, peerList []string, extra ...string) (*exec.Cmd, *testkit.SyncBuffer, *testkit.SyncBuffer) {
 		args := append([]string{"client", "--group", "jobs", "--id", id, "--peers", strings.Join(peerList, ","), "--listen", "127.0.0.1:0", "--wait", "5s"}, extra...)
 		cmd := exec.Command(bin, args...)
-		var out, errOut syncBuffer
+		var out, errOut testkit.SyncBuffer
 		cmd.Stdout, cmd.Stderr = &out, &errOut
 		cmd.Env = []string{"PATH=/usr/bin:/bin"}
 		if err := cmd.Start(); err != nil {
@@ -98,7 +79,7 @@ func TestClientCommand(t *testing.T) {
 	}
 	final, _ := c.waitGroup("jobs", []string{"stays"}, 2*time.Second)
 	// "stays" prints that final view too.
-	waitFor(t, 10*time.Second, func() bool {
+	testkit.WaitFor(t, 10*time.Second, func() bool {
 		recs := groupLines(staysOut.String())
 		return len(recs) > 0 && recs[len(recs)-1].Index == final.Index
 	}, func() string { return "stays printed:\n" + staysOut.String() + staysErr.String() })

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/internal/testkit"
 	"roster/lab/faultnode"
 	"roster/lab/localcluster"
 	"roster/peer/api"
@@ -26,7 +27,7 @@ func waitReady(t *testing.T, c *cluster, id int, want bool, timeout time.Duratio
 	t.Helper()
 	var h api.Health
 	var err error
-	waitFor(t, timeout, func() bool {
+	testkit.WaitFor(t, timeout, func() bool {
 		h, err = apiOf(c, id, "").Ready(context.Background())
 		return h.ID == id && h.OK == want && (err == nil) == want
 	}, func() string {
@@ -159,7 +160,7 @@ func TestGroupsNeedToken(t *testing.T) {
 		t.Fatalf("read without the token: %+v, %v; want %d members", g, err, clients)
 	}
 	ln.Close() // every client stops answering: each owner removes its own
-	waitFor(t, 20*time.Second, func() bool {
+	testkit.WaitFor(t, 20*time.Second, func() bool {
 		g, err = open.Group(ctx, "jobs", api.ReadQuery{Consistent: true})
 		return api.IsNotFound(err) || err == nil && len(g.Members) == 0 // an empty group is gone
 	}, func() string { return fmt.Sprintf("clients left in the group: %+v (%v)", g.Members, err) })

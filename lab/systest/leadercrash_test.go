@@ -1,10 +1,14 @@
 package systest
 
 import (
+	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"roster/internal/testkit"
 	"roster/lab/faultnode"
 	"roster/peer/fsm"
 )
@@ -38,5 +42,43 @@ func TestLeaderCrashWithMessageLoss(t *testing.T) {
 	}
 	if l := c.ViewLog(1); strings.Contains(l, "view_id: 6, leader: 1, memb_list") || !strings.Contains(l, `message:"crashing"`) {
 		t.Errorf("peer 1 printed view 6 or did not print crashing:\n%s", l)
+	}
+}
+
+// TestLeaveMeetsALeaderCrash is test case 4 with a `docker restart` of 4:
+// 4 leaves gracefully, leader 1 (-t) crashes on committing its removal, 5
+// crashes right after, and 4 comes back as a new life. Three of five voters
+// are down at once for a while; the group must end in [2,3,4] at 2, 3 and 4
+// and print every view of the new life only (the checker judges it at the
+// end).
+func TestLeaveMeetsALeaderCrash(t *testing.T) {
+	c := newCluster(t, 5)
+	c.Faults = func(id int) (faultnode.Options, bool) { return faultnode.Options{LeaderCrash: true}, id == 1 }
+	if l := os.Getenv("SYSTEST_LOG"); l != "" {
+		c.LogLevel = l // diagnostics on stderr
+	}
+	withoutDataDir(c, 4)
+	c.startAll(5)
+	testkit.WaitFor(t, 15*time.Second, func() bool { return slices.Equal(c.Node(1).Voters(), ids(1, 5)) }, func() string {
+		return fmt.Sprintf("voters %v, want all five", c.Node(1).Voters())
+	})
+	one := c.FaultPeer(1)
+	left := make(chan struct{})
+	go func() {
+		defer close(left)
+		c.Leave(4)
+	}()
+	select {
+	case <-one.Crashed():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("leader 1 did not crash on removing 4")
+	}
+	c.Crash(1) // already stopped: forget it
+	c.Crash(5)
+	<-left
+	c.start(4)
+	v := c.waitViewAt([]int{2, 3, 4}, []int{2, 3, 4}, 30*time.Second)
+	if v.Leader == 1 || v.Leader == 5 {
+		t.Fatalf("final view %+v, want [2,3,4] by a survivor", v)
 	}
 }

@@ -3,14 +3,13 @@ package systest
 import (
 	"fmt"
 	"os"
-
-	"roster/peer/fsm"
-
 	"slices"
 	"testing"
 	"time"
 
+	"roster/internal/testkit"
 	"roster/lab/faultnode"
+	"roster/peer/fsm"
 )
 
 // TestPartitionWithTheLeaderInTheMinority cuts {1,2} (1 leads) from
@@ -26,7 +25,7 @@ func TestPartitionWithTheLeaderInTheMinority(t *testing.T) {
 		t.Fatalf("view %+v: want peer 1 to lead before the cut", before)
 	}
 	// {3,4,5} can only go on without 1 and 2 once all five vote.
-	waitFor(t, 15*time.Second, func() bool { return slices.Equal(c.Node(1).Voters(), ids(1, 5)) }, func() string {
+	testkit.WaitFor(t, 15*time.Second, func() bool { return slices.Equal(c.Node(1).Voters(), ids(1, 5)) }, func() string {
 		return fmt.Sprintf("voters %v, want all five", c.Node(1).Voters())
 	})
 	c.expect = []int{1, 2}

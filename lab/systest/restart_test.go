@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/internal/testkit"
 	"roster/peer/config"
 	"roster/peer/viewlog"
 )
@@ -60,7 +61,7 @@ func TestRestartWithoutDataDirPrintsOnlyItsNewLife(t *testing.T) {
 	if v.ID != 6 || !v.HasLife(3, c.Node(3).Life()) {
 		t.Fatalf("view after the restart %+v, want view 6 holding peer 3's new life %d", v, c.Node(3).Life())
 	}
-	waitFor(t, 5*time.Second, func() bool { return len(linesOf(c, 3, before)) >= 2 }, func() string { return c.ViewLog(3) })
+	testkit.WaitFor(t, 5*time.Second, func() bool { return len(linesOf(c, 3, before)) >= 2 }, func() string { return c.ViewLog(3) })
 	assertNewLife(t, c, 3, before, 6)
 }
 
@@ -80,7 +81,7 @@ func TestGracefulRestartWithoutDataDir(t *testing.T) {
 	}
 	// The leave was committed (view 5 [1,3,4]) before the restart, or not:
 	// either way peer 2's new life starts at the view that re-added it.
-	waitFor(t, 5*time.Second, func() bool { return len(linesOf(c, 2, before)) >= 2 }, func() string { return c.ViewLog(2) })
+	testkit.WaitFor(t, 5*time.Second, func() bool { return len(linesOf(c, 2, before)) >= 2 }, func() string { return c.ViewLog(2) })
 	readmit := uint64(0)
 	for _, in := range c.Installs() {
 		if in.Peer == 2 && in.View.HasLife(2, c.Node(2).Life()) {
@@ -105,7 +106,7 @@ func TestQuickRestartIsANewLife(t *testing.T) {
 	c.Crash(4)
 	before := len(linesOf(c, 4, 0))
 	c.start(4)
-	waitFor(t, 15*time.Second, func() bool {
+	testkit.WaitFor(t, 15*time.Second, func() bool {
 		n := c.Node(1)
 		return n != nil && n.View().HasLife(4, c.Node(4).Life())
 	}, func() string {
@@ -115,7 +116,7 @@ func TestQuickRestartIsANewLife(t *testing.T) {
 	if v.ID < 6 {
 		t.Fatalf("view %+v: want the old life removed (view 5) and the new one admitted (view 6)", v)
 	}
-	waitFor(t, 5*time.Second, func() bool { return len(linesOf(c, 4, before)) >= 2 }, func() string { return c.ViewLog(4) })
+	testkit.WaitFor(t, 5*time.Second, func() bool { return len(linesOf(c, 4, before)) >= 2 }, func() string { return c.ViewLog(4) })
 	assertNewLife(t, c, 4, before, v.ID)
 }
 
@@ -142,14 +143,14 @@ func TestLeaderGracefulRestart(t *testing.T) {
 	c.start(1)
 	restarted := time.Now()
 	life := c.Node(1).Life()
-	waitFor(t, 15*time.Second, func() bool {
+	testkit.WaitFor(t, 15*time.Second, func() bool {
 		n := c.Node(2)
 		return n != nil && n.View().HasLife(1, life)
 	}, func() string {
 		return fmt.Sprintf("peer 2 holds %+v, want peer 1's new life %d", c.Node(2).View(), life)
 	})
 	v := c.waitView(ids(1, 4), 15*time.Second)
-	waitFor(t, 5*time.Second, func() bool { return len(linesOf(c, 1, before)) >= 2 }, func() string { return c.ViewLog(1) })
+	testkit.WaitFor(t, 5*time.Second, func() bool { return len(linesOf(c, 1, before)) >= 2 }, func() string { return c.ViewLog(1) })
 	readmit := uint64(0)
 	for _, in := range c.Installs() {
 		if in.Peer == 1 && in.View.HasLife(1, life) {

@@ -195,3 +195,46 @@ func resolve(ctx context.Context, host string, env Env) ([]net.IP, error) {
 func usable(ip net.IP) bool {
 	return !ip.IsUnspecified() && !ip.IsLoopback() && !ip.IsLinkLocalUnicast() && !ip.IsMulticast()
 }
+
+// Local reports whether ip is still one of this host's addresses; when the
+// host cannot tell (its interfaces cannot be listed), it says yes. A peer
+// whose advertised address is no longer local has moved (a container
+// reconnected to its network with another IP) and must choose again. It is
+// safe for concurrent use if env is.
+func Local(ip net.IP, env Env) bool {
+	if ip == nil {
+		return true
+	}
+	local, err := env.LocalAddrs()
+	if err != nil {
+		return true
+	}
+	for _, l := range local {
+		if l.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// Sole returns this host's only usable address (not loopback, link-local,
+// multicast or unspecified), if it has exactly one: a container on one
+// network. It needs no name lookup, so a peer that moved can announce its
+// new address before DNS answers. It is safe for concurrent use if env is.
+func Sole(env Env) (net.IP, bool) {
+	local, err := env.LocalAddrs()
+	if err != nil {
+		return nil, false
+	}
+	var sole net.IP
+	for _, ip := range local {
+		if !usable(ip) {
+			continue
+		}
+		if sole != nil && !sole.Equal(ip) {
+			return nil, false
+		}
+		sole = ip
+	}
+	return sole, sole != nil
+}

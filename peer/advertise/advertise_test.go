@@ -201,3 +201,33 @@ func TestSystemRoutesLoopback(t *testing.T) {
 		t.Errorf("LocalAddrs = %v, want the loopback address among them", addrs)
 	}
 }
+
+// TestLocalAndSole: a peer whose address left its interfaces has moved; a
+// container on one network has one usable address, found without DNS.
+func TestLocalAndSole(t *testing.T) {
+	h := &fakeHost{local: []string{"127.0.0.1", "::1", "fe80::1", "172.30.70.12"}}
+	if !Local(net.ParseIP("172.30.70.12"), h.env()) {
+		t.Error("an interface address is not local")
+	}
+	if Local(net.ParseIP("172.30.70.11"), h.env()) {
+		t.Error("an address of no interface is local")
+	}
+	if ip, ok := Sole(h.env()); !ok || ip.String() != "172.30.70.12" {
+		t.Errorf("Sole = %v, %v; want 172.30.70.12", ip, ok)
+	}
+	if len(h.looked) != 0 {
+		t.Errorf("names looked up: %v", h.looked)
+	}
+	h.local = append(h.local, "10.0.1.5")
+	if ip, ok := Sole(h.env()); ok {
+		t.Errorf("two usable addresses: Sole = %v, want none", ip)
+	}
+	h.local = []string{"127.0.0.1"} // cut off every network
+	if ip, ok := Sole(h.env()); ok {
+		t.Errorf("loopback only: Sole = %v, want none", ip)
+	}
+	broken := Env{LocalAddrs: func() ([]net.IP, error) { return nil, errors.New("netlink") }}
+	if !Local(net.ParseIP("10.0.0.1"), broken) {
+		t.Error("interfaces unreadable: an address counts as gone (the peer would move for nothing)")
+	}
+}

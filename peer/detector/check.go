@@ -169,7 +169,7 @@ func (d *Detector) answers(name string, ip net.IP) bool {
 	acks := make(chan bool, pingsPerRound)
 	for range pingsPerRound {
 		go func() {
-			_, err := d.ml.Ping(name, addr)
+			_, err := d.ml.Load().Ping(name, addr)
 			acks <- err == nil
 		}()
 	}

@@ -85,9 +85,10 @@ type Member struct {
 // concurrent use.
 type Detector struct {
 	cfg     Config
-	ml      *memberlist.Memberlist
+	ml      atomic.Pointer[memberlist.Memberlist] // the current instance (see Readvertise)
 	log     hclog.Logger
 	changed chan struct{}
+	kick    chan struct{} // wakes Run for a re-join round now
 	// probeTimeout is memberlist's ProbeTimeout: how long a ping waits.
 	probeTimeout time.Duration
 
@@ -98,16 +99,21 @@ type Detector struct {
 	running atomic.Int64 // goroutines started by goLocked and not yet ended (for tests)
 	rounds  atomic.Int64 // rounds of direct pings sent (for tests)
 
-	mu      sync.Mutex
-	closed  bool // Shutdown was called: start no goroutine
-	alive   map[int]Member
-	leaving map[int]bool      // peers that announced a graceful leave
-	pending map[int]Member    // declared dead by memberlist, not yet confirmed
-	down    map[int]bool      // confirmed dead by a direct check
-	checks  map[int]bool      // direct checks in flight
-	joining map[int]bool      // re-joins in flight
-	acked   map[int]time.Time // last ack to a direct ping
-	meta    Meta
+	mu        sync.Mutex
+	closed    bool // Shutdown was called: start no goroutine
+	alive     map[int]Member
+	leaving   map[int]bool      // peers that announced a graceful leave
+	pending   map[int]Member    // declared dead by memberlist, not yet confirmed
+	down      map[int]bool      // confirmed dead by a direct check
+	checks    map[int]bool      // direct checks in flight
+	joining   map[int]bool      // re-joins in flight
+	acked     map[int]time.Time // last ack to a direct ping
+	meta      Meta
+	gen       uint64    // number of the current memberlist instance
+	suspended bool      // the instance is stopped until Readvertise (see Suspend)
+	movedAt   time.Time // when this peer last re-announced itself at a new address
+
+	restart sync.Mutex // one Readvertise at a time
 
 	lines *netguard.LineWriter // memberlist's log, at a bounded rate
 }
@@ -118,6 +124,7 @@ func Start(cfg Config) (*Detector, error) {
 		cfg:     cfg,
 		log:     cfg.Logger.Named("detector"),
 		changed: make(chan struct{}, 1),
+		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		alive:   map[int]Member{},
 		leaving: map[int]bool{},
@@ -128,6 +135,21 @@ func Start(cfg Config) (*Detector, error) {
 		acked:   map[int]time.Time{},
 		meta:    cfg.Meta,
 	}
+	d.lines = netguard.NewLineWriter(shutdownFilter{cfg.Logger.Named("memberlist").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})})
+	ml, err := d.create(cfg.AdvertiseAddr, 0)
+	if err != nil {
+		d.lines.Close()
+		return nil, err
+	}
+	d.ml.Store(ml)
+	return d, nil
+}
+
+// create starts a memberlist instance, with a transport of its own, that
+// announces advertise ("": memberlist's choice); gen numbers the instance
+// (see Readvertise).
+func (d *Detector) create(advertise string, gen uint64) (*memberlist.Memberlist, error) {
+	cfg := d.cfg
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.Self.Name
 	mc.BindAddr = cfg.BindAddr
@@ -135,11 +157,13 @@ func Start(cfg Config) (*Detector, error) {
 		mc.BindAddr = "0.0.0.0"
 	}
 	mc.BindPort = cfg.Port
-	mc.AdvertiseAddr = cfg.AdvertiseAddr
+	mc.AdvertiseAddr = advertise
 	mc.AdvertisePort = cfg.Port
 	tune(mc)
-	d.probeTimeout = mc.ProbeTimeout
-	mc.Events = (*events)(d)
+	if gen == 0 {
+		d.probeTimeout = mc.ProbeTimeout // the same for every instance
+	}
+	mc.Events = &events{d: d, gen: gen}
 	mc.Delegate = (*delegate)(d)
 	mc.Alive = (*alive)(d)
 	mc.Label = Label
@@ -148,7 +172,6 @@ func Start(cfg Config) (*Detector, error) {
 	// memberlist inflates compressed messages without a bound; roster's
 	// peers never send one, and the guard drops those that come.
 	mc.EnableCompression = false
-	d.lines = netguard.NewLineWriter(shutdownFilter{cfg.Logger.Named("memberlist").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})})
 	// Routine complaints become debug lines first: the line writer limits
 	// the rate of warnings and errors only.
 	mc.Logger = log.New(logFilter{d.lines}, "", 0)
@@ -177,11 +200,9 @@ func Start(cfg Config) (*Detector, error) {
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		t.Shutdown()
-		d.lines.Close()
 		return nil, fmt.Errorf("start memberlist: %w", err)
 	}
-	d.ml = ml
-	return d, nil
+	return ml, nil
 }
 
 // tune sets memberlist's timings for a LAN with a 1.1 s probe period.
@@ -198,7 +219,7 @@ func tune(mc *memberlist.Config) {
 }
 
 // LocalAddr returns the IP this peer advertises.
-func (d *Detector) LocalAddr() net.IP { return d.ml.LocalNode().Addr }
+func (d *Detector) LocalAddr() net.IP { return d.ml.Load().LocalNode().Addr }
 
 // Changed delivers a signal after the alive set may have changed.
 func (d *Detector) Changed() <-chan struct{} { return d.changed }
@@ -243,13 +264,17 @@ func (d *Detector) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		d.rejoinMissing(ctx)
+		if !d.Suspended() {
+			d.rejoinMissing(ctx)
+			d.reannounce()
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.stop:
 			return
 		case <-t.C:
+		case <-d.kick:
 		}
 	}
 }
@@ -296,7 +321,7 @@ func (d *Detector) rejoin(ctx context.Context, p hostsfile.Peer) {
 	// for it (the call ends on its own).
 	joined := make(chan error, 1)
 	go func() {
-		_, err := d.ml.Join([]string{d.seed(p)})
+		_, err := d.ml.Load().Join([]string{d.seed(p)})
 		joined <- err
 	}()
 	select {
@@ -328,7 +353,7 @@ func (d *Detector) SetJoined() {
 	d.mu.Unlock()
 	// A timeout only says the update has not gone out yet: it goes with the
 	// next gossip.
-	if err := d.ml.UpdateNode(time.Second); err != nil {
+	if err := d.ml.Load().UpdateNode(time.Second); err != nil {
 		d.log.Debug("announce joined", "error", err)
 	}
 }
@@ -354,7 +379,7 @@ func (d *Detector) JoinNow() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.ml.Join([]string{d.seed(p)})
+			d.ml.Load().Join([]string{d.seed(p)})
 		}()
 	}
 	wg.Wait()
@@ -365,10 +390,10 @@ func (d *Detector) Leave(timeout time.Duration) error {
 	d.mu.Lock()
 	d.meta.Leaving = true
 	d.mu.Unlock()
-	if err := d.ml.UpdateNode(timeout / 2); err != nil {
+	if err := d.ml.Load().UpdateNode(timeout / 2); err != nil {
 		d.log.Warn("announce leave", "error", err)
 	}
-	return d.ml.Leave(timeout / 2)
+	return d.ml.Load().Leave(timeout / 2)
 }
 
 // shutdownWait bounds how long Shutdown waits for the detector's
@@ -387,7 +412,7 @@ func (d *Detector) Shutdown() error {
 		close(d.stop)
 	}
 	d.mu.Unlock()
-	err := d.ml.Shutdown()
+	err := d.ml.Load().Shutdown()
 	d.lines.Close()
 	done := make(chan struct{})
 	go func() {

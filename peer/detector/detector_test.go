@@ -1,7 +1,6 @@
 package detector
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -16,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 
+	"roster/internal/testkit"
 	"roster/peer/hostsfile"
 )
 
@@ -28,18 +28,6 @@ const deadline = 15 * time.Second
 
 const gossipPort = 7946
 
-// eventually polls cond until it holds, failing the test at the deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(deadline)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %v waiting for %s", deadline, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // needLoopbackIP skips the test when the host cannot bind ip (only
 // 127.0.0.1 is bound on some systems).
 func needLoopbackIP(t *testing.T, ip string) {
@@ -49,24 +37,6 @@ func needLoopbackIP(t *testing.T, ip string) {
 		t.Skipf("cannot bind %s on this host: %v", ip, err)
 	}
 	ln.Close()
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // cut drops the UDP packets a peer sends to one IP while it is set: that
@@ -105,7 +75,7 @@ func (c *cut) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) 
 // peer is one detector of a test cluster.
 type peer struct {
 	*Detector
-	logs *syncBuffer
+	logs *testkit.SyncBuffer
 	cut  *cut // nil unless the peer was started with one
 
 	mu    sync.Mutex
@@ -153,7 +123,7 @@ func newTestCluster(t *testing.T, n int) *testCluster {
 // peer cutTo. It joins the others through Run (every 200 ms).
 func (c *testCluster) start(id int, cutTo int) *peer {
 	t := c.t
-	p := &peer{logs: &syncBuffer{}, downs: map[int]int{}}
+	p := &peer{logs: &testkit.SyncBuffer{}, downs: map[int]int{}}
 	cfg := Config{
 		Self: c.hosts.Peers[id-1], Hosts: c.hosts,
 		BindAddr: c.ip(id), AdvertiseAddr: c.ip(id), Port: gossipPort,
@@ -201,7 +171,7 @@ func (c *testCluster) start(id int, cutTo int) *peer {
 // converge waits until every listed peer sees all of them as members.
 func (c *testCluster) converge(ids ...int) {
 	c.t.Helper()
-	eventually(c.t, fmt.Sprintf("peers %v to see each other", ids), func() bool {
+	testkit.Eventually(c.t, deadline, fmt.Sprintf("peers %v to see each other", ids), func() bool {
 		for _, a := range ids {
 			for _, b := range ids {
 				if !c.peers[a-1].member(b) {
@@ -232,7 +202,7 @@ func TestCheckConfirmsCrash(t *testing.T) {
 	c.peers[2].Shutdown() // crash: nobody is told
 	start := time.Now()
 	p1.Check(3)
-	eventually(t, "OnDown(3) at p1", func() bool { return p1.downCount(3) == 1 })
+	testkit.Eventually(t, deadline, "OnDown(3) at p1", func() bool { return p1.downCount(3) == 1 })
 	t.Logf("confirmed down %v after the crash", time.Since(start))
 	if p1.member(3) {
 		t.Fatalf("p1 still counts 3 as a member after OnDown: %v", p1.Members())
@@ -257,14 +227,14 @@ func TestCheckRefutesLivePeer(t *testing.T) {
 	if !p1.checking(2) {
 		t.Fatal("no check of 2 in flight right after Check(2)")
 	}
-	eventually(t, "the check of 2 to end", func() bool { return !p1.checking(2) })
+	testkit.Eventually(t, deadline, "the check of 2 to end", func() bool { return !p1.checking(2) })
 	if p1.downCount(2) != 0 || !p1.member(2) {
 		t.Fatalf("live peer 2 confirmed down: downs %d, members %v", p1.downCount(2), p1.Members())
 	}
 
 	// memberlist's (false) dead verdict on 2.
-	node := p1.ml.LocalNode()
-	for _, n := range p1.ml.Members() {
+	node := p1.ml.Load().LocalNode()
+	for _, n := range p1.ml.Load().Members() {
 		if n.Name == "p2" {
 			node = n
 		}
@@ -273,7 +243,7 @@ func TestCheckRefutesLivePeer(t *testing.T) {
 		t.Fatal("p1's memberlist does not list p2")
 	}
 	rounds := p1.rounds.Load()
-	(*events)(p1.Detector).NotifyLeave(node)
+	(&events{d: p1.Detector}).NotifyLeave(node)
 	if !p1.checking(2) {
 		t.Fatal("no check of 2 after memberlist declared it dead")
 	}
@@ -281,13 +251,13 @@ func TestCheckRefutesLivePeer(t *testing.T) {
 		t.Fatal("2 left the members on memberlist's verdict alone")
 	}
 	// The check refutes it and re-checks it while memberlist says dead.
-	eventually(t, "a re-check of 2", func() bool { return p1.rounds.Load() >= rounds+2 })
+	testkit.Eventually(t, deadline, "a re-check of 2", func() bool { return p1.rounds.Load() >= rounds+2 })
 	if !p1.checking(2) || !p1.pendingHas(2) || !p1.member(2) || p1.downCount(2) != 0 {
 		t.Fatalf("after a re-check: checking %v, pending %v, member %v, downs %d; want true, true, true, 0",
 			p1.checking(2), p1.pendingHas(2), p1.member(2), p1.downCount(2))
 	}
-	(*events)(p1.Detector).NotifyJoin(node) // memberlist sees it alive again
-	eventually(t, "the re-checks of 2 to end", func() bool { return !p1.checking(2) })
+	(&events{d: p1.Detector}).NotifyJoin(node) // memberlist sees it alive again
+	testkit.Eventually(t, deadline, "the re-checks of 2 to end", func() bool { return !p1.checking(2) })
 	if p1.downCount(2) != 0 || !p1.member(2) {
 		t.Fatalf("live peer 2 confirmed down: downs %d, members %v", p1.downCount(2), p1.Members())
 	}
@@ -313,12 +283,12 @@ func TestRecheckReadmitsPeer(t *testing.T) {
 
 	p1.cut.on.Store(true)
 	p1.Check(3)
-	eventually(t, "OnDown(3) at p1", func() bool { return p1.downCount(3) == 1 })
+	testkit.Eventually(t, deadline, "OnDown(3) at p1", func() bool { return p1.downCount(3) == 1 })
 	if p1.member(3) {
 		t.Fatalf("3 still a member after OnDown: %v", p1.Members())
 	}
 	p1.cut.on.Store(false)
-	eventually(t, "3 back among p1's members", func() bool { return p1.member(3) })
+	testkit.Eventually(t, deadline, "3 back among p1's members", func() bool { return p1.member(3) })
 	if !strings.Contains(p1.logs.String(), "peer answers again") {
 		t.Fatalf("3 came back, but not through a re-check; p1's log:\n%s", p1.logs)
 	}
@@ -340,7 +310,7 @@ func TestShutdownEndsGoroutines(t *testing.T) {
 
 	p1.cut.on.Store(true)
 	p1.Check(3)
-	eventually(t, "OnDown(3) at p1", func() bool { return p1.downCount(3) == 1 })
+	testkit.Eventually(t, deadline, "OnDown(3) at p1", func() bool { return p1.downCount(3) == 1 })
 	if !p1.checking(3) {
 		t.Fatal("no re-check of 3 running")
 	}
@@ -356,7 +326,7 @@ func TestShutdownEndsGoroutines(t *testing.T) {
 	t.Logf("Shutdown took %v", took)
 	// Late signals start nothing.
 	p1.Check(2)
-	(*events)(p1.Detector).NotifyLeave(&memberlist.Node{Name: "p2", Addr: net.ParseIP(c.ip(2))})
+	(&events{d: p1.Detector}).NotifyLeave(&memberlist.Node{Name: "p2", Addr: net.ParseIP(c.ip(2))})
 	p1.rejoinMissing(context.Background())
 	if n := p1.running.Load(); n != 0 {
 		t.Fatalf("%d goroutines started after Shutdown", n)
@@ -372,7 +342,7 @@ func TestShutdownEndsGoroutines(t *testing.T) {
 			p.Shutdown()
 		}
 	}
-	eventually(t, "no goroutine in detector code", func() bool {
+	testkit.Eventually(t, deadline, "no goroutine in detector code", func() bool {
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
 		for _, g := range strings.Split(string(buf), "\n\n") {

@@ -6,16 +6,20 @@ import (
 	"github.com/hashicorp/memberlist"
 )
 
-// events receives memberlist's membership callbacks. memberlist calls them
-// from its own goroutines, one at a time.
-type events Detector
+// events receives the membership callbacks of memberlist instance gen.
+// memberlist calls them from its own goroutines, one at a time; those of an
+// instance replaced by Readvertise are ignored.
+type events struct {
+	d   *Detector
+	gen uint64
+}
 
-func (e *events) NotifyJoin(n *memberlist.Node)   { (*Detector)(e).up(n) }
-func (e *events) NotifyUpdate(n *memberlist.Node) { (*Detector)(e).up(n) }
-func (e *events) NotifyLeave(n *memberlist.Node)  { (*Detector)(e).gone(n) }
+func (e *events) NotifyJoin(n *memberlist.Node)   { e.d.up(n, e.gen) }
+func (e *events) NotifyUpdate(n *memberlist.Node) { e.d.up(n, e.gen) }
+func (e *events) NotifyLeave(n *memberlist.Node)  { e.d.gone(n, e.gen) }
 
-// up records a node that memberlist sees alive.
-func (d *Detector) up(n *memberlist.Node) {
+// up records a node that memberlist instance gen sees alive.
+func (d *Detector) up(n *memberlist.Node, gen uint64) {
 	id, ok := d.cfg.Hosts.ID(n.Name)
 	if !ok {
 		d.log.Warn("ignoring a node that is not in the hostsfile", "name", n.Name, "addr", n.Address())
@@ -26,27 +30,35 @@ func (d *Detector) up(n *memberlist.Node) {
 		d.log.Warn("ignoring a node with unreadable metadata", "name", n.Name, "addr", n.Address())
 		return
 	}
-	if d.cfg.OnAddr != nil {
-		d.cfg.OnAddr(id, n.Addr)
-	}
 	d.mu.Lock()
+	if gen != d.gen {
+		d.mu.Unlock()
+		return
+	}
 	d.alive[id] = Member{ID: id, Addr: n.Addr, Meta: meta}
 	d.leaving[id] = meta.Leaving
 	delete(d.pending, id)
 	delete(d.down, id)
 	d.mu.Unlock()
+	if d.cfg.OnAddr != nil {
+		d.cfg.OnAddr(id, n.Addr)
+	}
 	d.notify()
 }
 
 // gone records a node that memberlist declared dead or that left. A
 // graceful leave removes it at once. A death is only a suspicion until a
 // direct check confirms it (see Check), unless a check already did.
-func (d *Detector) gone(n *memberlist.Node) {
+func (d *Detector) gone(n *memberlist.Node, gen uint64) {
 	id, ok := d.cfg.Hosts.ID(n.Name)
 	if !ok {
 		return
 	}
 	d.mu.Lock()
+	if gen != d.gen {
+		d.mu.Unlock()
+		return
+	}
 	m, wasAlive := d.alive[id]
 	graceful := d.leaving[id]
 	confirmed := d.down[id]

@@ -65,7 +65,7 @@ func (d *Detector) SetCluster(id string) {
 	d.mu.Lock()
 	d.meta.Cluster = id
 	d.mu.Unlock()
-	if err := d.ml.UpdateNode(time.Second); err != nil {
+	if err := d.ml.Load().UpdateNode(time.Second); err != nil {
 		d.log.Warn("announce cluster id", "error", err)
 	}
 }

@@ -20,9 +20,15 @@ import (
 //     the voter), and transfers leadership.
 //  2. It announces its leave through memberlist, so the leader removes it
 //     at once rather than after a failure detection.
-//  3. It waits until the view that removes it has committed (it may need
-//     this peer's vote) before it stops.
+//  3. It waits until the view that removes it has committed and it no
+//     longer votes (both may need this peer's vote) before it stops. A
+//     peer that goes while the configuration still counts it as a voter
+//     leaves the others a quorum short: with one more member down they
+//     stall until it comes back. If it is elected leader meanwhile (the
+//     leader crashed during the leave), it hands its leadership over again,
+//     so that the next leader finishes its removal.
 //
+// A leaving peer takes no leader steps: its reconcile loop stops first.
 // Each step is bounded by the leave's timeout.
 
 // Leave leaves the group gracefully within timeout, then stops the peer.
@@ -31,6 +37,8 @@ func (n *Node) Leave(timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	if n.raft != nil && n.raft.State() == raft.Leader {
 		n.handOver(deadline)
+	} else {
+		n.stopReconcile(deadline)
 	}
 	if n.det != nil {
 		if err := n.det.Leave(time.Until(deadline)); err != nil {
@@ -115,7 +123,9 @@ func (n *Node) stopReconcile(deadline time.Time) {
 const removalPoll = 10 * time.Millisecond
 
 // awaitRemoval waits until this peer holds a committed view without its
-// life, Raft stops, or deadline.
+// life and the latest Raft configuration has it no longer as a voter, until
+// Raft stops (a removed server's Raft shuts down), or until deadline. Elected
+// leader meanwhile, it hands over.
 func (n *Node) awaitRemoval(deadline time.Time) {
 	if n.raft == nil {
 		return
@@ -123,9 +133,29 @@ func (n *Node) awaitRemoval(deadline time.Time) {
 	t := time.NewTicker(removalPoll)
 	defer t.Stop()
 	for time.Now().Before(deadline) && n.raft.State() != raft.Shutdown {
-		if !n.fsm.View().HasLife(n.cfg.Self.ID, n.life) {
+		if n.raft.State() == raft.Leader {
+			n.log.Info("elected leader while leaving: handing over")
+			n.handOver(deadline)
+		}
+		if !n.fsm.View().HasLife(n.cfg.Self.ID, n.life) && !n.votes(deadline) {
 			return
 		}
 		<-t.C
 	}
+}
+
+// votes reports whether the latest Raft configuration (committed or not)
+// has this peer as a voter; false when Raft does not answer by deadline.
+func (n *Node) votes(deadline time.Time) bool {
+	cf := n.raft.GetConfiguration()
+	if err := await(cf, deadline); err != nil {
+		return false
+	}
+	self := reconcile.ServerID(n.cfg.Self.ID)
+	for _, srv := range cf.Configuration().Servers {
+		if srv.ID == self {
+			return srv.Suffrage == raft.Voter
+		}
+	}
+	return false
 }

@@ -29,6 +29,7 @@ import (
 	"roster/peer/identity"
 	"roster/peer/metrics"
 	"roster/peer/netguard"
+	"roster/peer/raftpeer"
 	"roster/peer/reconcile"
 	"roster/peer/secure"
 	"roster/peer/viewlog"
@@ -73,7 +74,7 @@ type Node struct {
 	printer *printer
 	det     *detector.Detector
 	raft    *raft.Raft
-	trans   *raft.NetworkTransport
+	trans   *raftpeer.Transport
 	stores  stores
 	faults  *diskFaults   // storage operations failing now (for /ready)
 	guard   *clusterGuard // peers of another cluster, refused
@@ -91,6 +92,7 @@ type Node struct {
 	stream     *stream
 
 	onPeerAddr func(id int, ip net.IP)
+	addrs      peerAddrs // where each peer was last seen
 
 	cancel   context.CancelFunc
 	stopLoop context.CancelFunc // stops the reconcile loop alone (a leave)
@@ -157,6 +159,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	// memberlist has picked it, before Raft's transport asks for it.
 	if n.stream, err = listenStream(streamConfig{
 		Bind: net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)),
+		Self: string(reconcile.ServerID(cfg.Self.ID)),
 		TLS:  n.tls, Resolver: n.resolver, AddrCheck: cfg.CheckAddrs(), Log: n.netLog,
 	}); err != nil {
 		return nil, fmt.Errorf("raft port: %w", unwrapNet(err))
@@ -180,7 +183,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}); err != nil {
 		return nil, err
 	}
-	n.stream.cfg.Advertise = &net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort}
+	n.stream.SetAdvertise(&net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort})
 	if err = n.checkClusterAtStart(cluster); err != nil {
 		return nil, err
 	}
@@ -227,6 +230,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	})
 	n.goRun(func() { n.watchHeartbeats(ctx) })
 	n.goRun(func() { n.watchCluster(ctx) })
+	n.goRun(func() { n.watchAddress(ctx) })
 	if cfg.DataDir != "" {
 		n.goRun(func() { n.watchDisk(ctx) })
 	}
@@ -302,9 +306,12 @@ func (n *Node) startRaft(opts Options) error {
 	if opts.WrapStream != nil {
 		stream = opts.WrapStream(stream)
 	}
-	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net"), n.netRaftLog},
-	})
+	n.trans = &raftpeer.Transport{
+		NetworkTransport: raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream: stream, MaxPool: 3, Timeout: 2 * time.Second, Logger: quietLogger{n.log.Named("raft-net"), n.netRaftLog},
+		}),
+		Where: n.raftAddr,
+	}
 	rc := raftConfig(cfg.Self.ID, quietLogger{Logger: n.log.Named("raft")})
 	compactSooner(rc)
 	if tuneRaft != nil {
@@ -467,8 +474,12 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 	}
 }
 
-// learnAddr passes a peer's address to Options.OnPeerAddr.
+// learnAddr notes a peer's address (dropping the Raft connections to its
+// old one if it moved) and passes it to Options.OnPeerAddr.
 func (n *Node) learnAddr(id int, ip net.IP) {
+	if n.addrs.moved(id, ip) {
+		n.peerMoved(id, ip)
+	}
 	if n.onPeerAddr != nil {
 		n.onPeerAddr(id, ip)
 	}

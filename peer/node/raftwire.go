@@ -9,6 +9,8 @@ import (
 	"io"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
+
+	"roster/peer/raftpeer"
 )
 
 // Bounds on what one Raft connection can make a peer hold. roster's
@@ -50,17 +52,21 @@ type rpcHead struct {
 // wireReader reads Raft requests off an accepted connection one whole
 // request at a time, so that Raft's decoder only sees requests that are
 // well-formed msgpack within MaxRPCBytes, of a known type, and (when check
-// is set) sent by the peer the connection comes from. Not safe for
-// concurrent use (Raft reads a connection from one goroutine).
+// is set) sent by the peer the connection comes from. A connection may
+// start with a preamble naming the peer it is meant for (package
+// raftpeer): one that names another peer than self is refused. Not safe
+// for concurrent use (Raft reads a connection from one goroutine).
 type wireReader struct {
-	br    *bufio.Reader
-	check func(id string) error // nil: senders are not checked
-	buf   bytes.Buffer          // the current request, served to Raft
-	raw   int64                 // snapshot bytes still to pass through
+	br      *bufio.Reader
+	check   func(id string) error // nil: senders are not checked
+	self    string                // this peer's id, for the preamble
+	started bool                  // the first request (or preamble) was read
+	buf     bytes.Buffer          // the current request, served to Raft
+	raw     int64                 // snapshot bytes still to pass through
 }
 
-func newWireReader(r io.Reader, check func(id string) error) *wireReader {
-	return &wireReader{br: bufio.NewReaderSize(r, 16<<10), check: check}
+func newWireReader(r io.Reader, self string, check func(id string) error) *wireReader {
+	return &wireReader{br: bufio.NewReaderSize(r, 16<<10), self: self, check: check}
 }
 
 // Read serves the current request, reading and checking the next one first
@@ -89,6 +95,17 @@ func (w *wireReader) next() error {
 	t, err := w.br.ReadByte()
 	if err != nil {
 		return err
+	}
+	if !w.started {
+		w.started = true
+		if t == raftpeer.Magic {
+			if err := raftpeer.ReadPreamble(w.br, w.self); err != nil {
+				return err
+			}
+			if t, err = w.br.ReadByte(); err != nil {
+				return err
+			}
+		}
 	}
 	if t >= rpcTypes {
 		return fmt.Errorf("unknown raft request type %d", t)

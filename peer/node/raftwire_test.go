@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 	"github.com/hashicorp/raft"
+
+	"roster/peer/raftpeer"
 )
 
 func encodeRPC(t *testing.T, typ byte, req any) []byte {
@@ -32,7 +34,7 @@ func TestWireReaderPassesRaftRequests(t *testing.T) {
 	vote := &raft.RequestVoteRequest{RPCHeader: raft.RPCHeader{ID: []byte("2")}, Term: 8}
 	in := append(encodeRPC(t, rpcAppendEntries, ae), encodeRPC(t, rpcRequestVote, vote)...)
 	var senders []string
-	w := newWireReader(bytes.NewReader(in), func(id string) error { senders = append(senders, id); return nil })
+	w := newWireReader(bytes.NewReader(in), "", func(id string) error { senders = append(senders, id); return nil })
 	out, err := io.ReadAll(w)
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +71,7 @@ func TestWireReaderRefuses(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			w := newWireReader(bytes.NewReader(c.in), func(id string) error {
+			w := newWireReader(bytes.NewReader(c.in), "", func(id string) error {
 				if id != "2" {
 					return errors.New("sender " + id + " is not at 127.0.0.2")
 				}
@@ -80,5 +82,32 @@ func TestWireReaderRefuses(t *testing.T) {
 				t.Fatalf("read %d bytes, error %v; want none and %q", n, err, c.want)
 			}
 		})
+	}
+}
+
+// TestWireReaderPreamble: a connection meant for this peer passes its
+// requests through without the preamble; one meant for another peer (its
+// old address now belongs to this one) is refused before any request.
+func TestWireReaderPreamble(t *testing.T) {
+	vote := encodeRPC(t, rpcRequestVote, &raft.RequestVoteRequest{RPCHeader: raft.RPCHeader{ID: []byte("2")}, Term: 8})
+	pre := func(id string) []byte {
+		var b bytes.Buffer
+		if err := raftpeer.WritePreamble(&b, id); err != nil {
+			t.Fatal(err)
+		}
+		return append(b.Bytes(), vote...)
+	}
+	out, err := io.ReadAll(newWireReader(bytes.NewReader(pre("1")), "1", nil))
+	if err != nil || !bytes.Equal(out, vote) {
+		t.Fatalf("meant for 1, read by 1: %d bytes (want the request's %d), %v", len(out), len(vote), err)
+	}
+	_, err = io.ReadAll(newWireReader(bytes.NewReader(pre("3")), "1", nil))
+	if !errors.Is(err, raftpeer.ErrMisdirected) {
+		t.Fatalf("meant for 3, read by 1: %v, want ErrMisdirected", err)
+	}
+	// The preamble only opens a connection: later, its byte is no request type.
+	_, err = io.ReadAll(newWireReader(bytes.NewReader(append(append([]byte(nil), vote...), pre("1")...)), "1", nil))
+	if err == nil || !strings.Contains(err.Error(), "unknown raft request type") {
+		t.Fatalf("preamble after a request: %v, want unknown type", err)
 	}
 }

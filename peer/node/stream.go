@@ -9,12 +9,14 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
 
 	"roster/peer/identity"
 	"roster/peer/netguard"
+	"roster/peer/raftpeer"
 	"roster/peer/secure"
 )
 
@@ -49,9 +51,11 @@ const maxDial = 500 * time.Millisecond
 
 // streamConfig configures Raft's stream layer.
 type streamConfig struct {
-	// Bind is host:port to listen on; Advertise the address others dial.
-	Bind      string
-	Advertise net.Addr
+	// Bind is host:port to listen on.
+	Bind string
+	// Self is this peer's Raft server id: connections whose preamble names
+	// another peer are refused (package raftpeer).
+	Self string
 	// TLS, if set, makes every connection mutual TLS.
 	TLS *secure.TLS
 	// Resolver tells which addresses belong to which hostsfile peer.
@@ -70,9 +74,10 @@ type streamConfig struct {
 // TCPStreamLayer it can be built here, so the fault layer can wrap it.
 // Safe for concurrent use.
 type stream struct {
-	cfg    streamConfig
-	ln     net.Listener
-	source *net.TCPAddr // local address of outgoing connections, nil for any
+	cfg       streamConfig
+	ln        net.Listener
+	source    *net.TCPAddr                // local address of outgoing connections, nil for any
+	advertise atomic.Pointer[net.TCPAddr] // the address others dial (SetAdvertise)
 
 	accepted chan net.Conn
 	done     chan struct{}
@@ -82,6 +87,7 @@ type stream struct {
 	closed  bool
 	pending map[net.Conn]bool      // accepted, handshake in progress
 	secured map[*tls.Conn]net.Conn // established TLS connections -> what closes them
+	dialed  map[*dialedConn]string // open dialed connections -> their (tagged) address
 }
 
 // listenStream listens on cfg.Bind. When the host is a specific IP,
@@ -100,6 +106,7 @@ func listenStream(cfg streamConfig) (*stream, error) {
 		done:     make(chan struct{}),
 		pending:  map[net.Conn]bool{},
 		secured:  map[*tls.Conn]net.Conn{},
+		dialed:   map[*dialedConn]string{},
 	}
 	if host, _, _ := net.SplitHostPort(cfg.Bind); host != "" {
 		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
@@ -197,7 +204,7 @@ func (s *stream) admit(c net.Conn) {
 	if s.cfg.AddrCheck {
 		check = func(id string) error { return s.checkSender(id, ip) }
 	}
-	g := &guardedConn{Conn: conn, wire: newWireReader(idleReader{conn}, check), log: s.cfg.Log, from: from, untrack: func() { s.untrack(conn) }}
+	g := &guardedConn{Conn: conn, wire: newWireReader(idleReader{conn}, s.cfg.Self, check), log: s.cfg.Log, from: from, untrack: func() { s.untrack(conn) }}
 	select {
 	case s.accepted <- g:
 	case <-s.done:
@@ -286,16 +293,68 @@ func (s *stream) Close() error {
 }
 
 // Addr is the address other peers dial.
-func (s *stream) Addr() net.Addr { return s.cfg.Advertise }
+func (s *stream) Addr() net.Addr {
+	if a := s.advertise.Load(); a != nil {
+		return a
+	}
+	return s.ln.Addr()
+}
+
+// SetAdvertise sets the address other peers dial (it changes when this
+// peer moves).
+func (s *stream) SetAdvertise(a *net.TCPAddr) { s.advertise.Store(a) }
 
 // Dial connects to another peer's Raft port (and runs the TLS handshake).
+// A tagged address (raftpeer.Tag) is dialed at its address part, and the
+// connection starts with a preamble naming its target.
 func (s *stream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	dial := func() (net.Conn, error) { return s.dial(string(addr), timeout) }
+	target, hostport := raftpeer.Split(string(addr))
+	dial := func() (net.Conn, error) {
+		c, err := s.dial(hostport, timeout)
+		if err != nil || target == "" {
+			return c, err
+		}
+		c.SetWriteDeadline(time.Now().Add(min(max(timeout, time.Second), handshakeTimeout)))
+		if err := raftpeer.WritePreamble(c, target); err != nil {
+			s.untrack(c)
+			c.Close()
+			return nil, fmt.Errorf("raft preamble to %s: %w", hostport, err)
+		}
+		c.SetWriteDeadline(time.Time{})
+		return c, nil
+	}
 	c, err := dial()
 	if err != nil {
 		return nil, err
 	}
-	return &dialedConn{c: c, dial: dial, last: time.Now(), untrack: s.untrack}, nil
+	d := &dialedConn{c: c, dial: dial, last: time.Now(), untrack: s.untrack}
+	s.mu.Lock()
+	s.dialed[d] = string(addr)
+	s.mu.Unlock()
+	d.forget = func() {
+		s.mu.Lock()
+		delete(s.dialed, d)
+		s.mu.Unlock()
+	}
+	return d, nil
+}
+
+// DropMoved closes the dialed connections meant for peer id (a Raft server
+// id) at another address than addr: the peer moved, and its old address may
+// belong to another peer by now. Raft pools connections by address and
+// would never use them again, but they would stay open.
+func (s *stream) DropMoved(id, addr string) {
+	s.mu.Lock()
+	var stale []*dialedConn
+	for d, tagged := range s.dialed {
+		if to, at := raftpeer.Split(tagged); to == id && at != addr {
+			stale = append(stale, d)
+		}
+	}
+	s.mu.Unlock()
+	for _, d := range stale {
+		d.Close()
+	}
 }
 
 func (s *stream) dial(addr string, timeout time.Duration) (net.Conn, error) {
@@ -366,6 +425,7 @@ func (r idleReader) Read(p []byte) (int, error) {
 type dialedConn struct {
 	dial    func() (net.Conn, error)
 	untrack func(net.Conn)
+	forget  func() // drops it from the stream's record of dialed connections
 
 	mu       sync.Mutex
 	c        net.Conn
@@ -422,6 +482,9 @@ func (d *dialedConn) Close() error {
 	c := d.c
 	d.mu.Unlock()
 	d.untrack(c)
+	if d.forget != nil {
+		d.forget()
+	}
 	return c.Close()
 }
 

@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,24 +13,13 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 
+	"roster/internal/testkit"
 	"roster/peer/fsm"
 )
 
 // deadline bounds every wait of these tests; they poll for a condition and
 // never assert on a fixed window.
 const deadline = 10 * time.Second
-
-// eventually polls cond until it holds, failing the test at the deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(deadline)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // future is a completed (or, with block set, pending) Raft future.
 type future struct {
@@ -291,28 +279,10 @@ func (m *fakeMembers) set(ids ...int) {
 	}
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startLoop runs a loop until the test ends; stop cancels it and reports
 // whether Run returned within the deadline.
-func startLoop(t *testing.T, r Raft, m Membership, tick time.Duration) (logs *syncBuffer, stop func() bool) {
-	logs = &syncBuffer{}
+func startLoop(t *testing.T, r Raft, m Membership, tick time.Duration) (logs *testkit.SyncBuffer, stop func() bool) {
+	logs = &testkit.SyncBuffer{}
 	l := &Loop{
 		Raft: r, Self: 1, View: r.(*fakeRaft).fsm.View, Members: m, MaxVoters: 5, Tick: tick,
 		Logger: hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug}),
@@ -351,7 +321,7 @@ func TestLoopJoinsAndRemovals(t *testing.T) {
 	m := newFakeMembers(1, 2, 3)
 	startLoop(t, r, m, time.Hour) // no ticks: every step follows an event or the step before
 	want := fsm.View{ID: 2, Leader: 1, Members: []int{1, 2, 3}}
-	eventually(t, "view [1,2,3] with three voters", func() bool {
+	testkit.Eventually(t, deadline, "view [1,2,3] with three voters", func() bool {
 		return r.view().Equal(want) && slices.Equal(r.voters(), []string{"1", "2", "3"})
 	})
 	// A barrier first, then one after each view change (it tells the
@@ -362,10 +332,10 @@ func TestLoopJoinsAndRemovals(t *testing.T) {
 
 	m.set(1, 2) // 3 crashed
 	want = fsm.View{ID: 3, Leader: 1, Members: []int{1, 2}}
-	eventually(t, "view [1,2] with one voter", func() bool {
+	testkit.Eventually(t, deadline, "view [1,2] with one voter", func() bool {
 		return r.view().Equal(want) && slices.Equal(r.voters(), []string{"1"})
 	})
-	eventually(t, "3 out of the configuration", func() bool {
+	testkit.Eventually(t, deadline, "3 out of the configuration", func() bool {
 		var n int
 		r.get(func(f *fakeRaft) { n = len(f.servers) })
 		return n == 2
@@ -403,7 +373,7 @@ func TestLoopReplansAfterRefusedChange(t *testing.T) {
 			// No ticks and no further events: only an immediate re-plan
 			// can finish the job.
 			logs, _ := startLoop(t, r, m, time.Hour)
-			eventually(t, "view with 3 and three voters", func() bool {
+			testkit.Eventually(t, deadline, "view with 3 and three voters", func() bool {
 				return r.view().Contains(3) && slices.Equal(r.voters(), []string{"1", "2", "3"})
 			})
 			var applied []fsm.Result
@@ -451,7 +421,7 @@ func TestLoopStopsWhileRaftHangs(t *testing.T) {
 				})
 			}
 			_, stop := startLoop(t, r, m, time.Hour)
-			eventually(t, c.op+" asked for", func() bool {
+			testkit.Eventually(t, deadline, c.op+" asked for", func() bool {
 				var n int
 				r.get(func(f *fakeRaft) { n = f.calls[c.op] })
 				return n > 0
@@ -474,13 +444,13 @@ func TestLoopGivesUpOnLeadershipLoss(t *testing.T) {
 	r.set(func(f *fakeRaft) { f.hang["add-nonvoter"] = true })
 	m := newFakeMembers(1, 2)
 	logs, _ := startLoop(t, r, m, 20*time.Millisecond)
-	eventually(t, "add-nonvoter asked for", func() bool {
+	testkit.Eventually(t, deadline, "add-nonvoter asked for", func() bool {
 		var n int
 		r.get(func(f *fakeRaft) { n = f.calls["add-nonvoter"] })
 		return n > 0
 	})
 	r.set(func(f *fakeRaft) { f.state = raft.Follower })
-	eventually(t, "the step abandoned", func() bool {
+	testkit.Eventually(t, deadline, "the step abandoned", func() bool {
 		return strings.Contains(logs.String(), raft.ErrLeadershipLost.Error())
 	})
 	// Leading again in a new term, with Raft working, it finishes the join.
@@ -489,7 +459,7 @@ func TestLoopGivesUpOnLeadershipLoss(t *testing.T) {
 		delete(f.hang, "add-nonvoter")
 	})
 	r.leaderCh <- true
-	eventually(t, "2 joined", func() bool { return r.view().Contains(2) })
+	testkit.Eventually(t, deadline, "2 joined", func() bool { return r.view().Contains(2) })
 }
 
 // TestLoopBarrierOncePerTerm: a new leader applies a Barrier before its
@@ -506,10 +476,10 @@ func TestLoopBarrierOncePerTerm(t *testing.T) {
 
 	r.set(func(f *fakeRaft) { f.state = raft.Leader })
 	r.leaderCh <- true
-	eventually(t, "bootstrap view", func() bool { return r.view().ID == 1 })
+	testkit.Eventually(t, deadline, "bootstrap view", func() bool { return r.view().ID == 1 })
 	// A failed barrier, a barrier, the first step, the barrier after it.
 	want := []string{"barrier", "barrier", "apply", "barrier"}
-	eventually(t, "the barrier after the first view", func() bool { return len(r.opsCopy()) == len(want) })
+	testkit.Eventually(t, deadline, "the barrier after the first view", func() bool { return len(r.opsCopy()) == len(want) })
 	rounds := func() int {
 		var n int
 		r.get(func(f *fakeRaft) { n = f.calls["get-configuration"] })
@@ -519,7 +489,7 @@ func TestLoopBarrierOncePerTerm(t *testing.T) {
 	before := rounds()
 	for i := range 5 {
 		m.set(1)
-		eventually(t, fmt.Sprintf("round %d", i), func() bool { return rounds() > before+i })
+		testkit.Eventually(t, deadline, fmt.Sprintf("round %d", i), func() bool { return rounds() > before+i })
 	}
 	if got := r.opsCopy(); !slices.Equal(got, want) {
 		t.Fatalf("term 1: operations %q, want %q", got, want)
@@ -527,13 +497,13 @@ func TestLoopBarrierOncePerTerm(t *testing.T) {
 	// A new term: exactly one more barrier.
 	r.set(func(f *fakeRaft) { f.term = 2 })
 	r.leaderCh <- true
-	eventually(t, "term 2 barrier", func() bool {
+	testkit.Eventually(t, deadline, "term 2 barrier", func() bool {
 		var n int
 		r.get(func(f *fakeRaft) { n = f.barriers[2] })
 		return n == 1
 	})
 	before = rounds()
-	eventually(t, "rounds in term 2", func() bool { return rounds() > before+3 })
+	testkit.Eventually(t, deadline, "rounds in term 2", func() bool { return rounds() > before+3 })
 	if got, want := r.opsCopy(), append(want, "barrier"); !slices.Equal(got, want) {
 		t.Fatalf("after term 2: operations %q, want %q", got, want)
 	}

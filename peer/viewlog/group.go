@@ -99,68 +99,27 @@ func (r GroupRecord) IsView() bool { return r.Members != nil }
 // proportion to s; safe for concurrent use.
 func ParseGroup(s string) (GroupRecord, bool) {
 	var r GroupRecord
-	s = strings.TrimSpace(s)
-	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
-		return r, false
-	}
-	p := fieldParser{s: s[1 : len(s)-1]}
-	seen := map[string]bool{}
-	for {
-		p.skipSpace()
-		if p.done() {
-			break
-		}
-		key, ok := p.key()
-		if !ok || seen[key] {
-			return r, false
-		}
-		seen[key] = true
-		p.skipSpace()
-		if !p.eat(':') {
-			return r, false
-		}
-		p.skipSpace()
+	seen, ok := parseFields(strings.TrimSpace(s), func(p *fieldParser, key string) (ok bool) {
 		switch key {
-		case "client", "group", "message":
-			v, ok := p.jsonString()
-			if !ok {
-				return r, false
-			}
-			switch key {
-			case "client":
-				r.Client = v
-			case "group":
-				r.Group = v
-			default:
-				r.Message = v
-			}
+		case "client":
+			r.Client, ok = p.jsonString()
+		case "group":
+			r.Group, ok = p.jsonString()
+		case "message":
+			r.Message, ok = p.jsonString()
 		case "group_view":
-			n, ok := p.number()
-			if !ok {
-				return r, false
-			}
+			var n int
+			n, ok = p.number()
 			r.Index = uint64(n)
 		case "members":
-			m, ok := p.stringList()
-			if !ok {
-				return r, false
-			}
-			r.Members = m
+			r.Members, ok = p.stringList()
 		default:
-			if !p.skipValue() {
-				return r, false
-			}
+			ok = p.skipValue()
 		}
-		p.skipSpace()
-		if p.done() {
-			break
-		}
-		if !p.eat(',') {
-			return r, false
-		}
-	}
-	if !seen["client"] || !seen["group"] || !seen["group_view"] || seen["members"] == seen["message"] {
-		return r, false
+		return ok
+	})
+	if !ok || !seen["client"] || !seen["group"] || !seen["group_view"] || seen["members"] == seen["message"] {
+		return GroupRecord{}, false
 	}
 	return r, true
 }

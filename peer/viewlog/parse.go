@@ -67,67 +67,25 @@ const MaxNumber = 1 << 30
 // proportion to s; safe for concurrent use.
 func Parse(s string) (Record, bool) {
 	var r Record
-	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
-		return r, false
-	}
-	p := fieldParser{s: s[1 : len(s)-1]}
-	seen := map[string]bool{}
-	for {
-		p.skipSpace()
-		if p.done() {
-			break
-		}
-		key, ok := p.key()
-		if !ok || seen[key] {
-			return r, false
-		}
-		seen[key] = true
-		p.skipSpace()
-		if !p.eat(':') {
-			return r, false
-		}
-		p.skipSpace()
+	seen, ok := parseFields(s, func(p *fieldParser, key string) (ok bool) {
 		switch key {
-		case "peer_id", "view_id", "leader":
-			n, ok := p.number()
-			if !ok {
-				return r, false
-			}
-			switch key {
-			case "peer_id":
-				r.Peer = n
-			case "view_id":
-				r.ViewID = n
-			default:
-				r.Leader = n
-			}
+		case "peer_id":
+			r.Peer, ok = p.number()
+		case "view_id":
+			r.ViewID, ok = p.number()
+		case "leader":
+			r.Leader, ok = p.number()
 		case "memb_list":
-			m, ok := p.list()
-			if !ok {
-				return r, false
-			}
-			r.Members = m
+			r.Members, ok = p.list()
 		case "message":
-			m, ok := p.quoted()
-			if !ok {
-				return r, false
-			}
-			r.Message = m
+			r.Message, ok = p.quoted()
 		default:
-			if !p.skipValue() {
-				return r, false
-			}
+			ok = p.skipValue()
 		}
-		p.skipSpace()
-		if p.done() {
-			break
-		}
-		if !p.eat(',') {
-			return r, false
-		}
-	}
-	if !seen["peer_id"] || !seen["view_id"] || !seen["leader"] || seen["memb_list"] == seen["message"] {
-		return r, false
+		return ok
+	})
+	if !ok || !seen["peer_id"] || !seen["view_id"] || !seen["leader"] || seen["memb_list"] == seen["message"] {
+		return Record{}, false
 	}
 	if seen["memb_list"] {
 		r.Kind = KindView
@@ -135,6 +93,46 @@ func Parse(s string) (Record, bool) {
 	}
 	r.Kind, r.Target, r.TargetLeader = classifyMessage(r.Message)
 	return r, true
+}
+
+// parseFields walks a record, "{key: value, ...}" with flexible whitespace:
+// for each key (lower-cased) it calls value with p at the key's value, and
+// value consumes the value and reports whether it parsed. A repeated key, a
+// missing ':' or ',', or a value that does not parse ends the walk with
+// false. It returns the keys seen. The view lines (Parse) and the group
+// lines (ParseGroup) share it.
+func parseFields(s string, value func(p *fieldParser, key string) bool) (map[string]bool, bool) {
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return nil, false
+	}
+	p := &fieldParser{s: s[1 : len(s)-1]}
+	seen := map[string]bool{}
+	for {
+		p.skipSpace()
+		if p.done() {
+			return seen, true
+		}
+		key, ok := p.key()
+		if !ok || seen[key] {
+			return nil, false
+		}
+		seen[key] = true
+		p.skipSpace()
+		if !p.eat(':') {
+			return nil, false
+		}
+		p.skipSpace()
+		if !value(p, key) {
+			return nil, false
+		}
+		p.skipSpace()
+		if p.done() {
+			return seen, true
+		}
+		if !p.eat(',') {
+			return nil, false
+		}
+	}
 }
 
 // classifyMessage recognises "crashing", "killed", "leaving" (a graceful

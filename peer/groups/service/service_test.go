@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 
+	"roster/internal/testkit"
 	"roster/peer/api"
 	"roster/peer/fsm"
 	"roster/peer/groups"
@@ -134,18 +135,6 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
-func waitUntil(t *testing.T, timeout time.Duration, cond func() bool, what string) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > timeout {
-			t.Fatalf("after %s: %s", timeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return time.Since(start)
-}
-
 // TestBatcherCoalesces: the ops queued while the batcher was busy go into
 // one entry, except a second op for the same client, which waits for the
 // next.
@@ -171,7 +160,7 @@ func TestBatcherCoalesces(t *testing.T) {
 			}
 		}()
 	}
-	waitUntil(t, 10*time.Second, func() bool { return len(b.in) == n+1 }, "the ops did not all queue")
+	testkit.Eventually(t, 10*time.Second, "every op to queue", func() bool { return len(b.in) == n+1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -233,13 +222,13 @@ func TestOwnerRemovesDeadClient(t *testing.T) {
 	s.join(t, "jobs", "live", live.Addr().String())
 	inc := s.join(t, "jobs", "dying", dying.Addr().String()).Incarnation
 	// Both answer: after several intervals of checks both are members.
-	waitUntil(t, 5*time.Second, func() bool { return s.svc.Owned() == 2 }, "the owner does not track both clients")
+	testkit.Eventually(t, 5*time.Second, "the owner to track both clients", func() bool { return s.svc.Owned() == 2 })
 	time.Sleep(testInterval * (testMisses + 2))
 	if s.member("jobs", "dying") != inc || s.member("jobs", "live") == 0 {
 		t.Fatal("a live client was removed")
 	}
 	dying.Close()
-	took := waitUntil(t, 5*time.Second, func() bool { return s.member("jobs", "dying") == 0 }, "the dead client is still a member")
+	took := testkit.Eventually(t, 5*time.Second, "the dead client to leave the group", func() bool { return s.member("jobs", "dying") == 0 })
 	t.Logf("removed %s after its listener closed", took)
 	if limit := testInterval*testMisses + time.Second; took > limit {
 		t.Fatalf("removed after %s, want within %s", took, limit)
@@ -256,7 +245,7 @@ func TestQuickRestartKeepsNewIncarnation(t *testing.T) {
 	s := newSingle(t)
 	old := listen(t)
 	first := s.join(t, "jobs", "c1", old.Addr().String()).Incarnation
-	waitUntil(t, 5*time.Second, func() bool { return s.svc.Owned() == 1 }, "the owner does not track the client")
+	testkit.Eventually(t, 5*time.Second, "the owner to track the client", func() bool { return s.svc.Owned() == 1 })
 	old.Close()
 	time.Sleep(testInterval * (testMisses - 1)) // the old life has missed checks
 	second := s.join(t, "jobs", "c1", listen(t).Addr().String()).Incarnation
@@ -279,14 +268,14 @@ func TestQuickRestartKeepsNewIncarnation(t *testing.T) {
 func TestKeepalivesKeepAClient(t *testing.T) {
 	s := newSingle(t)
 	inc := s.join(t, "jobs", "c1", closedAddr(t)).Incarnation
-	waitUntil(t, 5*time.Second, func() bool { return s.svc.Owned() == 1 }, "the owner does not track the client")
+	testkit.Eventually(t, 5*time.Second, "the owner to track the client", func() bool { return s.svc.Owned() == 1 })
 	for end := time.Now().Add(testInterval * (testMisses + 3)); time.Now().Before(end); time.Sleep(testInterval / 3) {
 		res, err := s.svc.Keepalive(context.Background(), "jobs", "c1", api.Origin{})
 		if err != nil || !res.Counted || res.Incarnation != inc {
 			t.Fatalf("keepalive: %+v, %v", res, err)
 		}
 	}
-	waitUntil(t, 5*time.Second, func() bool { return s.member("jobs", "c1") == 0 }, "the client is still a member without keepalives")
+	testkit.Eventually(t, 5*time.Second, "the client without keepalives to leave the group", func() bool { return s.member("jobs", "c1") == 0 })
 	if _, err := s.svc.Keepalive(context.Background(), "jobs", "c1", api.Origin{}); !api.IsNotFound(err) {
 		t.Fatalf("keepalive of a removed client: %v, want 404", err)
 	}
@@ -309,7 +298,7 @@ func TestHTTPCheck(t *testing.T) {
 		t.Fatal("a healthy HTTP client was removed")
 	}
 	healthy.Store(false)
-	waitUntil(t, 5*time.Second, func() bool { return s.member("web", "w1") == 0 }, "an HTTP client answering 503 is still a member")
+	testkit.Eventually(t, 5*time.Second, "the HTTP client answering 503 to leave the group", func() bool { return s.member("web", "w1") == 0 })
 }
 
 // TestReads: blocking queries return at the next change, or at the wait
