@@ -217,7 +217,7 @@ func (d *Detector) Answering(ids []int) []int {
 		case alive:
 			pending++
 			go func() {
-				ok := d.answers(m.Name, m.Addr)
+				ok := d.answersUnstarved(m.Name, m.Addr)
 				if ok {
 					d.mu.Lock()
 					d.acked[id] = time.Now()
@@ -233,4 +233,21 @@ func (d *Detector) Answering(ids []int) []int {
 		}
 	}
 	return out
+}
+
+// answersUnstarved is answers, with a round that failed on a starved process
+// (see starved.go) tried again, up to maxStarvedRounds: on an oversubscribed
+// machine every round of a leader adding many joiners at once may run late,
+// and a joiner dropped for that would wait for the next try, again and
+// again.
+func (d *Detector) answersUnstarved(name string, ip net.IP) bool {
+	for starved := 0; ; starved++ {
+		start := time.Now()
+		if d.answers(name, ip) {
+			return true
+		}
+		if starved >= maxStarvedRounds || d.stopped() || !d.starvedRound(name, start) {
+			return false
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -306,19 +307,32 @@ func (d *Detector) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// rejoinFanout caps the re-joins a peer has in flight. One push/pull with
+// any member brings the whole membership, so a few suffice; when many peers
+// start at once, joining every missing one each round made n² push/pulls a
+// second and stalled memberlist ("Too many pending push/pull requests").
+const rejoinFanout = 4
+
+// rejoinMissing starts re-joins of hostsfile peers memberlist does not see,
+// at most rejoinFanout in flight, picked at random so that peers starting
+// together do not all ask the same one.
 func (d *Detector) rejoinMissing(ctx context.Context) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var missing []hostsfile.Peer
 	for _, p := range d.cfg.Hosts.Peers {
-		if p.ID == d.selfID() {
-			continue
+		if _, ok := d.alive[p.ID]; !ok && p.ID != d.selfID() && !d.joining[p.ID] {
+			missing = append(missing, p)
 		}
-		d.mu.Lock()
-		_, ok := d.alive[p.ID]
-		busy := d.joining[p.ID]
-		started := !ok && !busy && d.goLocked(func() { d.rejoin(ctx, p) })
-		if started {
+	}
+	rand.Shuffle(len(missing), func(i, j int) { missing[i], missing[j] = missing[j], missing[i] })
+	for _, p := range missing {
+		if len(d.joining) >= rejoinFanout {
+			return
+		}
+		if d.goLocked(func() { d.rejoin(ctx, p) }) {
 			d.joining[p.ID] = true
 		}
-		d.mu.Unlock()
 	}
 }
 

@@ -49,6 +49,10 @@ func (d *Detector) Readvertise(ip string) error {
 	}
 	ml, err := d.create(ip, gen)
 	if err != nil {
+		// No instance runs: the caller tries again, as after Suspend.
+		d.mu.Lock()
+		d.suspended = true
+		d.mu.Unlock()
 		return err
 	}
 	d.mu.Lock()
