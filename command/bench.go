@@ -120,6 +120,7 @@ func writeProcReport(w io.Writer, rep *measure.ProcReport) {
 	}{
 		{"bootstrap (start → view 1)", rep.Bootstrap},
 		{"join (start → in view everywhere)", rep.Join},
+		{"  of which start → \"joining\" line", rep.Startup},
 		{"follower crash → view", rep.CrashToView},
 		{"leader crash → view", rep.LeaderCrashToView},
 	} {
@@ -143,6 +144,13 @@ func writeProcReport(w io.Writer, rep *measure.ProcReport) {
 	}
 	fmt.Fprintf(w, "leader RSS %.1f MB, followers %.1f MB mean, %.1f MB max (%d peers)\n",
 		rep.Idle.Leader.RSSMB, rep.Idle.FollowersMean.RSSMB, rep.Idle.FollowersMax.RSSMB, rep.Idle.Peers)
+	fmt.Fprintf(w, "  of which the process's own (anon): leader %.1f MB, followers %.1f MB mean; the executable's mapped pages (file, shared): %.1f / %.1f MB\n",
+		rep.Idle.Leader.AnonMB, rep.Idle.FollowersMean.AnonMB, rep.Idle.Leader.FileMB, rep.Idle.FollowersMean.FileMB)
+	for _, r := range append([]measure.IdleReport{rep.Idle}, rep.IdleSizes...) {
+		if r.LeaderMoved != "" {
+			fmt.Fprintf(w, "%d peers: %s\n", r.Peers, r.LeaderMoved)
+		}
+	}
 	for _, r := range rep.IdleSizes {
 		if r.Error != "" {
 			fmt.Fprintf(w, "%d peers: %s\n", r.Peers, r.Error)

@@ -30,6 +30,7 @@ const (
 // check --compose` reads the project) must pass the run.
 func TestDockerMoveSwapIPs(t *testing.T) {
 	requireDocker(t)
+	t.Parallel() // a compose project and a subnet of its own
 	hosts, err := hostsfile.Load(filepath.Join(repoRoot, "hostsfile.txt"))
 	if err != nil {
 		t.Fatal(err)

@@ -90,6 +90,9 @@ func newCluster(n int) (*localcluster.Cluster, func(), error) {
 		os.RemoveAll(dir)
 		return nil, nil, err
 	}
+	if l := os.Getenv("ROSTER_LOG_LEVEL"); l != "" {
+		c.LogLevel = l // the peers' diagnostics, on stderr
+	}
 	return c, func() { c.Close(); os.RemoveAll(dir) }, nil
 }
 

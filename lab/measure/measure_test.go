@@ -56,9 +56,9 @@ func TestProcStatReadsThisProcess(t *testing.T) {
 			t.Fatalf("no CPU time counted after 10 s of work (%d)", x)
 		}
 	}
-	rss, err := rssKB(os.Getpid())
-	if err != nil || rss < 1000 {
-		t.Fatalf("rss %d kB, %v", rss, err)
+	mem, err := memoryOf(os.Getpid())
+	if err != nil || mem.RSS < 1000 || mem.Anon < 100 || mem.File < 100 || mem.Anon+mem.File > mem.RSS {
+		t.Fatalf("memory %+v kB, %v", mem, err)
 	}
 	if _, err := cpuTicks(1 << 30); err == nil {
 		t.Fatal("no error for a process that does not exist")
@@ -77,13 +77,19 @@ func TestRunProcessesMeasuresOneRun(t *testing.T) {
 	if rep.Bootstrap.N != 1 || rep.Join.N != 3 || rep.CrashToView.N != 1 || rep.LeaderCrashToView.N != 1 {
 		t.Fatalf("report %+v", rep)
 	}
+	if rep.Startup.N != 3 || rep.Startup.MaxMs <= 0 || rep.Startup.MedianMs > rep.Join.MedianMs {
+		t.Fatalf("startup %+v, join %+v", rep.Startup, rep.Join)
+	}
+	if rep.Startup.N != 3 || rep.Startup.MaxMs <= 0 || rep.Startup.MedianMs > rep.Join.MedianMs {
+		t.Fatalf("startup %+v, join %+v", rep.Startup, rep.Join)
+	}
 	for _, v := range []float64{rep.Bootstrap.MaxMs, rep.Join.MaxMs, rep.CrashToView.MaxMs, rep.LeaderCrashToView.MaxMs} {
 		if v <= 0 || v > float64(procCrashTimeout.Milliseconds()) {
 			t.Fatalf("implausible figure %v in %+v", v, rep)
 		}
 	}
 	for _, idle := range []IdleReport{rep.Idle, rep.IdleSizes[0]} {
-		if idle.Peers != 4 || len(idle.PerPeer) != 4 || idle.Leader.RSSMB < 1 || idle.FollowersMean.RSSMB < 1 || idle.TotalCPU < 0 {
+		if idle.Peers != 4 || len(idle.PerPeer) != 4 || idle.Leader.RSSMB < 1 || idle.FollowersMean.RSSMB < 1 || idle.Leader.AnonMB <= 0 || idle.Leader.FileMB <= 0 || idle.LeaderID < 1 || idle.TotalCPU < 0 {
 			t.Fatalf("idle report %+v", idle)
 		}
 	}

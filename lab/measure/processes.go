@@ -56,6 +56,10 @@ type ProcReport struct {
 	// Join: from a peer's process start (peers 2..n) to the first view
 	// holding it at every running peer, itself included.
 	Join Stats `json:"join"`
+	// Startup is the part of Join before the peer's "joining" line: the
+	// process's start (the runtime, the packages' initialisation) and the
+	// peer's until its ports are bound; the rest is the protocol.
+	Startup Stats `json:"join_startup"`
 	// CrashToView: from SIGKILL of a follower to a view without it at every
 	// survivor; LeaderCrashToView the same for the leader.
 	CrashToView       Stats `json:"crash_to_view"`
@@ -85,6 +89,11 @@ type IdleReport struct {
 	// Error says why there is no OneViewMs (the group never shared one
 	// view); the usage is then of the peers as they were.
 	Error string `json:"error,omitempty"`
+	// LeaderID is the peer that led at the end of the window; LeaderMoved,
+	// if set, says that another one led at its start (the figures then mix
+	// both roles).
+	LeaderID    int    `json:"leader_id"`
+	LeaderMoved string `json:"leader_moved,omitempty"`
 	// Leader and Followers (mean and max over the followers) are the CPU
 	// time and RSS of each process.
 	Leader        Usage   `json:"leader"`
@@ -130,7 +139,7 @@ func RunProcesses(opts ProcOptions) (*ProcReport, error) {
 		stop := busyLoops(opts.Busy)
 		defer stop()
 	}
-	var boots, joins, crashes, leaderCrashes []time.Duration
+	var boots, joins, startups, crashes, leaderCrashes []time.Duration
 	for r := 0; r < opts.Runs; r++ {
 		res, err := procRun(opts, r == 0)
 		if err != nil {
@@ -138,6 +147,7 @@ func RunProcesses(opts ProcOptions) (*ProcReport, error) {
 		}
 		boots = append(boots, res.joins[0])
 		joins = append(joins, res.joins[1:]...)
+		startups = append(startups, res.startups...)
 		crashes = append(crashes, res.crash)
 		leaderCrashes = append(leaderCrashes, res.leaderCrash)
 		rep.OtherLines = append(rep.OtherLines, res.other...)
@@ -150,7 +160,7 @@ func RunProcesses(opts ProcOptions) (*ProcReport, error) {
 		progress(fmt.Sprintf("run %d/%d: joins %v, crash→view %v, leader crash→view %v", r+1, opts.Runs,
 			roundAll(res.joins[1:]), res.crash.Round(time.Millisecond), res.leaderCrash.Round(time.Millisecond)))
 	}
-	rep.Bootstrap, rep.Join = Summarize(boots), Summarize(joins)
+	rep.Bootstrap, rep.Join, rep.Startup = Summarize(boots), Summarize(joins), Summarize(startups)
 	rep.CrashToView, rep.LeaderCrashToView = Summarize(crashes), Summarize(leaderCrashes)
 	for _, n := range opts.IdleSizes {
 		idle, other, falseRemovals, err := procIdleGroup(opts, n)
@@ -182,6 +192,7 @@ func roundAll(ds []time.Duration) []time.Duration {
 // procRunResult is one run of RunProcesses.
 type procRunResult struct {
 	joins              []time.Duration // peer 1's bootstrap first
+	startups           []time.Duration // of peers 2..n: start to "joining"
 	crash, leaderCrash time.Duration
 	idle               IdleReport
 	other              []string
@@ -222,6 +233,9 @@ func procRun(opts ProcOptions, measureIdle bool) (res procRunResult, err error) 
 			return res, err
 		}
 		res.joins = append(res.joins, last.Sub(started))
+		if at, ok := c.joinedAt(id); ok && id > 1 {
+			res.startups = append(res.startups, at.Sub(started))
+		}
 	}
 	if measureIdle {
 		time.Sleep(settleIdle)
@@ -229,7 +243,7 @@ func procRun(opts ProcOptions, measureIdle bool) (res procRunResult, err error) 
 			return res, err
 		}
 	}
-	leader := c.leader()
+	leader := c.currentLeader()
 	var followers []int
 	for _, id := range c.running() {
 		if id != leader {
@@ -239,7 +253,7 @@ func procRun(opts ProcOptions, measureIdle bool) (res procRunResult, err error) 
 	if res.crash, err = killAndWait(c, followers[rand.IntN(len(followers))]); err != nil {
 		return res, err
 	}
-	if res.leaderCrash, err = killAndWait(c, c.leader()); err != nil {
+	if res.leaderCrash, err = killAndWait(c, c.currentLeader()); err != nil {
 		return res, err
 	}
 	res.other = c.otherLines()
@@ -265,12 +279,18 @@ func killAndWait(c *procCluster, id int) (time.Duration, error) {
 // idleOf measures the running peers of c over window.
 func idleOf(c *procCluster, window time.Duration) (IdleReport, error) {
 	pids := c.pids()
-	leader := c.leader()
+	before := c.raftLeader()
 	use, err := sampleUsage(pids, window)
 	if err != nil {
 		return IdleReport{}, err
 	}
-	rep := IdleReport{Peers: len(pids), IdleSeconds: window.Seconds(), PerPeer: use, Leader: use[leader]}
+	// The leader is the one the peers name (a change of leader changes no
+	// view); the last view's when none answers.
+	leader := c.currentLeader()
+	rep := IdleReport{Peers: len(pids), IdleSeconds: window.Seconds(), PerPeer: use, Leader: use[leader], LeaderID: leader}
+	if before != leader {
+		rep.LeaderMoved = fmt.Sprintf("the leader was peer %d at the start of the window, peer %d at its end", before, leader)
+	}
 	var ids []int
 	for id := range use {
 		ids = append(ids, id)
@@ -286,12 +306,18 @@ func idleOf(c *procCluster, window time.Duration) (IdleReport, error) {
 		n++
 		rep.FollowersMean.CPUPercent += u.CPUPercent
 		rep.FollowersMean.RSSMB += u.RSSMB
+		rep.FollowersMean.AnonMB += u.AnonMB
+		rep.FollowersMean.FileMB += u.FileMB
 		rep.FollowersMax.CPUPercent = max(rep.FollowersMax.CPUPercent, u.CPUPercent)
 		rep.FollowersMax.RSSMB = max(rep.FollowersMax.RSSMB, u.RSSMB)
+		rep.FollowersMax.AnonMB = max(rep.FollowersMax.AnonMB, u.AnonMB)
+		rep.FollowersMax.FileMB = max(rep.FollowersMax.FileMB, u.FileMB)
 	}
 	if n > 0 {
 		rep.FollowersMean.CPUPercent /= float64(n)
 		rep.FollowersMean.RSSMB /= float64(n)
+		rep.FollowersMean.AnonMB /= float64(n)
+		rep.FollowersMean.FileMB /= float64(n)
 	}
 	return rep, nil
 }

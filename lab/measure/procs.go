@@ -2,19 +2,24 @@ package measure
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"roster/peer/api"
+	"roster/peer/config"
 	"roster/peer/viewlog"
 )
 
@@ -42,7 +47,8 @@ type procCluster struct {
 	procs   map[int]*peerProc
 	killed  map[int]time.Time // when each killed peer was killed
 	views   []printed
-	other   []string // lines that are not view records
+	joining map[int]time.Time // when each peer printed its "joining" line
+	other   []string          // lines that are not view records
 	readers sync.WaitGroup
 }
 
@@ -57,9 +63,10 @@ type peerProc struct {
 func newProcCluster(bin, dir string, n int, args ...string) (*procCluster, error) {
 	c := &procCluster{
 		bin: bin, dir: dir, n: n, args: args,
-		subnet: fmt.Sprintf("127.%d.%d", 20+rand.IntN(200), 1+rand.IntN(250)),
-		procs:  map[int]*peerProc{},
-		killed: map[int]time.Time{},
+		subnet:  fmt.Sprintf("127.%d.%d", 20+rand.IntN(200), 1+rand.IntN(250)),
+		procs:   map[int]*peerProc{},
+		killed:  map[int]time.Time{},
+		joining: map[int]time.Time{},
 	}
 	var lines []string
 	for i := 1; i <= n; i++ {
@@ -116,11 +123,22 @@ func (c *procCluster) read(id int, r io.Reader) {
 		switch {
 		case ok && rec.Kind == viewlog.KindView:
 			c.views = append(c.views, printed{peer: rec.Peer, view: rec.ViewID, leader: rec.Leader, members: rec.Members, at: at})
+		case ok && rec.Kind == viewlog.KindMessage && rec.Message == viewlog.Joining:
+			c.joining[id] = at
 		case !ok && line != "":
 			c.other = append(c.other, fmt.Sprintf("p%d: %s", id, line))
 		}
 		c.mu.Unlock()
 	}
+}
+
+// joinedAt returns when peer id printed its "joining" line (the peer's
+// start, once the process runs and its ports are bound), if it did.
+func (c *procCluster) joinedAt(id int) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.joining[id]
+	return t, ok
 }
 
 // kill kills peer id with SIGKILL (a crash no one is told of) and waits
@@ -266,6 +284,31 @@ func (c *procCluster) everyoneSees(peers []int, since time.Time, timeout time.Du
 		return all
 	})
 	return last, err
+}
+
+// raftLeader returns the Raft leader the running peers name through their
+// API (the first that names one), or 0. Unlike leader, it sees a change of
+// leader that changed no view.
+func (c *procCluster) raftLeader() int {
+	for _, id := range c.running() {
+		cl := api.Client{Addr: net.JoinHostPort(fmt.Sprintf("%s.%d", c.subnet, id), strconv.Itoa(config.DefaultAPIPort)), Timeout: time.Second}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		st, err := cl.Status(ctx)
+		cancel()
+		if err == nil && st.Leader != 0 {
+			return st.Leader
+		}
+	}
+	return 0
+}
+
+// currentLeader is raftLeader, or when no peer names one, the leader of
+// the last view.
+func (c *procCluster) currentLeader() int {
+	if id := c.raftLeader(); id != 0 {
+		return id
+	}
+	return c.leader()
 }
 
 // leader returns the leader of the newest view printed, 0 if none.

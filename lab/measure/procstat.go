@@ -39,22 +39,43 @@ func cpuTicks(pid int) (int64, error) {
 	return u + s, nil
 }
 
-// rssKB returns the resident set size of process pid (VmRSS of
-// /proc/PID/status), in kB.
-func rssKB(pid int) (int64, error) {
+// memory is a process's resident memory, in kB (/proc/PID/status).
+type memory struct {
+	// RSS is VmRSS: Anon (the heap, stacks and the runtime's own memory)
+	// plus File (the pages of the executable and other files it mapped,
+	// shared with every process that maps them) plus shared memory.
+	RSS, Anon, File int64
+}
+
+// memoryOf reads the resident memory of process pid.
+func memoryOf(pid int) (memory, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return memory{}, err
 	}
+	var m memory
+	fields := map[string]*int64{"VmRSS:": &m.RSS, "RssAnon:": &m.Anon, "RssFile:": &m.File}
+	found := false
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) == 2 && f[1] == "kB" {
-				return strconv.ParseInt(f[0], 10, 64)
+		for name, dst := range fields {
+			rest, ok := strings.CutPrefix(line, name)
+			if !ok {
+				continue
 			}
+			f := strings.Fields(rest)
+			if len(f) != 2 || f[1] != "kB" {
+				return memory{}, fmt.Errorf("/proc/%d/status: bad %s line %q", pid, name, line)
+			}
+			if *dst, err = strconv.ParseInt(f[0], 10, 64); err != nil {
+				return memory{}, fmt.Errorf("/proc/%d/status: bad %s line %q", pid, name, line)
+			}
+			found = found || name == "VmRSS:"
 		}
 	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+	if !found {
+		return memory{}, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
+	}
+	return m, nil
 }
 
 // Usage is what one process used over a window.
@@ -63,6 +84,11 @@ type Usage struct {
 	CPUPercent float64 `json:"cpu_percent"`
 	// RSSMB is the resident set size at the end of the window, in MB (10⁶ bytes).
 	RSSMB float64 `json:"rss_mb"`
+	// AnonMB and FileMB split it: the process's own memory (heap, stacks,
+	// runtime), and the mapped pages of its executable, which processes
+	// running the same binary share.
+	AnonMB float64 `json:"rss_anon_mb"`
+	FileMB float64 `json:"rss_file_mb"`
 }
 
 // sampleUsage measures the processes pids (id -> pid) over window: the CPU
@@ -85,14 +111,19 @@ func sampleUsage(pids map[int]int, window time.Duration) (map[int]Usage, error) 
 		if err != nil {
 			return nil, err
 		}
-		rss, err := rssKB(pid)
+		mem, err := memoryOf(pid)
 		if err != nil {
 			return nil, err
 		}
 		out[id] = Usage{
 			CPUPercent: float64(t-before[id]) / userHZ / elapsed * 100,
-			RSSMB:      float64(rss) * 1024 / 1e6,
+			RSSMB:      kbToMB(mem.RSS),
+			AnonMB:     kbToMB(mem.Anon),
+			FileMB:     kbToMB(mem.File),
 		}
 	}
 	return out, nil
 }
+
+// kbToMB converts kB (1024 bytes) to MB (10⁶ bytes).
+func kbToMB(kb int64) float64 { return float64(kb) * 1024 / 1e6 }

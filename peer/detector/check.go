@@ -33,7 +33,7 @@ func (d *Detector) Check(id int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	_, known := d.known(id)
-	if !known || d.checks[id] || id == d.cfg.Self.ID {
+	if !known || d.checks[id] || id == d.selfID() {
 		return
 	}
 	if d.goLocked(func() { d.check(id) }) {
@@ -58,7 +58,7 @@ func (d *Detector) check(id int) {
 		delete(d.checks, id)
 		d.mu.Unlock()
 	}()
-	name := d.cfg.Hosts.Peers[id-1].Name
+	name := d.cfg.Dir.Name(id)
 	refuted := false
 	for {
 		d.mu.Lock()
@@ -161,8 +161,10 @@ func (d *Detector) recheckDown(id int, name string, addr net.IP) {
 // at once, within memberlist's probe timeout (false once Shutdown is called).
 func (d *Detector) answers(name string, ip net.IP) bool {
 	port := d.cfg.Port
-	if id, ok := d.cfg.Hosts.ID(name); ok && d.cfg.Hosts.Peers[id-1].Port != 0 {
-		port = d.cfg.Hosts.Peers[id-1].Port
+	if id, ok := d.cfg.Dir.ID(name); ok {
+		if p, _ := d.cfg.Dir.Peer(id); p.Port != 0 {
+			port = p.Port
+		}
 	}
 	addr := &net.UDPAddr{IP: ip, Port: port}
 	d.rounds.Add(1)
@@ -210,12 +212,12 @@ func (d *Detector) Answering(ids []int) []int {
 		fresh := time.Since(d.acked[id]) < ackFresh
 		d.mu.Unlock()
 		switch {
-		case id == d.cfg.Self.ID || fresh:
+		case id == d.selfID() || fresh:
 			out = append(out, id)
 		case alive:
 			pending++
 			go func() {
-				ok := d.answers(d.cfg.Hosts.Peers[id-1].Name, m.Addr)
+				ok := d.answersUnstarved(m.Name, m.Addr)
 				if ok {
 					d.mu.Lock()
 					d.acked[id] = time.Now()
@@ -231,4 +233,21 @@ func (d *Detector) Answering(ids []int) []int {
 		}
 	}
 	return out
+}
+
+// answersUnstarved is answers, with a round that failed on a starved process
+// (see starved.go) tried again, up to maxStarvedRounds: on an oversubscribed
+// machine every round of a leader adding many joiners at once may run late,
+// and a joiner dropped for that would wait for the next try, again and
+// again.
+func (d *Detector) answersUnstarved(name string, ip net.IP) bool {
+	for starved := 0; ; starved++ {
+		start := time.Now()
+		if d.answers(name, ip) {
+			return true
+		}
+		if starved >= maxStarvedRounds || d.stopped() || !d.starvedRound(name, start) {
+			return false
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"roster/internal/testkit"
+	"roster/peer/api"
 	"roster/peer/config"
 	"roster/peer/hostsfile"
 )
@@ -105,5 +107,34 @@ func TestJoinerFromASnapshot(t *testing.T) {
 	want := "{peer_id:4, view_id: 0, leader: 0, message:\"joining\"}\n{peer_id:4, view_id: 4, leader: 1, memb_list: [1,2,3,4]}\n"
 	if got := logs[3].String(); !strings.HasPrefix(got, want) {
 		t.Fatalf("peer 4 printed\n%swant first\n%s", got, want)
+	}
+}
+
+// TestFollowersLearnAGroupCommitAtOnce: the groups' batcher follows its
+// commits with a barrier (groups/service/nudge.go), so a follower serves a
+// join without waiting for Raft's CommitTimeout (a minute here).
+func TestFollowersLearnAGroupCommitAtOnce(t *testing.T) {
+	tuneRaft = func(rc *raft.Config) { rc.CommitTimeout = time.Minute }
+	t.Cleanup(func() { tuneRaft = nil })
+	_, nodes := startPeers(t, 3)
+	leader := nodes[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	join := api.JoinRequest{Client: "c1", Addr: "127.0.0.1:1"}
+	if _, err := leader.Groups().Join(ctx, "g", join, api.Origin{}); err != nil {
+		t.Fatalf("join through the leader: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, n := range nodes[1:] {
+		for {
+			g, err := n.Groups().Group(ctx, "g", api.ReadQuery{}, api.Origin{})
+			if err == nil && len(g.Members) == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("peer %d does not serve the join 10 s after its commit: %+v, %v", n.cfg.Self.ID, g, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }

@@ -106,12 +106,23 @@ func (l *liveness) run(ctx context.Context) {
 	defer l.wg.Wait()
 	poll := time.NewTicker(viewPoll)
 	defer poll.Stop()
-	tick := time.NewTicker(dispatchTick(l.s.cfg.Interval))
+	every := dispatchTick(l.s.cfg.Interval)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	_, changed := l.s.cfg.State.Index()
 	l.resync()
-	dirty := false
+	dirty, ticking := false, true
 	for {
+		// An owner of no client has nothing to dispatch: its ticker stops
+		// (an idle peer wakes 50 times a second less) until the groups or
+		// the view change, or a check is handed back.
+		if idle := !dirty && l.idle(); idle && ticking {
+			tick.Stop()
+			ticking = false
+		} else if !idle && !ticking {
+			tick.Reset(every)
+			ticking = true
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -132,6 +143,13 @@ func (l *liveness) run(ctx context.Context) {
 			l.dispatch(ctx)
 		}
 	}
+}
+
+// idle reports whether this owner tracks no client.
+func (l *liveness) idle() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.clients) == 0
 }
 
 // syncedView returns the view id the owned set was computed from.

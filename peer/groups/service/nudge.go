@@ -13,7 +13,7 @@ const nudgeTimeout = 2 * time.Second
 
 // nudger makes the followers learn at once that a groups entry committed,
 // so that their watchers (blocking reads) wake within a round trip of the
-// commit rather than after Raft's CommitTimeout (100-200 ms: see
+// commit rather than after Raft's CommitTimeout (0.5-1 s: see
 // peer/node/node.go). A follower learns the commit index only from an
 // AppendEntries that carries an entry; a heartbeat does not carry it. After
 // a commit the leader appends a Barrier (an entry the FSM never sees),
