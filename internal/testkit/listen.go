@@ -10,7 +10,13 @@ import (
 // a connect, as a live client does. Its goroutine ends when it is closed.
 func ClosingListener(t testing.TB) net.Listener {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return ClosingListenerAt(t, "127.0.0.1")
+}
+
+// ClosingListenerAt is ClosingListener on ip (any port).
+func ClosingListenerAt(t testing.TB, ip string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

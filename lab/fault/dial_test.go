@@ -7,26 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"roster/internal/testkit"
 )
 
 // listenOn opens a TCP listener on ip that accepts and closes connections.
 func listenOn(t *testing.T, ip string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().String()
+	return testkit.ClosingListenerAt(t, ip).Addr().String()
 }
 
 func TestWrapDialClientRules(t *testing.T) {

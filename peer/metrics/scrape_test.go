@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"roster/internal/testkit"
 	"roster/peer/api"
 	"roster/peer/config"
 	"roster/peer/hostsfile"
@@ -131,20 +132,7 @@ func expireOne(t *testing.T, addr string) {
 	gc := &api.GroupsClient{Addrs: []string{addr}}
 	var c2 net.Listener
 	for _, id := range []string{"c1", "c2"} {
-		ln, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
+		ln := testkit.ClosingListener(t)
 		if _, err := gc.Join(ctx, "jobs", api.JoinRequest{Client: id, Addr: ln.Addr().String()}); err != nil {
 			t.Fatalf("join %s: %v", id, err)
 		}
