@@ -182,7 +182,18 @@ func (l *Loop) Run(ctx context.Context) {
 
 // reconcile takes steps until there is nothing to do, a step fails, or the
 // peer stops leading.
+//
+// A peer enters the view only if it answers a direct ping now (see
+// Membership.Answering): memberlist may still list a peer that crashed a
+// moment ago. Each joiner is asked once when the pass first sees it (so a
+// silent one is not added to the Raft configuration either), and the
+// joiners of a view change once more right before it is proposed (an
+// answer within the last second counts). Asking every joiner before every
+// step instead made n joiners cost n² pings, which starved a leader adding
+// a hundred peers at once.
 func (l *Loop) reconcile(ctx context.Context) {
+	checked := map[int]bool{} // joiners asked in this pass
+	silent := map[int]bool{}  // joiners that did not answer in this pass
 	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
 		f, err := l.do(ctx, false, func() raft.Future { return l.Raft.GetConfiguration() })
 		if err != nil {
@@ -204,10 +215,19 @@ func (l *Loop) reconcile(ctx context.Context) {
 			// Failure detection has not seen itself yet; never remove ourselves.
 			return
 		}
-		l.dropSilentJoiners(&s)
+		if s.View.ID != 0 {
+			// The first view holds the leader alone: no joiner to ask yet.
+			l.askJoiners(s, checked, silent)
+		}
+		for id := range silent {
+			delete(s.Alive, id)
+		}
 		step, ok := Next(s)
 		if !ok {
 			return
+		}
+		if step.Kind == Commit && !l.answer(step.Change.Add, silent) {
+			continue // a joiner stopped answering: plan again without it
 		}
 		l.Logger.Debug("reconcile", "step", step.String())
 		err = l.take(ctx, step)
@@ -289,26 +309,44 @@ func (l *Loop) nudge(ctx context.Context) {
 	}
 }
 
-// dropSilentJoiners removes from s.Alive the peers outside the view that do
-// not answer a direct check, so that a crashed peer whose death this
-// leader's memberlist has not noticed yet is not added back.
-func (l *Loop) dropSilentJoiners(s *State) {
+// askJoiners asks the peers of s.Alive outside the view that this pass has
+// not asked yet whether they answer, and records those that do not in
+// silent.
+func (l *Loop) askJoiners(s State, checked, silent map[int]bool) {
 	var joiners []int
 	for id := range s.Alive {
-		if !s.View.Contains(id) {
+		if !s.View.Contains(id) && !checked[id] {
 			joiners = append(joiners, id)
+			checked[id] = true
 		}
 	}
-	if len(joiners) == 0 {
-		return
+	if len(joiners) > 0 {
+		l.answer(joiners, silent)
+	}
+}
+
+// answer reports whether every peer of ids, the leader aside, answers a
+// direct check now; those that do not are recorded in silent.
+func (l *Loop) answer(ids []int, silent map[int]bool) bool {
+	var ask []int
+	for _, id := range ids {
+		if id != l.Self {
+			ask = append(ask, id)
+		}
+	}
+	if len(ask) == 0 {
+		return true
 	}
 	answering := map[int]bool{}
-	for _, id := range l.Members.Answering(joiners) {
+	for _, id := range l.Members.Answering(ask) {
 		answering[id] = true
 	}
-	for _, id := range joiners {
+	all := true
+	for _, id := range ask {
 		if !answering[id] {
-			delete(s.Alive, id)
+			silent[id] = true
+			all = false
 		}
 	}
+	return all
 }
