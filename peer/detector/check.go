@@ -13,6 +13,14 @@ import (
 // a follower several times a second under loss, since every cut connection
 // fails a heartbeat. A crashed peer is confirmed in about three probe
 // timeouts (0.9 s).
+//
+// Watching is cheaper: a peer refuted while memberlist still declares it
+// dead, and a peer confirmed down, are sent one ping every recheckInterval
+// (a miss starts a full check of the first; an answer readmits the
+// second). Full rounds there cost five pings a second for each such peer
+// at each peer, and when many peers start at once on a starved machine,
+// memberlist's false verdicts made thousands of them, which starved the
+// machine further.
 const (
 	checkRounds     = 3
 	pingsPerRound   = 5
@@ -73,14 +81,10 @@ func (d *Detector) check(id int) {
 				refuted = true
 				d.cfg.Metrics.CheckRefuted(id)
 			}
-			if !pending {
+			if !pending || !d.watch(id, name, m.Addr) {
 				return
 			}
-			// memberlist still says dead: ask again
-			if !d.sleep(recheckInterval) {
-				return
-			}
-			continue
+			continue // a ping went unanswered: check in full
 		}
 		d.mu.Lock()
 		cur, known := d.known(id)
@@ -132,7 +136,28 @@ func (d *Detector) silent(id int, name string, addr net.IP) bool {
 	return true
 }
 
-// recheckDown pings a peer confirmed down every recheckInterval until it
+// watch pings a peer that memberlist declared dead and a check refuted,
+// one ping every recheckInterval. It returns true when a ping goes
+// unanswered (the caller checks the peer in full), false when memberlist
+// no longer declares it dead (or forgot it) or Shutdown is called.
+func (d *Detector) watch(id int, name string, addr net.IP) bool {
+	for {
+		if !d.sleep(recheckInterval) {
+			return false
+		}
+		d.mu.Lock()
+		_, pending := d.pending[id]
+		d.mu.Unlock()
+		if !pending {
+			return false
+		}
+		if !d.ping(name, addr, 1) {
+			return !d.stopped()
+		}
+	}
+}
+
+// recheckDown pings a peer confirmed down once every recheckInterval until it
 // answers again (it rejoins the member set), it is no longer down
 // (memberlist saw it alive, or forgot it), or Shutdown is called.
 func (d *Detector) recheckDown(id int, name string, addr net.IP) {
@@ -146,7 +171,7 @@ func (d *Detector) recheckDown(id int, name string, addr net.IP) {
 		if !down {
 			return
 		}
-		if d.answers(name, addr) {
+		if d.ping(name, addr, 1) {
 			d.mu.Lock()
 			delete(d.down, id)
 			d.mu.Unlock()
@@ -160,14 +185,20 @@ func (d *Detector) recheckDown(id int, name string, addr net.IP) {
 // answers reports whether the peer acks any of pingsPerRound UDP pings sent
 // at once, within memberlist's probe timeout (false once Shutdown is called).
 func (d *Detector) answers(name string, ip net.IP) bool {
+	return d.ping(name, ip, pingsPerRound)
+}
+
+// ping reports whether the peer acks any of n UDP pings sent at once,
+// within memberlist's probe timeout (false once Shutdown is called).
+func (d *Detector) ping(name string, ip net.IP, n int) bool {
 	port := d.cfg.Port
 	if id, ok := d.cfg.Hosts.ID(name); ok && d.cfg.Hosts.Peers[id-1].Port != 0 {
 		port = d.cfg.Hosts.Peers[id-1].Port
 	}
 	addr := &net.UDPAddr{IP: ip, Port: port}
 	d.rounds.Add(1)
-	acks := make(chan bool, pingsPerRound)
-	for range pingsPerRound {
+	acks := make(chan bool, n)
+	for range n {
 		go func() {
 			_, err := d.ml.Load().Ping(name, addr)
 			acks <- err == nil
@@ -175,7 +206,7 @@ func (d *Detector) answers(name string, ip net.IP) bool {
 	}
 	// The pings end within the probe timeout on their own; the round ends
 	// at the first ack, or at once on Shutdown.
-	for range pingsPerRound {
+	for range n {
 		select {
 		case ok := <-acks:
 			if ok {
