@@ -87,7 +87,17 @@ type Loop struct {
 	// Cluster, if set, returns the cluster id the first view's change
 	// carries (called on the loop's goroutine, only for that change).
 	Cluster func() string
+
+	// silentAt is when each joiner last failed a direct check (the loop's
+	// goroutine only): it is not asked again for silentRetry.
+	silentAt map[int]time.Time
 }
+
+// silentRetry is how long a joiner that did not answer a direct check
+// waits before the leader asks it again. Passes follow every membership
+// event; asking every silent joiner in each made a starved leader send
+// thousands of pings a second to peers that could not answer in time.
+const silentRetry = time.Second
 
 // ServerID is the Raft server id of peer id.
 func ServerID(id int) raft.ServerID { return raft.ServerID(strconv.Itoa(id)) }
@@ -193,7 +203,14 @@ func (l *Loop) Run(ctx context.Context) {
 // a hundred peers at once.
 func (l *Loop) reconcile(ctx context.Context) {
 	checked := map[int]bool{} // joiners asked in this pass
-	silent := map[int]bool{}  // joiners that did not answer in this pass
+	silent := map[int]bool{}  // joiners that did not answer in this pass (or just before)
+	for id, at := range l.silentAt {
+		if time.Since(at) < silentRetry {
+			silent[id], checked[id] = true, true
+		} else {
+			delete(l.silentAt, id)
+		}
+	}
 	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
 		f, err := l.do(ctx, false, func() raft.Future { return l.Raft.GetConfiguration() })
 		if err != nil {
@@ -345,6 +362,10 @@ func (l *Loop) answer(ids []int, silent map[int]bool) bool {
 	for _, id := range ask {
 		if !answering[id] {
 			silent[id] = true
+			if l.silentAt == nil {
+				l.silentAt = map[int]time.Time{}
+			}
+			l.silentAt[id] = time.Now()
 			all = false
 		}
 	}
