@@ -34,8 +34,8 @@ const (
 // and a removal is what users see). It returns at once; the check runs in
 // the background, one per peer at a time. A peer confirmed down leaves the
 // member set (before memberlist's own verdict, if that has not come), OnDown
-// is called, and it is re-checked until it answers again or memberlist
-// forgets it. A peer that memberlist declared dead but that answers stays a
+// is called, and, if memberlist still sees it alive, it is re-checked until
+// it answers again or memberlist declares it dead. A peer that memberlist declared dead but that answers stays a
 // member, and is re-checked until memberlist sees it alive again.
 func (d *Detector) Check(id int) {
 	d.mu.Lock()
@@ -106,7 +106,18 @@ func (d *Detector) check(id int) {
 			d.cfg.OnDown(id)
 		}
 		d.notify()
-		d.recheckDown(id, name, m.Addr)
+		d.mu.Lock()
+		_, declared := d.pending[id]
+		d.mu.Unlock()
+		if !declared {
+			// memberlist still sees it alive: only pings tell when it
+			// answers again. A peer memberlist declared dead is readmitted
+			// by memberlist itself (its refutation, or a re-join, makes
+			// NotifyJoin): re-checking it too made thousands of pings a
+			// second on a starved machine, where memberlist's false
+			// verdicts are many.
+			d.recheckDown(id, name, m.Addr)
+		}
 		return
 	}
 }

@@ -212,6 +212,38 @@ func TestCheckConfirmsCrash(t *testing.T) {
 	}
 }
 
+// TestDeclaredDeadNotRechecked: a peer that memberlist declared dead and a
+// check confirmed down is not pinged again (its return comes through
+// memberlist), and memberlist seeing it alive readmits it.
+func TestDeclaredDeadNotRechecked(t *testing.T) {
+	c := newTestCluster(t, 3)
+	for id := 1; id <= 3; id++ {
+		c.start(id, 0)
+	}
+	c.converge(1, 2, 3)
+	p1 := c.peers[0]
+	var node *memberlist.Node
+	for _, n := range p1.ml.Load().Members() {
+		if n.Name == "p3" {
+			node = n
+		}
+	}
+	if node == nil {
+		t.Fatal("p1's memberlist does not list p3")
+	}
+	c.peers[2].Shutdown() // crash
+	(&events{d: p1.Detector}).NotifyLeave(node)
+	testkit.Eventually(t, deadline, "OnDown(3) at p1", func() bool { return p1.downCount(3) == 1 })
+	testkit.Eventually(t, deadline, "the check of 3 to end (no re-check)", func() bool { return !p1.checking(3) })
+	if p1.member(3) {
+		t.Fatalf("3 still a member after OnDown: %v", p1.Members())
+	}
+	(&events{d: p1.Detector}).NotifyJoin(node) // memberlist sees it alive again
+	if !p1.member(3) {
+		t.Fatalf("3 not readmitted by memberlist's verdict: %v", p1.Members())
+	}
+}
+
 // TestCheckRefutesLivePeer: a check of a live peer ends without OnDown, and
 // a live peer that memberlist wrongly declared dead stays a member while
 // checks keep refuting it, until memberlist sees it alive again.
