@@ -217,11 +217,10 @@ func TestCheckConfirmsCrash(t *testing.T) {
 // memberlist), and memberlist seeing it alive readmits it.
 func TestDeclaredDeadNotRechecked(t *testing.T) {
 	c := newTestCluster(t, 3)
-	for id := 1; id <= 3; id++ {
-		c.start(id, 0)
-	}
+	p1 := c.start(1, 3)
+	c.start(2, 0)
+	c.start(3, 0)
 	c.converge(1, 2, 3)
-	p1 := c.peers[0]
 	var node *memberlist.Node
 	for _, n := range p1.ml.Load().Members() {
 		if n.Name == "p3" {
@@ -231,13 +230,16 @@ func TestDeclaredDeadNotRechecked(t *testing.T) {
 	if node == nil {
 		t.Fatal("p1's memberlist does not list p3")
 	}
-	c.peers[2].Shutdown() // crash
+	// p1's pings to 3 are lost (memberlist's indirect probes get through,
+	// so it sends no verdict of its own); it declares 3 dead.
+	p1.cut.on.Store(true)
 	(&events{d: p1.Detector}).NotifyLeave(node)
 	testkit.Eventually(t, deadline, "OnDown(3) at p1", func() bool { return p1.downCount(3) == 1 })
 	testkit.Eventually(t, deadline, "the check of 3 to end (no re-check)", func() bool { return !p1.checking(3) })
 	if p1.member(3) {
 		t.Fatalf("3 still a member after OnDown: %v", p1.Members())
 	}
+	p1.cut.on.Store(false)
 	(&events{d: p1.Detector}).NotifyJoin(node) // memberlist sees it alive again
 	if !p1.member(3) {
 		t.Fatalf("3 not readmitted by memberlist's verdict: %v", p1.Members())
