@@ -40,10 +40,10 @@ func New(stdout, stderr io.Writer) *ucli.App {
 	app := &ucli.App{
 		Name:  "roster",
 		Usage: "a group membership peer (memberlist failure detection, Raft-committed views), and a lab for breaking it",
-		Description: "Run with -h HOSTSFILE to start a peer. Each peer prints the views it installs on stderr as\n" +
+		Description: "Run with -h HOSTSFILE (or --join NAME, to find the peers by DNS) to start a peer. Each peer prints the views it installs on stderr as\n" +
 			"   {peer_id:2, view_id: 3, leader: 1, memb_list: [1,2,3]}\n" +
 			"The subcommands run scenarios, check view logs and query peers.",
-		UsageText:       "roster -h HOSTSFILE [-d SECONDS] [-c SECONDS] [-t] [options]\n   roster COMMAND [options]",
+		UsageText:       "roster -h HOSTSFILE [-d SECONDS] [-c SECONDS] [-t] [options]\n   roster --join NAME [--bootstrap-expect N] [options]\n   roster COMMAND [options]",
 		Flags:           peerFlags(),
 		Action:          runPeer,
 		Writer:          stdout,

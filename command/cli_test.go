@@ -59,6 +59,15 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{"short API token", []string{"-h", good, "--name", "one", "--api-token", "secret"}, "--api-token: want at least 16 characters"},
 		{"API token with a space", []string{"-h", good, "--name", "one", "--api-token", "0123456789 abcdef"}, "--api-token: want printable ASCII without spaces"},
 		{"token reads without a token", []string{"-h", good, "--name", "one", "--api-token-reads"}, "--api-token-reads needs --api-token"},
+		{"join a bad address", []string{"--name", "one", "--join", "300.1.1.1:99999"}, "--join \"300.1.1.1:99999\": want a DNS name or an address"},
+		{"join an empty target", []string{"--name", "one", "--join", ","}, "--join: want a DNS name or an address, got nothing"},
+		{"join a name with a space", []string{"--name", "one", "--join", "peer s"}, "--join \"peer s\""},
+		{"bootstrap-expect with a hostsfile", []string{"-h", good, "--name", "one", "--join", "peer", "--bootstrap-expect", "3"}, "--bootstrap-expect is for clusters without a hostsfile"},
+		{"bootstrap-expect without join", []string{"-h", good, "--name", "one", "--bootstrap-expect", "3"}, "--bootstrap-expect"},
+		{"bootstrap-expect negative", []string{"--name", "one", "--join", "peer", "--bootstrap-expect", "-1"}, "--bootstrap-expect -1: want 0 to 1000"},
+		{"addr-check on with join", []string{"--name", "one", "--join", "peer", "--addr-check", "on"}, "--addr-check on needs every peer in the hostsfile"},
+		{"bad name with join", []string{"--name", "a/b", "--join", "peer"}, "--name: bad peer name \"a/b\""},
+		{"faults without a hostsfile id", []string{"--name", "one", "--join", "peer", "--loss", "0.1"}, "fault injection names peers by their hostsfile ids"},
 		{"fault API open to the network", []string{"-h", good, "--name", "one", "--faults"}, "--faults lets anyone who reaches the API port pause or cut off this peer"},
 	}
 	for _, flag := range []string{"-d", "-c"} {

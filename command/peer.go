@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,6 +29,8 @@ func peerFlags() []ucli.Flag {
 		&ucli.Float64Flag{Name: "delay", Aliases: []string{"d"}, EnvVars: []string{"ROSTER_DELAY"}, Usage: "seconds to wait before starting"},
 		&ucli.Float64Flag{Name: "crash-after", Aliases: []string{"c"}, EnvVars: []string{"ROSTER_CRASH_AFTER"}, Usage: "crash (print \"crashing\", exit 1, no graceful leave) this many seconds after starting"},
 		&ucli.BoolFlag{Name: "leader-crash", Aliases: []string{"t"}, EnvVars: []string{"ROSTER_LEADER_CRASH"}, Usage: "test case 4: as leader, drop the replication of the next removal to the peer next in line and crash once it reached a majority"},
+		&ucli.StringSliceFlag{Name: "join", EnvVars: []string{"ROSTER_JOIN"}, Usage: "find the peers through this DNS name (all its addresses: a compose service scaled with --scale, Swarm's tasks.SERVICE, a Kubernetes headless service) or address (host or host:port), retried until it answers; repeat it or separate with commas. Peers outside the hostsfile are then admitted and get their ids by consensus, and the hostsfile may be left out"},
+		&ucli.IntFlag{Name: "bootstrap-expect", EnvVars: []string{"ROSTER_BOOTSTRAP_EXPECT"}, Usage: "without a hostsfile: found a new cluster once this many peers (this one included, none in a cluster) see each other; the lowest name founds it. Give more than half the peers started together; 0 only joins a cluster that exists"},
 		&ucli.StringFlag{Name: "name", EnvVars: []string{"ROSTER_NAME"}, Value: host, Usage: "this peer's name in the hostsfile", DefaultText: "the hostname"},
 		&ucli.StringFlag{Name: "bind", EnvVars: []string{"ROSTER_BIND"}, Value: "0.0.0.0", Usage: "IP address to listen on"},
 		&ucli.StringFlag{Name: "advertise", EnvVars: []string{"ROSTER_ADVERTISE"}, Usage: "IP address the other peers reach this one at (default: the --bind address, else the local address this peer's name resolves to, else the one that routes to the other peers)"},
@@ -95,7 +98,18 @@ func peerConfig(c *ucli.Context) (config.Config, error) {
 		ClientInterval: c.Duration("client-interval"), ClientMisses: c.Int("client-misses"),
 		ViewLog: c.App.ErrWriter, DiagLog: c.App.ErrWriter,
 		TLSCA: c.String("tls-ca"), TLSCert: c.String("tls-cert"), TLSKey: c.String("tls-key"),
-		AddrCheck: c.String("addr-check"),
+		AddrCheck:       c.String("addr-check"),
+		BootstrapExpect: c.Int("bootstrap-expect"),
+	}
+	for _, j := range c.StringSlice("join") {
+		for _, t := range strings.Split(j, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				cfg.Join = append(cfg.Join, t)
+			}
+		}
+	}
+	if c.IsSet("join") && len(cfg.Join) == 0 {
+		return cfg, fmt.Errorf("--join: want a DNS name or an address, got nothing")
 	}
 	keys, err := clusterKeys(c)
 	if err != nil {
@@ -109,7 +123,10 @@ func peerConfig(c *ucli.Context) (config.Config, error) {
 	}
 	path := c.String("hostsfile")
 	if path == "" {
-		return cfg, config.ErrNoHostsfile
+		if len(cfg.Join) == 0 {
+			return cfg, config.ErrNoHostsfile
+		}
+		return cfg, cfg.Validate()
 	}
 	var hf *hostsfile.File
 	hf, err = hostsfile.Load(path)
@@ -141,7 +158,7 @@ func runPeer(c *ucli.Context) error {
 	}
 	if !c.IsSet("hostsfile") && c.NumFlags() == 0 {
 		ucli.ShowAppHelp(c)
-		return usageErr("a hostsfile is required: -h FILE")
+		return usageErr("%v", config.ErrNoHostsfile)
 	}
 	start := time.Now()
 	tuneGC()
@@ -164,6 +181,9 @@ func runPeer(c *ucli.Context) error {
 	if err := checkFaultAPI(cfg, faults.API); err != nil {
 		return usageErr("%v", err)
 	}
+	if withFaults && cfg.Self.ID == 0 {
+		return usageErr("fault injection names peers by their hostsfile ids: %s is not in the hostsfile (give it a line, or leave out the fault flags)", cfg.Name)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if delay > 0 {
@@ -181,8 +201,11 @@ func runPeer(c *ucli.Context) error {
 		opts = fp.NodeOptions(opts)
 		selfCrash = fp.Crashed()
 	}
-	n, err := node.Start(cfg, opts)
+	n, err := node.StartContext(ctx, cfg, opts)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while it waited for its id
+		}
 		return startErr(cfg.Name, err)
 	}
 	if path := c.String("keyring-file"); path != "" {

@@ -21,6 +21,11 @@
 // ROSTER_E2E=1, or alone with ROSTER_SWARM_E2E=1 (`make swarm-e2e`, which also
 // sets ROSTER_IMAGE to an image of its own).
 //
+// TestComposeReplicas runs deploy/compose/docker-compose-replicas.yml (one
+// service of five replicas, no hostsfile, --join) with ROSTER_E2E=1: the
+// replicas meet as ids 1-5, are scaled to 7 and to 3, one is killed, and
+// the checker judges the containers' logs (about 25 s).
+//
 // lab/e2e/testcase.sh is the shell version of one run, used by
 // `make testcase-N`.
 package e2e

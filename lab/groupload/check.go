@@ -132,15 +132,16 @@ func Check(ops []Op, timeout time.Duration, vis io.Writer) (*Linearizability, er
 }
 
 // visTimeout bounds the search that draws the visualization, beyond the
-// searches that decide.
-const visTimeout = 30 * time.Second
+// searches that decide, when the check has no timeout.
+const visTimeout = time.Minute
 
 // CheckWithEvents is Check with the workload's faults (kills) marked on
 // the visualization. Each group is searched alone with the group model
 // (Model), the groups in parallel, each within timeout; a group not found
 // Ok is searched again one client at a time (ClientModel), which decides
 // fast and can only confirm an illegal history. The visualization comes
-// from one more search of the whole history, within min(timeout, 30 s).
+// from one more search of the whole history, within timeout (1 min when
+// timeout is 0).
 func CheckWithEvents(ops []Op, timeout time.Duration, vis io.Writer, events []Event) (*Linearizability, error) {
 	start := time.Now()
 	pops, dropped := Operations(ops)
@@ -167,7 +168,7 @@ func CheckWithEvents(ops []Op, timeout time.Duration, vis io.Writer, events []Ev
 	}
 	if vis != nil {
 		vt := visTimeout
-		if timeout > 0 && timeout < vt {
+		if timeout > 0 {
 			vt = timeout
 		}
 		res, info := porcupine.CheckOperationsVerbose(Model(), pops, vt)

@@ -165,9 +165,8 @@ func (c *client) join(ctx context.Context) {
 	if op.OK {
 		op.Incarnation, op.Index = resp.Incarnation, resp.Index
 	}
-	if ctx.Err() != nil && !op.OK {
-		return // the run ended: not a fault of the service
-	}
+	// A join cut short by the end of the run stays in the history with an
+	// unknown outcome: it may have committed, and a read may have seen it.
 	c.w.hist.Add(op)
 	c.mu.Lock()
 	if op.OK {
@@ -185,10 +184,8 @@ func (c *client) leave(ctx context.Context) {
 	err := c.w.api.Do(ctx, peer, "POST", "/v1/groups/"+c.group+"/leave", mustJSON(api.LeaveRequest{Client: c.id}), nil, 0, &resp)
 	c.w.finish(&op, err)
 	op.Index = resp.Index
-	if ctx.Err() != nil && !op.OK {
-		return
-	}
-	c.w.hist.Add(op)
+	c.w.hist.Add(op) // cut short by the end of the run: unknown, as a join
+
 	c.mu.Lock()
 	c.member = false // left, or unknown: join again
 	c.mu.Unlock()

@@ -1,11 +1,10 @@
 package groupload
 
 import (
+	"encoding/binary"
 	"fmt"
 	"hash/fnv"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/anishathalye/porcupine"
@@ -19,8 +18,10 @@ import (
 // with each incarnation the model knows. Reads that return an incarnation the
 // model did not know teach it. Histories are partitioned by group.
 //
-// A state is the set printed canonically ("c1=5,c2=0"), so states compare
-// with == and hash as strings.
+// A state is a *set: its members sorted by client id, never changed once
+// made (a step makes a new one), with its hash. Porcupine compares and
+// hashes states at every step of its search, and steps them millions of
+// times on a busy history: a state is cheap to copy and compare.
 
 // input is what an operation asks.
 type input struct {
@@ -35,31 +36,80 @@ type output struct {
 	members []Member // read
 }
 
+// set is one state of a group: members sorted by client, and their hash.
+type set struct {
+	ms   []Member
+	hash uint64
+}
+
+// newSet returns the set of ms, which must be sorted by client and not
+// shared.
+func newSet(ms []Member) *set {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, m := range ms {
+		h.Write([]byte(m.Client))
+		binary.LittleEndian.PutUint64(b[:], m.Incarnation)
+		h.Write(b[:])
+	}
+	return &set{ms: ms, hash: h.Sum64()}
+}
+
+// find returns the position of client in s, and whether it is there.
+func (s *set) find(client string) (int, bool) {
+	return slices.BinarySearchFunc(s.ms, client, func(m Member, c string) int { return strings.Compare(m.Client, c) })
+}
+
+// with returns s with client at incarnation inc.
+func (s *set) with(client string, inc uint64) *set {
+	i, ok := s.find(client)
+	ms := make([]Member, 0, len(s.ms)+1)
+	ms = append(ms, s.ms[:i]...)
+	ms = append(ms, Member{Client: client, Incarnation: inc})
+	if ok {
+		i++
+	}
+	return newSet(append(ms, s.ms[i:]...))
+}
+
+// without returns s without client.
+func (s *set) without(client string) *set {
+	i, ok := s.find(client)
+	if !ok {
+		return s
+	}
+	ms := make([]Member, 0, len(s.ms)-1)
+	return newSet(append(append(ms, s.ms[:i]...), s.ms[i+1:]...))
+}
+
+func (s *set) equal(t *set) bool {
+	return s == t || s.hash == t.hash && slices.Equal(s.ms, t.ms)
+}
+
+func (s *set) String() string {
+	parts := make([]string, len(s.ms))
+	for i, m := range s.ms {
+		parts[i] = fmt.Sprintf("%s=%d", m.Client, m.Incarnation)
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
 // Model returns the porcupine model of a group history.
 func Model() porcupine.Model {
 	nm := porcupine.NondeterministicModel{
-		Partition: partitionByGroup,
-		Init:      func() []any { return []any{""} },
-		Step:      step,
-		Equal:     func(a, b any) bool { return a.(string) == b.(string) },
-		Hash: func(s any) uint64 {
-			h := fnv.New64a()
-			h.Write([]byte(s.(string)))
-			return h.Sum64()
-		},
+		Partition:         partitionByGroup,
+		Init:              func() []any { return []any{newSet(nil)} },
+		Step:              step,
+		Equal:             func(a, b any) bool { return a.(*set).equal(b.(*set)) },
+		Hash:              func(s any) uint64 { return s.(*set).hash },
 		DescribeOperation: describeOp,
-		DescribeState: func(s any) string {
-			if s.(string) == "" {
-				return "{}"
-			}
-			return "{" + s.(string) + "}"
-		},
+		DescribeState:     func(s any) string { return s.(*set).String() },
 	}
 	return nm.ToModel()
 }
 
 func step(state, in, out any) []any {
-	s := parseState(state.(string))
+	s := state.(*set)
 	i, o := in.(input), out.(output)
 	switch i.kind {
 	case OpJoin:
@@ -67,73 +117,44 @@ func step(state, in, out any) []any {
 		if o.known {
 			inc = o.inc
 		}
-		s[i.client] = inc
-		return []any{formatState(s)}
+		return []any{s.with(i.client, inc)}
 	case OpLeave:
-		delete(s, i.client)
-		return []any{formatState(s)}
+		return []any{s.without(i.client)}
 	case OpExpire:
-		cur, in := s[i.client]
-		switch {
-		case !in || cur != 0 && cur != i.inc:
-			return []any{state}
+		k, in := s.find(i.client)
+		if !in {
+			return []any{s}
+		}
+		switch cur := s.ms[k].Incarnation; {
+		case cur != 0 && cur != i.inc:
+			return []any{s}
 		case cur == i.inc:
-			delete(s, i.client)
-			return []any{formatState(s)}
+			return []any{s.without(i.client)}
 		}
 		// An unknown incarnation may be the expired one, or a newer life.
-		delete(s, i.client)
-		return []any{formatState(s), state}
+		return []any{s.without(i.client), s}
 	case OpRead:
-		if len(o.members) != len(s) {
+		if len(o.members) != len(s.ms) {
 			return nil
 		}
+		learned := s
 		for _, m := range o.members {
-			cur, in := s[m.Client]
-			if !in || cur != 0 && cur != m.Incarnation {
+			k, in := s.find(m.Client)
+			if !in {
 				return nil
 			}
-			s[m.Client] = m.Incarnation
+			switch cur := s.ms[k].Incarnation; {
+			case cur == m.Incarnation:
+			case cur == 0:
+				learned = learned.with(m.Client, m.Incarnation)
+			default:
+				return nil
+			}
 		}
-		return []any{formatState(s)}
+		return []any{learned}
 	}
 	return nil
 }
-
-func parseState(s string) map[string]uint64 {
-	m := map[string]uint64{}
-	if s == "" {
-		return m
-	}
-	for _, kv := range strings.Split(s, ",") {
-		i := strings.LastIndexByte(kv, '=')
-		n, _ := strconv.ParseUint(kv[i+1:], 10, 64)
-		m[unescape(kv[:i])] = n
-	}
-	return m
-}
-
-func formatState(m map[string]uint64) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = escape(k) + "=" + strconv.FormatUint(m[k], 10)
-	}
-	return strings.Join(parts, ",")
-}
-
-// escape keeps ',' and '=' in client ids from breaking the state's format.
-var (
-	escaper   = strings.NewReplacer(`%`, `%25`, `,`, `%2C`, `=`, `%3D`)
-	unescaper = strings.NewReplacer(`%2C`, `,`, `%3D`, `=`, `%25`, `%`)
-)
-
-func escape(s string) string   { return escaper.Replace(s) }
-func unescape(s string) string { return unescaper.Replace(s) }
 
 func partitionByGroup(ops []porcupine.Operation) [][]porcupine.Operation {
 	by := map[string][]porcupine.Operation{}

@@ -184,16 +184,18 @@ func TestExpireBoundedByTheNextJoin(t *testing.T) {
 	}
 }
 
-func TestStateFormatKeepsOddIDs(t *testing.T) {
-	s := map[string]uint64{"a,b": 1, "c=d": 2, "%2C": 3, "": 4}
-	got := parseState(formatState(s))
-	if len(got) != len(s) {
-		t.Fatalf("round trip %v -> %v", s, got)
+// A state's steps keep it sorted and unshared, and compare by content.
+func TestSetSteps(t *testing.T) {
+	a := newSet(nil).with("c=d", 2).with("a,b", 1).with("", 4)
+	b := a.with("a,b", 7)
+	if got := a.String(); got != "{=4,a,b=1,c=d=2}" {
+		t.Errorf("a = %s: not sorted, or changed by a later step", got)
 	}
-	for k, v := range s {
-		if got[k] != v {
-			t.Errorf("round trip lost %q=%d: %v", k, v, got)
-		}
+	if got := b.without("c=d").without("zz").String(); got != "{=4,a,b=7}" {
+		t.Errorf("b without c=d = %s", got)
+	}
+	if !a.equal(newSet(nil).with("", 4).with("a,b", 1).with("c=d", 2)) || a.equal(b) || a.hash == b.hash {
+		t.Errorf("sets compare by content: %s vs %s", a, b)
 	}
 }
 

@@ -62,7 +62,7 @@ var Defaults = Config{
 	Clients: 200, Groups: 8, Peers: 5, Duration: 60 * time.Second,
 	ClientInterval: time.Second, ClientMisses: 3,
 	KillClientsEvery: 2 * time.Second, KillPeersEvery: 20 * time.Second, PeerDown: 5 * time.Second,
-	OpPause: 500 * time.Millisecond, CheckTimeout: 5 * time.Minute,
+	OpPause: 500 * time.Millisecond, CheckTimeout: time.Minute,
 }
 
 // Report is what a workload run did and what Porcupine said of it.

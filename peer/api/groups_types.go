@@ -50,6 +50,13 @@ const (
 	// to the leader, a keepalive to a client's owner); its value is the
 	// forwarding peer's id. A forwarded request is never forwarded again.
 	ForwardedHeader = "X-Roster-Forwarded"
+	// RequestHeader identifies a join request (at most 128 bytes): a join
+	// that repeats the request id of the client's current incarnation
+	// changes nothing and answers that incarnation. The peer that takes a
+	// join gives it one when it has none, and keeps it when it forwards
+	// the join again after losing the answer: one request takes effect
+	// once. A client may send its own to make its own retries safe.
+	RequestHeader = "X-Roster-Request"
 )
 
 // Reasons a LeaveRequest gives.

@@ -38,7 +38,7 @@ const (
 )
 
 // ErrNoHostsfile says a peer was started without a hostsfile.
-var ErrNoHostsfile = errors.New("a hostsfile is required: -h FILE")
+var ErrNoHostsfile = errors.New("a hostsfile is required: -h FILE (or --join NAME to find the peers by DNS)")
 
 // Config is everything a peer needs to start.
 type Config struct {
@@ -46,8 +46,21 @@ type Config struct {
 	Name string
 	// Hosts is the parsed hostsfile.
 	Hosts *hostsfile.File
-	// Self is this peer's line of the hostsfile (set by Validate).
+	// Self is this peer's line of the hostsfile (set by Validate); a peer
+	// outside the hostsfile (with Join) has ID 0 until the cluster's
+	// registry gives it one.
 	Self hostsfile.Peer
+	// Join are the --join targets: DNS names whose addresses are peers (a
+	// scaled compose service, Swarm's tasks.SERVICE, a Kubernetes headless
+	// service), or addresses (host or host:port). With Join, peers outside
+	// the hostsfile are admitted and get their ids by consensus, and the
+	// hostsfile may be absent.
+	Join []string
+	// BootstrapExpect, without a hostsfile, is how many peers a new
+	// cluster waits for: once this peer sees that many, none of them in a
+	// cluster, and its name is the lowest of them for bootstrapSettle, it
+	// bootstraps. 0: this peer never bootstraps, it only joins.
+	BootstrapExpect int
 
 	// Bind is the IP to listen on ("" or "0.0.0.0" for all interfaces).
 	Bind string
@@ -104,17 +117,43 @@ type Config struct {
 
 // Validate checks the config, fills Self, and returns an error a user can act on.
 func (c *Config) Validate() error {
+	for _, j := range c.Join {
+		if _, _, err := hostsfile.ParseAddr(j); err != nil || j == "" {
+			return fmt.Errorf("--join %q: want a DNS name or an address, with an optional :port (%v)", j, err)
+		}
+	}
 	if c.Hosts == nil {
-		return ErrNoHostsfile
+		if len(c.Join) == 0 {
+			return ErrNoHostsfile
+		}
+		c.Hosts = hostsfile.Empty()
 	}
 	if c.Name == "" {
 		return fmt.Errorf("this peer has no name (use --name)")
 	}
+	if err := hostsfile.CheckName(c.Name); err != nil {
+		return fmt.Errorf("--name: %w", err)
+	}
 	self, err := c.Hosts.Lookup(c.Name)
-	if err != nil {
+	if err != nil && len(c.Join) == 0 {
 		return err
 	}
+	if err != nil {
+		self = hostsfile.Peer{Name: c.Name} // its id comes from the registry
+	}
 	c.Self = self
+	if c.BootstrapExpect < 0 || c.BootstrapExpect > 1000 {
+		return fmt.Errorf("--bootstrap-expect %d: want 0 to 1000", c.BootstrapExpect)
+	}
+	if c.BootstrapExpect > 0 && len(c.Hosts.Peers) > 0 {
+		return fmt.Errorf("--bootstrap-expect is for clusters without a hostsfile (with one, its first peer bootstraps)")
+	}
+	if c.BootstrapExpect > 0 && len(c.Join) == 0 {
+		return fmt.Errorf("--bootstrap-expect needs --join (how the peers find each other)")
+	}
+	if len(c.Join) > 0 && c.AddrCheck == AddrCheckOn {
+		return fmt.Errorf("--addr-check on needs every peer in the hostsfile: --join admits peers by name (use --encrypt to say who may join)")
+	}
 	for _, a := range []struct{ flag, v string }{{"--bind", c.Bind}, {"--advertise", c.Advertise}} {
 		if a.v != "" && net.ParseIP(a.v) == nil {
 			return fmt.Errorf("%s %q: want an IP address, like 10.0.0.5 (names are not looked up)", a.flag, a.v)
@@ -208,7 +247,7 @@ func (c *Config) CheckAddrs() bool {
 	case AddrCheckOff:
 		return false
 	}
-	return !c.Secured()
+	return !c.Secured() && len(c.Join) == 0
 }
 
 func btoi(b bool) int {

@@ -89,3 +89,40 @@ func TestMaxVotersIsOdd(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateJoin(t *testing.T) {
+	// A name outside the hostsfile is admitted with --join: its id comes later.
+	c := valid(t)
+	c.Name, c.Join = "nine", []string{"peers.example", "10.0.0.1:7946"}
+	if err := c.Validate(); err != nil || c.Self.ID != 0 || c.Self.Name != "nine" {
+		t.Fatalf("joiner: %v, Self %+v", err, c.Self)
+	}
+	if c.CheckAddrs() {
+		t.Errorf("--addr-check auto is on with --join: peers outside the hostsfile would be refused")
+	}
+	// No hostsfile at all: an empty one.
+	c = valid(t)
+	c.Hosts, c.Join, c.BootstrapExpect = nil, []string{"peers"}, 3
+	if err := c.Validate(); err != nil || c.Hosts == nil || len(c.Hosts.Peers) != 0 {
+		t.Fatalf("no hostsfile: %v, hosts %+v", err, c.Hosts)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"bad target", func(c *Config) { c.Join = []string{"a b"} }, `--join "a b"`},
+		{"empty target", func(c *Config) { c.Join = []string{""} }, `--join ""`},
+		{"bad port", func(c *Config) { c.Join = []string{"peers:0"} }, `--join "peers:0"`},
+		{"expect with a hostsfile", func(c *Config) { c.Join, c.BootstrapExpect = []string{"peers"}, 3 }, "--bootstrap-expect is for clusters without a hostsfile"},
+		{"expect without join", func(c *Config) { c.Hosts, c.BootstrapExpect = nil, 3 }, "a hostsfile is required"},
+		{"addr check on", func(c *Config) { c.Join, c.AddrCheck = []string{"peers"}, AddrCheckOn }, "--addr-check on needs every peer in the hostsfile"},
+	} {
+		c := valid(t)
+		tc.change(&c)
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want one line with %q", tc.name, err, tc.want)
+		}
+	}
+}

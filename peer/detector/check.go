@@ -41,7 +41,7 @@ func (d *Detector) Check(id int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	_, known := d.known(id)
-	if !known || d.checks[id] || id == d.cfg.Self.ID {
+	if !known || d.checks[id] || id == d.selfID() {
 		return
 	}
 	if d.goLocked(func() { d.check(id) }) {
@@ -66,7 +66,7 @@ func (d *Detector) check(id int) {
 		delete(d.checks, id)
 		d.mu.Unlock()
 	}()
-	name := d.cfg.Hosts.Peers[id-1].Name
+	name := d.cfg.Dir.Name(id)
 	refuted := false
 	for {
 		d.mu.Lock()
@@ -203,8 +203,10 @@ func (d *Detector) answers(name string, ip net.IP) bool {
 // within memberlist's probe timeout (false once Shutdown is called).
 func (d *Detector) ping(name string, ip net.IP, n int) bool {
 	port := d.cfg.Port
-	if id, ok := d.cfg.Hosts.ID(name); ok && d.cfg.Hosts.Peers[id-1].Port != 0 {
-		port = d.cfg.Hosts.Peers[id-1].Port
+	if id, ok := d.cfg.Dir.ID(name); ok {
+		if p, _ := d.cfg.Dir.Peer(id); p.Port != 0 {
+			port = p.Port
+		}
 	}
 	addr := &net.UDPAddr{IP: ip, Port: port}
 	d.rounds.Add(1)
@@ -252,12 +254,12 @@ func (d *Detector) Answering(ids []int) []int {
 		fresh := time.Since(d.acked[id]) < ackFresh
 		d.mu.Unlock()
 		switch {
-		case id == d.cfg.Self.ID || fresh:
+		case id == d.selfID() || fresh:
 			out = append(out, id)
 		case alive:
 			pending++
 			go func() {
-				ok := d.answersUnstarved(d.cfg.Hosts.Peers[id-1].Name, m.Addr)
+				ok := d.answersUnstarved(m.Name, m.Addr)
 				if ok {
 					d.mu.Lock()
 					d.acked[id] = time.Now()

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/memberlist"
 
+	"roster/peer/directory"
 	"roster/peer/hostsfile"
 	"roster/peer/identity"
 	"roster/peer/metrics"
@@ -31,10 +32,19 @@ const ProbeInterval = 1100 * time.Millisecond
 
 // Config configures a Detector.
 type Config struct {
-	// Self is this peer's hostsfile line.
+	// Self is this peer's hostsfile line (ID 0 while a peer outside the
+	// hostsfile has no id yet: see SetSelf).
 	Self hostsfile.Peer
 	// Hosts is the hostsfile: the peers to watch.
 	Hosts *hostsfile.File
+	// Dir tells peer names from ids (nil: the hostsfile alone).
+	Dir *directory.Directory
+	// Open admits peers outside the hostsfile (the cluster was started
+	// with --join): they are guests until the registry gives them an id.
+	Open bool
+	// Join are the --join targets: DNS names whose addresses are peers,
+	// or addresses (host or host:port; the port defaults to Port).
+	Join []string
 	// BindAddr is the IP to listen on; AdvertiseAddr the IP to announce
 	// ("" lets memberlist pick from BindAddr or the interfaces).
 	BindAddr, AdvertiseAddr string
@@ -72,17 +82,20 @@ type Config struct {
 // authenticated too, so another program's memberlist traffic is refused.
 const Label = "roster"
 
-// Member is a hostsfile peer that memberlist sees alive.
+// Member is a peer that memberlist sees alive.
 type Member struct {
-	// ID is the peer's hostsfile id.
+	// ID is the peer's id (0 for a guest: a peer without one yet).
 	ID int
+	// Name is the peer's name.
+	Name string
 	// Addr is the IP memberlist reports for it.
 	Addr net.IP
 	// Meta is what the peer announces about itself.
 	Meta Meta
 }
 
-// Detector tracks which hostsfile peers are alive. Its methods are safe for
+// Detector tracks which peers are alive: hostsfile peers, peers the
+// registry gave an id, and (with Config.Open) guests waiting for one. Its methods are safe for
 // concurrent use.
 type Detector struct {
 	cfg     Config
@@ -100,9 +113,16 @@ type Detector struct {
 	running atomic.Int64 // goroutines started by goLocked and not yet ended (for tests)
 	rounds  atomic.Int64 // rounds of direct pings sent (for tests)
 
+	// self is this peer's id (0 until SetSelf, for a peer outside the
+	// hostsfile).
+	self atomic.Int64
+	// joiner is the state of the --join attempts (see join.go).
+	joiner joiner
+
 	mu        sync.Mutex
 	closed    bool // Shutdown was called: start no goroutine
 	alive     map[int]Member
+	guests    map[string]Member // alive peers without an id (Config.Open)
 	leaving   map[int]bool      // peers that announced a graceful leave
 	pending   map[int]Member    // declared dead by memberlist, not yet confirmed
 	down      map[int]bool      // confirmed dead by a direct check
@@ -128,6 +148,7 @@ func Start(cfg Config) (*Detector, error) {
 		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		alive:   map[int]Member{},
+		guests:  map[string]Member{},
 		leaving: map[int]bool{},
 		pending: map[int]Member{},
 		down:    map[int]bool{},
@@ -136,6 +157,10 @@ func Start(cfg Config) (*Detector, error) {
 		acked:   map[int]time.Time{},
 		meta:    cfg.Meta,
 	}
+	if d.cfg.Dir == nil {
+		d.cfg.Dir = directory.New(cfg.Hosts)
+	}
+	d.self.Store(int64(cfg.Self.ID))
 	d.lines = netguard.NewLineWriter(shutdownFilter{cfg.Logger.Named("memberlist").StandardWriter(&hclog.StandardLoggerOptions{InferLevels: true})})
 	ml, err := d.create(cfg.AdvertiseAddr, 0)
 	if err != nil {
@@ -232,8 +257,8 @@ func (d *Detector) notify() {
 	}
 }
 
-// Members returns the hostsfile peers that count as alive, the local one
-// included: those memberlist sees alive, and those it declared dead that no
+// Members returns the peers with an id (hostsfile or registry) that count
+// as alive, the local one included: those memberlist sees alive, and those it declared dead that no
 // direct check has confirmed down yet.
 func (d *Detector) Members() map[int]Member {
 	d.mu.Lock()
@@ -249,7 +274,8 @@ func (d *Detector) Members() map[int]Member {
 	return out
 }
 
-// Alive maps the ids of the alive hostsfile peers to their Raft addresses.
+// Alive maps the ids of the alive peers (hostsfile or registry) to their
+// Raft addresses.
 func (d *Detector) Alive() map[int]string {
 	out := map[int]string{}
 	for id, m := range d.Members() {
@@ -267,6 +293,7 @@ func (d *Detector) Run(ctx context.Context, interval time.Duration) {
 	for {
 		if !d.Suspended() {
 			d.rejoinMissing(ctx)
+			d.joinTargets(ctx)
 			d.reannounce()
 		}
 		select {
@@ -294,7 +321,7 @@ func (d *Detector) rejoinMissing(ctx context.Context) {
 	defer d.mu.Unlock()
 	var missing []hostsfile.Peer
 	for _, p := range d.cfg.Hosts.Peers {
-		if _, ok := d.alive[p.ID]; !ok && p.ID != d.cfg.Self.ID && !d.joining[p.ID] {
+		if _, ok := d.alive[p.ID]; !ok && p.ID != d.selfID() && !d.joining[p.ID] {
 			missing = append(missing, p)
 		}
 	}
@@ -372,10 +399,11 @@ func (d *Detector) SetJoined() {
 	}
 }
 
-// ClusterExists reports whether another alive peer says it belongs to a cluster.
+// ClusterExists reports whether another alive peer (guests included) says
+// it belongs to a cluster: it has been in a view (Meta.Joined).
 func (d *Detector) ClusterExists() bool {
-	for id, m := range d.Members() {
-		if id != d.cfg.Self.ID && m.Meta.Joined {
+	for _, m := range d.Everyone() {
+		if m.Name != d.cfg.Self.Name && m.Meta.Joined {
 			return true
 		}
 	}
@@ -386,8 +414,15 @@ func (d *Detector) ClusterExists() bool {
 // attempts to end (at most memberlist's TCP timeout).
 func (d *Detector) JoinNow() {
 	var wg sync.WaitGroup
+	if len(d.cfg.Join) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.joinOnce(context.Background())
+		}()
+	}
 	for _, p := range d.cfg.Hosts.Peers {
-		if p.ID == d.cfg.Self.ID {
+		if p.ID == d.selfID() {
 			continue
 		}
 		wg.Add(1)

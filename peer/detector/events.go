@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/memberlist"
+
+	"roster/peer/hostsfile"
 )
 
 // events receives the membership callbacks of memberlist instance gen.
@@ -18,24 +20,33 @@ func (e *events) NotifyJoin(n *memberlist.Node)   { e.d.up(n, e.gen) }
 func (e *events) NotifyUpdate(n *memberlist.Node) { e.d.up(n, e.gen) }
 func (e *events) NotifyLeave(n *memberlist.Node)  { e.d.gone(n, e.gen) }
 
-// up records a node that memberlist instance gen sees alive.
+// up records a node that memberlist instance gen sees alive: a peer with
+// an id, or (in an open cluster) a guest waiting for one.
 func (d *Detector) up(n *memberlist.Node, gen uint64) {
-	id, ok := d.cfg.Hosts.ID(n.Name)
-	if !ok {
+	id, ok := d.cfg.Dir.ID(n.Name)
+	if !ok && !d.cfg.Open {
 		d.log.Warn("ignoring a node that is not in the hostsfile", "name", n.Name, "addr", n.Address())
 		return
 	}
-	meta, ok := decodeMeta(n.Meta)
-	if !ok {
+	meta, decoded := decodeMeta(n.Meta)
+	if !decoded {
 		d.log.Warn("ignoring a node with unreadable metadata", "name", n.Name, "addr", n.Address())
 		return
 	}
+	m := Member{ID: id, Name: n.Name, Addr: n.Addr, Meta: meta}
 	d.mu.Lock()
 	if gen != d.gen {
 		d.mu.Unlock()
 		return
 	}
-	d.alive[id] = Member{ID: id, Addr: n.Addr, Meta: meta}
+	if !ok {
+		d.guests[n.Name] = m
+		d.mu.Unlock()
+		d.notify()
+		return
+	}
+	delete(d.guests, n.Name)
+	d.alive[id] = m
 	d.leaving[id] = meta.Leaving
 	delete(d.pending, id)
 	delete(d.down, id)
@@ -50,8 +61,17 @@ func (d *Detector) up(n *memberlist.Node, gen uint64) {
 // graceful leave removes it at once. A death is only a suspicion until a
 // direct check confirms it (see Check), unless a check already did.
 func (d *Detector) gone(n *memberlist.Node, gen uint64) {
-	id, ok := d.cfg.Hosts.ID(n.Name)
+	d.mu.Lock()
+	_, guest := d.guests[n.Name]
+	if gen == d.gen {
+		delete(d.guests, n.Name)
+	}
+	d.mu.Unlock()
+	id, ok := d.cfg.Dir.ID(n.Name)
 	if !ok {
+		if guest {
+			d.notify()
+		}
 		return
 	}
 	d.mu.Lock()
@@ -92,8 +112,13 @@ func (g *delegate) NodeMeta(limit int) []byte {
 }
 func (g *delegate) NotifyMsg([]byte)                           {}
 func (g *delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
-func (g *delegate) LocalState(join bool) []byte                { return nil }
-func (g *delegate) MergeRemoteState(buf []byte, join bool)     {}
+
+// LocalState hands the registry to the peers this one exchanges state
+// with (see registry.go).
+func (g *delegate) LocalState(join bool) []byte { return (*Detector)(g).localState() }
+
+// MergeRemoteState learns the registry of another peer (see registry.go).
+func (g *delegate) MergeRemoteState(buf []byte, join bool) { (*Detector)(g).mergeState(buf) }
 
 // alive decides which nodes memberlist admits: hostsfile names only, and,
 // with Config.AddrCheck, only at an address the name owns (its hostsfile
@@ -107,8 +132,14 @@ func (a *alive) NotifyAlive(n *memberlist.Node) error {
 	if n.Name == d.cfg.Self.Name {
 		return nil // memberlist refutes claims to its own name itself
 	}
+	if hostsfile.CheckName(n.Name) != nil {
+		return fmt.Errorf("%q is not a peer name", n.Name)
+	}
 	id, ok := d.cfg.Hosts.ID(n.Name)
 	if !ok {
+		if d.cfg.Open {
+			return nil // a peer that came by --join: the cluster key decides
+		}
 		return fmt.Errorf("%q is not in the hostsfile", n.Name)
 	}
 	if d.cfg.AddrCheck && !d.cfg.Resolver.Owns(id, n.Addr) {

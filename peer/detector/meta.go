@@ -25,6 +25,10 @@ type Meta struct {
 	// Cluster is the id of the cluster the peer's data belongs to ("" while
 	// it has none): a peer refuses peers that announce another.
 	Cluster string `json:"c,omitempty"`
+	// ID is the peer's id, announced once its Raft runs under it (0: not
+	// yet, or a peer that announces none): the leader admits a peer
+	// outside the hostsfile only then.
+	ID int `json:"n,omitempty"`
 }
 
 func (m Meta) encode() []byte {
@@ -67,5 +71,15 @@ func (d *Detector) SetCluster(id string) {
 	d.mu.Unlock()
 	if err := d.ml.Load().UpdateNode(time.Second); err != nil {
 		d.log.Warn("announce cluster id", "error", err)
+	}
+}
+
+// SetID announces this peer's id (once its Raft runs under it).
+func (d *Detector) SetID(id int) {
+	d.mu.Lock()
+	d.meta.ID = id
+	d.mu.Unlock()
+	if err := d.ml.Load().UpdateNode(time.Second); err != nil {
+		d.log.Debug("announce id", "error", err)
 	}
 }

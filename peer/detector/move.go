@@ -120,7 +120,7 @@ func (d *Detector) resync(gen uint64) {
 	}
 	var lost []int
 	for id := range d.alive {
-		if id != d.cfg.Self.ID && !seen[d.cfg.Hosts.Peers[id-1].Name] {
+		if id != d.selfID() && !seen[d.cfg.Dir.Name(id)] {
 			lost = append(lost, id)
 		}
 	}
@@ -140,7 +140,7 @@ func (d *Detector) dropStale(id int, gen uint64) {
 	if !ok {
 		return
 	}
-	d.gone(&memberlist.Node{Name: d.cfg.Hosts.Peers[id-1].Name, Addr: m.Addr}, gen)
+	d.gone(&memberlist.Node{Name: m.Name, Addr: m.Addr}, gen)
 }
 
 // reannounce re-joins a few random peers while this peer has moved recently.
@@ -151,9 +151,15 @@ func (d *Detector) reannounce() {
 	if !recent {
 		return
 	}
+	if len(d.cfg.Join) > 0 {
+		// The --join targets too, at once (see join.go).
+		d.joiner.mu.Lock()
+		d.joiner.next = time.Time{}
+		d.joiner.mu.Unlock()
+	}
 	var others []int
 	for _, p := range d.cfg.Hosts.Peers {
-		if p.ID != d.cfg.Self.ID {
+		if p.ID != d.selfID() {
 			others = append(others, p.ID)
 		}
 	}

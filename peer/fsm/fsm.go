@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"sync"
 
 	"github.com/hashicorp/raft"
@@ -37,6 +38,10 @@ type FSM struct {
 	onView func(v View, restored bool)
 	// groups is the client groups state (its own lock).
 	groups *groups.State
+	// reg is the registry of peers outside the hostsfile (under mu).
+	reg registry
+	// onNames, if set, is told the registry after each change.
+	onNames func(map[string]int)
 }
 
 // New returns an empty FSM. onView, if not nil, is called from Raft's FSM
@@ -96,6 +101,9 @@ func (f *FSM) Apply(l *raft.Log) any {
 	if isGroups(l) {
 		return f.groups.Apply(l.Index, l.Data)
 	}
+	if len(l.Data) > 0 && Kind(l.Data[0]) == KindRegister {
+		return f.applyRegister(l.Data[1:])
+	}
 	_, c, err := decode(l.Data)
 	if err != nil {
 		return Result{View: f.View(), Err: err}
@@ -133,12 +141,20 @@ type snapshotState struct {
 	Groups *groups.Snapshot `json:"groups,omitempty"`
 	// Cluster is the cluster id ("" in clusters made before ids existed).
 	Cluster string `json:"cluster,omitempty"`
+	// Names and NextID are the registry (absent in snapshots made before
+	// it existed, or of clusters that never used it).
+	Names  map[string]int `json:"names,omitempty"`
+	NextID int            `json:"next_id,omitempty"`
 }
 
 // Snapshot captures the current state for Raft.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 	g := f.groups.Snapshot()
-	return &snapshot{state: snapshotState{View: f.View(), Groups: &g, Cluster: f.Cluster()}}, nil
+	st := snapshotState{View: f.View(), Groups: &g, Cluster: f.Cluster()}
+	f.mu.RLock()
+	st.Names, st.NextID = maps.Clone(f.reg.names), f.reg.next
+	f.mu.RUnlock()
+	return &snapshot{state: st}, nil
 }
 
 // Restore replaces the state with a snapshot.
@@ -161,6 +177,13 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	}
 	if err := f.groups.Restore(s.Groups); err != nil {
 		return err
+	}
+	f.mu.Lock()
+	f.reg = registry{names: maps.Clone(s.Names), next: s.NextID}
+	onNames := f.onNames
+	f.mu.Unlock()
+	if onNames != nil {
+		onNames(maps.Clone(s.Names))
 	}
 	if f.onView != nil && s.View.ID > 0 {
 		f.onView(s.View.Clone(), true)
@@ -185,7 +208,7 @@ func (s snapshotState) check() error {
 	if s.View.ID == 0 && (len(s.View.Members) > 0 || s.View.Leader != 0) {
 		return errors.New("members or a leader before the first view")
 	}
-	return nil
+	return registry{names: s.Names, next: s.NextID}.check()
 }
 
 // ForeignClusterError says a log entry or snapshot belongs to another

@@ -3,6 +3,7 @@ package fsm
 import (
 	"bytes"
 	"io"
+	"maps"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -17,12 +18,30 @@ func FuzzApply(f *testing.F) {
 	f.Add([]byte{byte(KindChange), '{', '}'})
 	f.Add([]byte{7, 1, 2, 3})
 	f.Add([]byte(nil))
+	f.Add(Register{Names: []string{"x", "y"}, First: 9}.Encode())
+	f.Add(Register{Names: []string{"a"}, First: 9}.Encode())
+	f.Add([]byte{byte(KindRegister), '{', '}'})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m := New(nil)
 		m.ExpectCluster("0123456789abcdef", nil)
 		for _, c := range []Change{{Base: 0, Add: []int{1, 2}, Leader: 1}, {Base: 1, Add: []int{3}, Leader: 2}} {
 			m.Apply(&raft.Log{Type: raft.LogCommand, Data: c.Encode()})
 		}
+		m.Apply(&raft.Log{Type: raft.LogCommand, Data: Register{Names: []string{"a", "b"}, First: 4}.Encode()})
+		namesBefore, nextBefore := m.Names(), m.NextID()
+		defer func() {
+			// The registry only grows: no name loses or changes its id,
+			// and the next id never goes back.
+			after := m.Names()
+			for n, id := range namesBefore {
+				if after[n] != id {
+					t.Fatalf("%q had id %d, now %d", n, id, after[n])
+				}
+			}
+			if m.NextID() < nextBefore || (registry{names: after, next: m.NextID()}).check() != nil {
+				t.Fatalf("registry %v next %d after %v next %d", after, m.NextID(), namesBefore, nextBefore)
+			}
+		}()
 		before := m.View()
 		l := &raft.Log{Type: raft.LogCommand, Index: 3, Data: data}
 		res, ok := m.Apply(l).(Result)
@@ -57,6 +76,7 @@ func FuzzRestore(f *testing.F) {
 	f.Add([]byte(`{"view":{"id":0,"leader":0,"members":null}}`))
 	f.Add([]byte(`{"view":{"members":[2,1]}}`))
 	f.Add([]byte(`garbage`))
+	f.Add([]byte(`{"view":{"id":1,"leader":1,"members":[1]},"names":{"a":2,"b":3},"next_id":4}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m := New(nil)
 		if err := m.Restore(io.NopCloser(bytes.NewReader(data))); err != nil {
@@ -72,7 +92,8 @@ func FuzzRestore(f *testing.F) {
 			t.Fatal(err)
 		}
 		g := New(nil)
-		if err := g.Restore(io.NopCloser(bytes.NewReader(s.Bytes()))); err != nil || !g.View().Equal(v) || g.Cluster() != m.Cluster() {
+		if err := g.Restore(io.NopCloser(bytes.NewReader(s.Bytes()))); err != nil || !g.View().Equal(v) || g.Cluster() != m.Cluster() ||
+			!maps.Equal(g.Names(), m.Names()) || g.NextID() != m.NextID() {
 			t.Fatalf("round trip of %+v: %v, got %+v", v, err, g.View())
 		}
 	})

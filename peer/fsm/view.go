@@ -1,6 +1,8 @@
 // Package fsm is the replicated state machine of a roster cluster: the
-// current view (id, the leader that committed it, its members), changed only
-// by Raft log entries, with snapshots for Raft to compact its log.
+// current view (id, the leader that committed it, its members), the
+// registry of the ids given to peers outside the hostsfile (registry.go),
+// and the client groups, changed only by Raft log entries, with snapshots
+// for Raft to compact its log.
 package fsm
 
 import (

@@ -56,6 +56,11 @@ type Op struct {
 	Incarnation uint64 `json:"i,omitempty"`
 	// By is the peer that proposed an expire (the owner), for the record.
 	By int `json:"b,omitempty"`
+	// Request identifies the join request (api.RequestHeader): a join
+	// that repeats the request of the client's current incarnation (one
+	// tried again after its answer was lost) changes nothing and answers
+	// that incarnation, so that one request takes effect once.
+	Request string `json:"r,omitempty"`
 }
 
 // key identifies the client an op is about.
@@ -68,6 +73,9 @@ type clientKey struct{ group, client string }
 func (o Op) validate() error {
 	if o.Group == "" || len(o.Group) > maxID || o.Client == "" || len(o.Client) > maxID {
 		return errors.New("bad group or client id")
+	}
+	if len(o.Request) > maxID {
+		return errors.New("request id over 128 bytes")
 	}
 	switch o.Kind {
 	case OpJoin:

@@ -29,6 +29,7 @@ type SnapshotMember struct {
 	Addr        string          `json:"addr"`
 	Meta        json.RawMessage `json:"meta,omitempty"`
 	Incarnation uint64          `json:"incarnation"`
+	Request     string          `json:"request,omitempty"`
 }
 
 // Snapshot returns a copy of the state, sorted, for the FSM's snapshot.
@@ -42,7 +43,7 @@ func (s *State) Snapshot() Snapshot {
 		}
 		sg := SnapshotGroup{Index: g.index, Members: make([]SnapshotMember, len(g.view.Members))}
 		for i, m := range g.view.Members {
-			sg.Members[i] = SnapshotMember{Client: m.Client, Addr: m.Addr, Meta: m.Meta, Incarnation: m.Incarnation}
+			sg.Members[i] = SnapshotMember{Client: m.Client, Addr: m.Addr, Meta: m.Meta, Incarnation: m.Incarnation, Request: m.Request}
 		}
 		out.Groups[name] = sg
 	}
@@ -67,7 +68,7 @@ func (s *State) Restore(snap *Snapshot) error {
 				if m.Client == "" || m.Incarnation == 0 {
 					return errors.New("restore groups: a member without an id or incarnation")
 				}
-				g.members[m.Client] = Member{Client: m.Client, Addr: m.Addr, Meta: m.Meta, Incarnation: m.Incarnation}
+				g.members[m.Client] = Member{Client: m.Client, Addr: m.Addr, Meta: m.Meta, Incarnation: m.Incarnation, Request: m.Request}
 			}
 			clients += len(g.members)
 			groups[name] = g

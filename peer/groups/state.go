@@ -18,6 +18,8 @@ type Member struct {
 	Meta json.RawMessage
 	// Incarnation is the Raft index of the entry that admitted this life.
 	Incarnation uint64
+	// Request is the id of the join request that admitted it ("" if none).
+	Request string
 }
 
 // GroupView is one committed state of one group. It is immutable (treat
@@ -180,10 +182,14 @@ func (s *State) applyOp(index uint64, op Op) OpResult {
 			g = newGroup()
 			s.groups[op.Group] = g
 		}
-		if _, ok := g.members[op.Client]; !ok {
+		m, ok := g.members[op.Client]
+		if ok && op.Request != "" && op.Request == m.Request {
+			return OpResult{Incarnation: m.Incarnation} // the same request again
+		}
+		if !ok {
 			s.clients++
 		}
-		g.members[op.Client] = Member{Client: op.Client, Addr: op.Addr, Meta: op.Meta, Incarnation: index}
+		g.members[op.Client] = Member{Client: op.Client, Addr: op.Addr, Meta: op.Meta, Incarnation: index, Request: op.Request}
 		return OpResult{Changed: true, Incarnation: index}
 	case OpLeave, OpExpire:
 		if g == nil {

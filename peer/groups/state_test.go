@@ -202,3 +202,35 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		t.Fatal("restore of a member without an incarnation: want an error")
 	}
 }
+
+// TestJoinRequestOnce checks that a join repeating the request of the
+// client's current incarnation (a join tried again after its answer was
+// lost) changes nothing and answers that incarnation, while a new request
+// starts a new life, and that the request survives a snapshot.
+func TestJoinRequestOnce(t *testing.T) {
+	s := NewState()
+	j := join("jobs", "c1", "h:1")
+	j.Request = "2-a"
+	if r := s.Apply(5, encode(t, j)); r.Ops[0].Incarnation != 5 || !r.Ops[0].Changed {
+		t.Fatalf("first join: %+v", r)
+	}
+	if r := s.Apply(6, encode(t, j)); r.Ops[0].Incarnation != 5 || r.Ops[0].Changed {
+		t.Fatalf("the same request again: %+v, want incarnation 5, unchanged", r)
+	}
+	if v, idx, _ := s.Group("jobs"); v.Index != 5 || idx != 5 {
+		t.Fatalf("the repeated request moved the group to %d (list %d)", v.Index, idx)
+	}
+	restored := NewState()
+	if err := restored.Restore(ptr(s.Snapshot())); err != nil {
+		t.Fatal(err)
+	}
+	if r := restored.Apply(7, encode(t, j)); r.Ops[0].Incarnation != 5 || r.Ops[0].Changed {
+		t.Fatalf("the same request after a restore: %+v", r)
+	}
+	j.Request = "2-b"
+	if r := s.Apply(8, encode(t, j)); r.Ops[0].Incarnation != 8 || !r.Ops[0].Changed {
+		t.Fatalf("a new request: %+v, want a new life at 8", r)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

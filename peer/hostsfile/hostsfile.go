@@ -90,14 +90,14 @@ func Parse(path string, r io.Reader) (*File, error) {
 			return nil, &Error{path, lineNo, fmt.Sprintf("want \"name [address]\", got %d fields", len(fields))}
 		}
 		p := Peer{ID: len(hf.Peers) + 1, Name: fields[0]}
-		if err := checkName(p.Name); err != nil {
+		if err := CheckName(p.Name); err != nil {
 			return nil, &Error{path, lineNo, err.Error()}
 		}
 		if prev, dup := hf.byName[p.Name]; dup {
 			return nil, &Error{path, lineNo, fmt.Sprintf("duplicate name %q (first on the line of peer %d)", p.Name, prev)}
 		}
 		if len(fields) == 2 {
-			host, port, err := parseAddr(fields[1])
+			host, port, err := ParseAddr(fields[1])
 			if err != nil {
 				return nil, &Error{path, lineNo, err.Error()}
 			}
@@ -115,7 +115,17 @@ func Parse(path string, r io.Reader) (*File, error) {
 	return hf, nil
 }
 
-func checkName(name string) error {
+// MaxNameLen is the longest peer name accepted (a DNS label's limit is 63,
+// a hostname's 253).
+const MaxNameLen = 253
+
+// CheckName checks a peer name: 1 to MaxNameLen letters, digits, '-', '_'
+// or '.'. Names from the hostsfile, the command line and the cluster's
+// registry (fsm) obey the same rule.
+func CheckName(name string) error {
+	if name == "" || len(name) > MaxNameLen {
+		return fmt.Errorf("bad peer name %q: want 1 to %d characters", name, MaxNameLen)
+	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
 			return fmt.Errorf("bad peer name %q: use letters, digits, '-', '_' or '.'", name)
@@ -124,7 +134,9 @@ func checkName(name string) error {
 	return nil
 }
 
-func parseAddr(s string) (string, int, error) {
+// ParseAddr parses an address: an IP, a DNS name, or either with :port
+// (port 0 when absent). The hostsfile's address column and --join use it.
+func ParseAddr(s string) (string, int, error) {
 	if ip := net.ParseIP(s); ip != nil {
 		return ip.String(), 0, nil
 	}
@@ -198,3 +210,7 @@ func (f *File) Lookup(name string) (Peer, error) {
 	}
 	return f.Peers[id-1], nil
 }
+
+// Empty returns a hostsfile with no peers, for a peer that learns the
+// others by --join alone.
+func Empty() *File { return &File{byName: map[string]int{}} }

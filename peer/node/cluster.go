@@ -201,19 +201,19 @@ func (g *clusterGuard) status() string {
 	return fmt.Sprintf("this peer's data dir belongs to cluster %s; the peers here are cluster %s", g.n.fsm.Cluster(), g.outsider)
 }
 
-// name returns the hostsfile name of peer id.
+// name returns the name of peer id.
 func (n *Node) name(id int) string {
-	if p, ok := n.cfg.Hosts.Peer(id); ok {
+	if p, ok := n.dir.Peer(id); ok {
 		return p.Name
 	}
 	return fmt.Sprint(id)
 }
 
-// names returns hostsfile names for peer ids.
+// names returns the names of peer ids.
 func (n *Node) names(ids []int) []string {
 	var out []string
 	for _, id := range ids {
-		if p, ok := n.cfg.Hosts.Peer(id); ok {
+		if p, ok := n.dir.Peer(id); ok {
 			out = append(out, p.Name)
 		}
 	}
@@ -227,12 +227,20 @@ type guardedMembers struct {
 	guard *clusterGuard
 }
 
-// Alive is detector.Alive without the refused peers.
+// Alive is detector.Alive without the refused peers, and without the
+// registered peers (outside the hostsfile) whose Raft does not run under
+// their id yet (they announce it: detector.Meta.ID).
 func (m guardedMembers) Alive() map[int]string {
 	alive := m.Detector.Alive()
-	cv := m.guard.refuse(m.Detector.Members())
+	members := m.Detector.Members()
+	cv := m.guard.refuse(members)
 	for id := range cv.foreign {
 		delete(alive, id)
+	}
+	for id, mem := range members {
+		if _, listed := m.guard.n.cfg.Hosts.Peer(id); !listed && mem.Meta.ID != id {
+			delete(alive, id)
+		}
 	}
 	return alive
 }

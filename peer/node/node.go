@@ -24,6 +24,7 @@ import (
 	"roster/peer/api"
 	"roster/peer/config"
 	"roster/peer/detector"
+	"roster/peer/directory"
 	"roster/peer/fsm"
 	"roster/peer/groups/service"
 	"roster/peer/identity"
@@ -82,6 +83,8 @@ type Node struct {
 	metrics *metrics.Peer
 	groups  *service.Service
 	life    uint64 // this process's life number (fsm.NewLife)
+	dir     *directory.Directory
+	founder bool // this peer, without a hostsfile, founds the cluster (join.go)
 
 	resolver *identity.Resolver
 	netLog   *netguard.RateLog // bad input from the network, at a bounded rate
@@ -102,13 +105,22 @@ type Node struct {
 	stopping atomic.Bool // stop has begun: diagnostics below error are dropped
 }
 
-// Start starts a peer: it binds its ports, joins the others, and (peer 1
-// with no state and no cluster around) bootstraps the cluster. The returned
+// Start is StartContext without a context: a peer outside the hostsfile
+// waits for its id as long as it takes.
+func Start(cfg config.Config, opts Options) (*Node, error) {
+	return StartContext(context.Background(), cfg, opts)
+}
+
+// StartContext starts a peer: it binds its ports, joins the others, and (peer 1
+// with no state and no cluster around, or the founder of a cluster without
+// a hostsfile: see Config.BootstrapExpect) bootstraps the cluster. A peer
+// outside the hostsfile first waits for its id from the cluster's registry
+// (see join.go) until ctx is done. The returned
 // error says which part failed, e.g. a port in use; it is a *StoreError
 // when the data dir cannot be used (damaged, or held by another process),
 // and a *ForeignClusterError when the data dir belongs to another cluster
 // than the peers it finds.
-func Start(cfg config.Config, opts Options) (*Node, error) {
+func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -123,6 +135,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	}()
 	var err error
 
+	n.dir = directory.New(cfg.Hosts)
 	n.resolver = identity.New(cfg.Hosts, nil)
 	n.netLog = netguard.NewRateLog(logger.Named("net"))
 	n.netRaftLog = netguard.NewRateLog(logger.Named("raft-net"))
@@ -136,6 +149,15 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 
+	if cfg.Self.ID != 0 {
+		// A hostsfile peer's data dir must not hold another id.
+		if kept, err := readPeerID(cfg.DataDir, cfg.Name); err != nil || (kept != 0 && kept != cfg.Self.ID) {
+			if err == nil {
+				err = fmt.Errorf("data dir %s holds peer id %d, but %s is on line %d of hostsfile %s: give this peer its own data dir", cfg.DataDir, kept, cfg.Name, cfg.Self.ID, cfg.Hosts.Path)
+			}
+			return nil, err
+		}
+	}
 	vl := viewlog.New(cfg.ViewLog, cfg.Self.ID)
 	n.life = fsm.NewLife()
 	n.printer = newPrinter(cfg.Self.ID, n.life, vl, func() { n.det.SetJoined() })
@@ -146,6 +168,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		n.metrics.ViewInstalled(v.ID, v.Members)
 	})
 	n.fsm.ExpectCluster(cluster, n.clusterLearned)
+	n.fsm.OnNames(n.namesLearned)
 	if n.metrics != nil {
 		n.fsm.Groups().SetObserver(n.metrics)
 	}
@@ -168,9 +191,9 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		n.keyring.Watch(n.stream.KeysChanged)
 	}
 	if n.det, err = detector.Start(detector.Config{
-		Self: cfg.Self, Hosts: cfg.Hosts,
+		Self: cfg.Self, Hosts: cfg.Hosts, Dir: n.dir, Open: len(cfg.Join) > 0, Join: cfg.Join,
 		BindAddr: cfg.Bind, AdvertiseAddr: n.advertiseAddr(), Port: cfg.GossipPort,
-		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort, Life: n.life, Cluster: cluster},
+		Meta:          detector.Meta{RaftPort: cfg.RaftPort, APIPort: cfg.APIPort, Life: n.life, Cluster: cluster, ID: cfg.Self.ID},
 		WrapTransport: opts.WrapTransport,
 		OnDown:        n.peerDown,
 		OnAddr:        n.learnAddr,
@@ -184,6 +207,30 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.stream.SetAdvertise(&net.TCPAddr{IP: n.det.LocalAddr(), Port: cfg.RaftPort})
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	if cfg.Self.ID == 0 {
+		// Outside the hostsfile: join by --join, and wait for an id.
+		n.goRun(func() { n.det.Run(ctx, time.Second) })
+		waitCtx, stopWait := context.WithCancel(startCtx)
+		go func() {
+			select {
+			case <-ctx.Done():
+			case <-waitCtx.Done():
+			}
+			stopWait()
+		}()
+		id, err := n.awaitID(waitCtx)
+		stopWait()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Self.ID = id
+		n.cfg.Self = cfg.Self
+		n.det.SetSelf(id)
+		n.stream.SetSelf(string(reconcile.ServerID(id)))
+		n.printer.setSelf(id, viewlog.New(cfg.ViewLog, id))
+	}
 	if err = n.checkClusterAtStart(cluster); err != nil {
 		return nil, err
 	}
@@ -191,12 +238,15 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 	// Join now, while Raft's store opens: a joiner's time to its first view
 	// starts here.
 	n.printer.message(viewlog.Joining, true)
-	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
-	n.goRun(func() { n.det.Run(ctx, time.Second) })
+	if n.dir.Listed(cfg.Name) {
+		n.goRun(func() { n.det.Run(ctx, time.Second) })
+	}
 
 	if err = n.startRaft(opts); err != nil {
 		return nil, err
+	}
+	if !n.dir.Listed(cfg.Name) {
+		n.det.SetID(cfg.Self.ID) // the leader may add this peer now
 	}
 	if cfg.APIPort != 0 {
 		var apiTLS *tls.Config
@@ -221,6 +271,7 @@ func Start(cfg config.Config, opts Options) (*Node, error) {
 		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: guardedMembers{n.det, n.guard},
 		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
 		Metrics: n.metrics, Lives: n.det.Lives, Cluster: n.fsm.Cluster,
+		Guests: n.unregistered, NextID: n.nextID,
 	}
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	n.stopLoop, n.loopDone = stopLoop, make(chan struct{})
@@ -366,7 +417,7 @@ func raftConfig(self int, logger hclog.Logger) *raft.Config {
 // already or another peer says a cluster exists (peer 1 restarted without
 // its data must not start a second cluster).
 func (n *Node) bootstrap() error {
-	if n.cfg.Self.ID != 1 {
+	if n.cfg.Self.ID != 1 || !(n.dir.Listed(n.cfg.Name) || n.founder) {
 		return nil
 	}
 	has, err := raft.HasExistingState(n.stores.logs, n.stores.stable, nopSnapshots{})

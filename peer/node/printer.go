@@ -33,6 +33,14 @@ func newPrinter(self int, life uint64, log *viewlog.Logger, onFirst func()) *pri
 	return &printer{self: self, life: life, log: log, onFirst: onFirst}
 }
 
+// setSelf sets the id of a peer that learned it after the printer was made
+// (a peer outside the hostsfile), with the view log that stamps it.
+func (p *printer) setSelf(id int, log *viewlog.Logger) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.self, p.log = id, log
+}
+
 // mine reports whether v is a view of this peer's current life. The caller
 // holds p.mu.
 func (p *printer) mine(v fsm.View) bool { return v.HasLife(p.self, p.life) }
@@ -84,7 +92,7 @@ func (p *printer) message(msg string, force bool) {
 func (p *printer) unreachable(id int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.done || !p.mine(p.current) || !p.current.Contains(id) {
+	if p.self == 0 || p.done || !p.mine(p.current) || !p.current.Contains(id) {
 		return
 	}
 	p.log.Message(p.current.ID, p.current.Leader, viewlog.Unreachable(id, id == p.current.Leader))

@@ -54,7 +54,8 @@ type streamConfig struct {
 	// Bind is host:port to listen on.
 	Bind string
 	// Self is this peer's Raft server id: connections whose preamble names
-	// another peer are refused (package raftpeer).
+	// another peer are refused (package raftpeer). A peer outside the
+	// hostsfile sets it with SetSelf once it has an id.
 	Self string
 	// TLS, if set, makes every connection mutual TLS.
 	TLS *secure.TLS
@@ -78,6 +79,7 @@ type stream struct {
 	ln        net.Listener
 	source    *net.TCPAddr                // local address of outgoing connections, nil for any
 	advertise atomic.Pointer[net.TCPAddr] // the address others dial (SetAdvertise)
+	self      atomic.Pointer[string]      // this peer's Raft server id (SetSelf)
 
 	accepted chan net.Conn
 	done     chan struct{}
@@ -108,6 +110,7 @@ func listenStream(cfg streamConfig) (*stream, error) {
 		secured:  map[*tls.Conn]net.Conn{},
 		dialed:   map[*dialedConn]string{},
 	}
+	s.SetSelf(cfg.Self)
 	if host, _, _ := net.SplitHostPort(cfg.Bind); host != "" {
 		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
 			s.source = &net.TCPAddr{IP: ip}
@@ -117,6 +120,9 @@ func listenStream(cfg streamConfig) (*stream, error) {
 	go s.acceptLoop()
 	return s, nil
 }
+
+// SetSelf sets this peer's Raft server id (see streamConfig.Self).
+func (s *stream) SetSelf(id string) { s.self.Store(&id) }
 
 func (s *stream) acceptLoop() {
 	defer s.wg.Done()
@@ -204,7 +210,7 @@ func (s *stream) admit(c net.Conn) {
 	if s.cfg.AddrCheck {
 		check = func(id string) error { return s.checkSender(id, ip) }
 	}
-	g := &guardedConn{Conn: conn, wire: newWireReader(idleReader{conn}, s.cfg.Self, check), log: s.cfg.Log, from: from, untrack: func() { s.untrack(conn) }}
+	g := &guardedConn{Conn: conn, wire: newWireReader(idleReader{conn}, *s.self.Load(), check), log: s.cfg.Log, from: from, untrack: func() { s.untrack(conn) }}
 	select {
 	case s.accepted <- g:
 	case <-s.done:

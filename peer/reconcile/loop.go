@@ -87,6 +87,10 @@ type Loop struct {
 	// Cluster, if set, returns the cluster id the first view's change
 	// carries (called on the loop's goroutine, only for that change).
 	Cluster func() string
+	// Guests, if set, returns the alive peers to register (State.Guests),
+	// and NextID the id their registration starts at (State.NextID).
+	Guests func() []string
+	NextID func() int
 
 	// silentAt is when each joiner last failed a direct check (the loop's
 	// goroutine only): it is not asked again for silentRetry.
@@ -221,6 +225,12 @@ func (l *Loop) reconcile(ctx context.Context) {
 		if l.Lives != nil {
 			s.Lives = l.Lives()
 		}
+		if l.Guests != nil {
+			s.Guests = l.Guests()
+		}
+		if l.NextID != nil {
+			s.NextID = l.NextID()
+		}
 		for _, srv := range f.(raft.ConfigurationFuture).Configuration().Servers {
 			id, err := strconv.Atoi(string(srv.ID))
 			if err != nil {
@@ -250,7 +260,7 @@ func (l *Loop) reconcile(ctx context.Context) {
 		err = l.take(ctx, step)
 		l.Metrics.ReconcileStep(step.Kind.String(), stepResult(err))
 		if err != nil {
-			if errors.Is(err, fsm.ErrStale) || errors.Is(err, fsm.ErrNoop) {
+			if errors.Is(err, fsm.ErrStale) || errors.Is(err, fsm.ErrNoop) || errors.Is(err, fsm.ErrRegistered) {
 				continue // the view moved on under us: plan again from it
 			}
 			l.Logger.Warn("reconcile step failed", "step", step.String(), "error", err)
@@ -267,6 +277,8 @@ func (l *Loop) take(ctx context.Context, s Step) error {
 	switch s.Kind {
 	case Commit:
 		return l.commit(ctx, s.Change)
+	case Register:
+		return l.register(ctx, s.Register)
 	case AddNonvoter:
 		call = func() raft.Future { return r.AddNonvoter(id, addr, 0, timeout) }
 	case Promote:
@@ -302,6 +314,19 @@ func (l *Loop) commit(ctx context.Context, c fsm.Change) error {
 	if l.Hooks.AfterCommit != nil {
 		l.Hooks.AfterCommit(c, res.View)
 	}
+	return nil
+}
+
+// register commits a registration of peers outside the hostsfile.
+func (l *Loop) register(ctx context.Context, reg fsm.Register) error {
+	f, err := l.do(ctx, true, func() raft.Future { return l.Raft.Apply(reg.Encode(), timeout) })
+	if err != nil {
+		return err
+	}
+	if res, _ := f.(raft.ApplyFuture).Response().(fsm.Result); res.Err != nil {
+		return res.Err
+	}
+	l.Logger.Info("registered peers", "names", reg.Names, "first_id", reg.First)
 	return nil
 }
 

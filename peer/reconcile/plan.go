@@ -35,6 +35,11 @@ type State struct {
 	Config []Server
 	// MaxVoters is the odd cap on voters.
 	MaxVoters int
+	// Guests are the alive peers the registry has no id for yet (the
+	// leader's own name first, if it is one); NextID the id a
+	// registration of them starts at.
+	Guests []string
+	NextID int
 	// Lives maps alive peers to the life number they announce (absent:
 	// none). A member announcing another life than the view's restarted:
 	// its old life is removed, then the new one admitted (the leader renews
@@ -58,6 +63,8 @@ const (
 	Demote
 	// Remove removes a server from the Raft configuration.
 	Remove
+	// Register gives ids to peers outside the hostsfile (fsm.Register).
+	Register
 )
 
 // String names the kind as the loop's log lines do.
@@ -73,6 +80,8 @@ func (k Kind) String() string {
 		return "demote"
 	case Remove:
 		return "remove"
+	case Register:
+		return "register"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }
@@ -85,10 +94,15 @@ type Step struct {
 	Change fsm.Change
 	// Server is the server concerned, for the configuration steps.
 	Server Server
+	// Register is the registration, for Register.
+	Register fsm.Register
 }
 
 // String describes the step for the loop's log lines.
 func (s Step) String() string {
+	if s.Kind == Register {
+		return fmt.Sprintf("register %v from id %d", s.Register.Names, s.Register.First)
+	}
 	if s.Kind == Commit {
 		return fmt.Sprintf("commit view %d+1: add %v del %v", s.Change.Base, s.Change.Add, s.Change.Del)
 	}
@@ -104,6 +118,11 @@ func (s Step) String() string {
 // configuration follows the view (stale servers removed, addresses updated);
 // last the voters are rebalanced to the odd-voter policy.
 func Next(s State) (Step, bool) {
+	if len(s.Guests) > 0 {
+		// Peers outside the hostsfile get their ids first (they wait for
+		// them before they start Raft).
+		return Step{Kind: Register, Register: fsm.Register{Names: s.Guests, First: max(s.NextID, 1)}}, true
+	}
 	if s.View.ID == 0 {
 		self := []int{s.Self}
 		return Step{Kind: Commit, Change: fsm.Change{Base: 0, Add: self, Lives: lives(s, self), Leader: s.Self}}, true

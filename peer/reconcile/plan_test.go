@@ -202,3 +202,27 @@ func TestBatchJoin(t *testing.T) {
 		t.Fatalf("commits %d view %d members %d voters %v", commits, s.View.ID, len(s.View.Members), voters(s.Config))
 	}
 }
+
+// TestRegisterFirst: peers outside the hostsfile are registered before any
+// other step, from the next free id; a founder's own registration gives it
+// id 1 in an empty cluster.
+func TestRegisterFirst(t *testing.T) {
+	s := State{Self: 1, Alive: map[int]string{1: "a:1"}, MaxVoters: 5, Guests: []string{"self", "x"}, NextID: 1}
+	step, ok := Next(s)
+	if !ok || step.Kind != Register || !slices.Equal(step.Register.Names, []string{"self", "x"}) || step.Register.First != 1 {
+		t.Fatalf("Next = %v %v, want register [self x] from 1", step, ok)
+	}
+	if step.String() != "register [self x] from id 1" {
+		t.Errorf("String() = %q", step.String())
+	}
+	s.View = fsm.View{ID: 3, Leader: 1, Members: []int{1}}
+	s.Guests, s.NextID = []string{"y"}, 9
+	if step, _ := Next(s); step.Kind != Register || step.Register.First != 9 {
+		t.Fatalf("Next = %v, want register [y] from 9", step)
+	}
+	// No guests: the usual plan.
+	s.Guests = nil
+	if step, ok := Next(s); ok && step.Kind == Register {
+		t.Fatalf("Next = %v with no guests", step)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"time"
@@ -165,7 +167,8 @@ func (s *Service) stopped(ctx context.Context) (context.Context, context.CancelF
 
 // Join implements api.Groups.
 func (s *Service) Join(ctx context.Context, group string, req api.JoinRequest, o api.Origin) (api.JoinResponse, error) {
-	op := groups.Op{Kind: groups.OpJoin, Group: group, Client: req.Client, Addr: req.Addr, Meta: req.Meta}
+	o = withRequestID(o, s.cfg.Self)
+	op := groups.Op{Kind: groups.OpJoin, Group: group, Client: req.Client, Addr: req.Addr, Meta: req.Meta, Request: o.Header.Get(api.RequestHeader)}
 	var out api.JoinResponse
 	res, index, err := s.write(ctx, op, o, "/join", req, &out)
 	if err != nil || out.Index != 0 {
@@ -173,6 +176,21 @@ func (s *Service) Join(ctx context.Context, group string, req api.JoinRequest, o
 	}
 	_, members := s.cfg.Members()
 	return api.JoinResponse{Group: group, Client: req.Client, Incarnation: res.Incarnation, Owner: groups.Owner(group, req.Client, members), Index: index}, nil
+}
+
+// withRequestID returns o with a request id (api.RequestHeader): its own,
+// or a new one made by peer self. The forwarded request carries it.
+func withRequestID(o api.Origin, self int) api.Origin {
+	if id := o.Header.Get(api.RequestHeader); id != "" && len(id) <= 128 {
+		return o
+	}
+	h := o.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set(api.RequestHeader, fmt.Sprintf("%d-%016x", self, rand.Uint64()))
+	o.Header = h
+	return o
 }
 
 // Leave implements api.Groups.

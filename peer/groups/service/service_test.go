@@ -357,3 +357,28 @@ func TestReads(t *testing.T) {
 		t.Fatalf("a group without members: %v, want 404", err)
 	}
 }
+
+// TestJoinRequestTakesEffectOnce checks that a join that comes again with
+// the request id of the client's current life (as a peer forwards it again
+// after losing the answer) answers that life, and that a join without one
+// starts a new life.
+func TestJoinRequestTakesEffectOnce(t *testing.T) {
+	s := newSingle(t)
+	ln := listen(t)
+	o := api.Origin{Header: http.Header{api.RequestHeader: {"7-abc"}}}
+	req := api.JoinRequest{Client: "c1", Addr: ln.Addr().String()}
+	first, err := s.svc.Join(context.Background(), "jobs", req, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.svc.Join(context.Background(), "jobs", req, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Incarnation != first.Incarnation {
+		t.Fatalf("the same request again: incarnation %d, want %d", again.Incarnation, first.Incarnation)
+	}
+	if fresh := s.join(t, "jobs", "c1", ln.Addr().String()); fresh.Incarnation <= first.Incarnation {
+		t.Fatalf("a new request: incarnation %d, want past %d", fresh.Incarnation, first.Incarnation)
+	}
+}
