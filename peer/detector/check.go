@@ -35,8 +35,9 @@ const (
 // the background, one per peer at a time. A peer confirmed down leaves the
 // member set (before memberlist's own verdict, if that has not come), OnDown
 // is called, and, if memberlist still sees it alive, it is re-checked until
-// it answers again or memberlist declares it dead. A peer that memberlist declared dead but that answers stays a
-// member, and is re-checked until memberlist sees it alive again.
+// it answers again or memberlist declares it dead. A peer that memberlist
+// declared dead but that answers stays a member, and is watched until
+// memberlist sees it alive again.
 func (d *Detector) Check(id int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
