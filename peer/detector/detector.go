@@ -135,7 +135,6 @@ type Detector struct {
 	movedAt   time.Time // when this peer last re-announced itself at a new address
 
 	restart sync.Mutex // one Readvertise at a time
-	update  sync.Mutex // one memberlist UpdateNode at a time (see updateNode)
 
 	lines *netguard.LineWriter // memberlist's log, at a bounded rate
 }
@@ -388,16 +387,6 @@ func (d *Detector) seed(p hostsfile.Peer) string {
 	return p.Name + "/" + net.JoinHostPort(host, strconv.Itoa(port))
 }
 
-// updateNode re-announces this peer's metadata. memberlist's UpdateNode
-// reads its own node's state without a lock, so two calls at once race
-// (SetJoined and SetCluster run on different goroutines): they are made one
-// at a time.
-func (d *Detector) updateNode(timeout time.Duration) error {
-	d.update.Lock()
-	defer d.update.Unlock()
-	return d.ml.Load().UpdateNode(timeout)
-}
-
 // SetJoined announces that this peer belongs to a cluster.
 func (d *Detector) SetJoined() {
 	d.mu.Lock()
@@ -405,7 +394,7 @@ func (d *Detector) SetJoined() {
 	d.mu.Unlock()
 	// A timeout only says the update has not gone out yet: it goes with the
 	// next gossip.
-	if err := d.updateNode(time.Second); err != nil {
+	if err := d.ml.Load().UpdateNode(time.Second); err != nil {
 		d.log.Debug("announce joined", "error", err)
 	}
 }
@@ -450,7 +439,7 @@ func (d *Detector) Leave(timeout time.Duration) error {
 	d.mu.Lock()
 	d.meta.Leaving = true
 	d.mu.Unlock()
-	if err := d.updateNode(timeout / 2); err != nil {
+	if err := d.ml.Load().UpdateNode(timeout / 2); err != nil {
 		d.log.Warn("announce leave", "error", err)
 	}
 	return d.ml.Load().Leave(timeout / 2)

@@ -69,7 +69,7 @@ func (d *Detector) SetCluster(id string) {
 	d.mu.Lock()
 	d.meta.Cluster = id
 	d.mu.Unlock()
-	if err := d.updateNode(time.Second); err != nil {
+	if err := d.ml.Load().UpdateNode(time.Second); err != nil {
 		d.log.Warn("announce cluster id", "error", err)
 	}
 }
@@ -79,7 +79,7 @@ func (d *Detector) SetID(id int) {
 	d.mu.Lock()
 	d.meta.ID = id
 	d.mu.Unlock()
-	if err := d.updateNode(time.Second); err != nil {
+	if err := d.ml.Load().UpdateNode(time.Second); err != nil {
 		d.log.Debug("announce id", "error", err)
 	}
 }
