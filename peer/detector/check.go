@@ -13,6 +13,14 @@ import (
 // a follower several times a second under loss, since every cut connection
 // fails a heartbeat. A crashed peer is confirmed in about three probe
 // timeouts (0.9 s).
+//
+// Watching is cheaper: a peer refuted while memberlist still declares it
+// dead, and a peer confirmed down, are sent one ping every recheckInterval
+// (a miss starts a full check of the first; an answer readmits the
+// second). Full rounds there cost five pings a second for each such peer
+// at each peer, and when many peers start at once on a starved machine,
+// memberlist's false verdicts made thousands of them, which starved the
+// machine further.
 const (
 	checkRounds     = 3
 	pingsPerRound   = 5
@@ -26,9 +34,10 @@ const (
 // and a removal is what users see). It returns at once; the check runs in
 // the background, one per peer at a time. A peer confirmed down leaves the
 // member set (before memberlist's own verdict, if that has not come), OnDown
-// is called, and it is re-checked until it answers again or memberlist
-// forgets it. A peer that memberlist declared dead but that answers stays a
-// member, and is re-checked until memberlist sees it alive again.
+// is called, and, if memberlist still sees it alive, it is re-checked until
+// it answers again or memberlist declares it dead. A peer that memberlist
+// declared dead but that answers stays a member, and is watched until
+// memberlist sees it alive again.
 func (d *Detector) Check(id int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -73,14 +82,10 @@ func (d *Detector) check(id int) {
 				refuted = true
 				d.cfg.Metrics.CheckRefuted(id)
 			}
-			if !pending {
+			if !pending || !d.watch(id, name, m.Addr) {
 				return
 			}
-			// memberlist still says dead: ask again
-			if !d.sleep(recheckInterval) {
-				return
-			}
-			continue
+			continue // a ping went unanswered: check in full
 		}
 		d.mu.Lock()
 		cur, known := d.known(id)
@@ -102,7 +107,18 @@ func (d *Detector) check(id int) {
 			d.cfg.OnDown(id)
 		}
 		d.notify()
-		d.recheckDown(id, name, m.Addr)
+		d.mu.Lock()
+		_, declared := d.pending[id]
+		d.mu.Unlock()
+		if !declared {
+			// memberlist still sees it alive: only pings tell when it
+			// answers again. A peer memberlist declared dead is readmitted
+			// by memberlist itself (its refutation, or a re-join, makes
+			// NotifyJoin): re-checking it too made thousands of pings a
+			// second on a starved machine, where memberlist's false
+			// verdicts are many.
+			d.recheckDown(id, name, m.Addr)
+		}
 		return
 	}
 }
@@ -132,7 +148,28 @@ func (d *Detector) silent(id int, name string, addr net.IP) bool {
 	return true
 }
 
-// recheckDown pings a peer confirmed down every recheckInterval until it
+// watch pings a peer that memberlist declared dead and a check refuted,
+// one ping every recheckInterval. It returns true when a ping goes
+// unanswered (the caller checks the peer in full), false when memberlist
+// no longer declares it dead (or forgot it) or Shutdown is called.
+func (d *Detector) watch(id int, name string, addr net.IP) bool {
+	for {
+		if !d.sleep(recheckInterval) {
+			return false
+		}
+		d.mu.Lock()
+		_, pending := d.pending[id]
+		d.mu.Unlock()
+		if !pending {
+			return false
+		}
+		if !d.ping(name, addr, 1) {
+			return !d.stopped()
+		}
+	}
+}
+
+// recheckDown pings a peer confirmed down once every recheckInterval until it
 // answers again (it rejoins the member set), it is no longer down
 // (memberlist saw it alive, or forgot it), or Shutdown is called.
 func (d *Detector) recheckDown(id int, name string, addr net.IP) {
@@ -146,7 +183,7 @@ func (d *Detector) recheckDown(id int, name string, addr net.IP) {
 		if !down {
 			return
 		}
-		if d.answers(name, addr) {
+		if d.ping(name, addr, 1) {
 			d.mu.Lock()
 			delete(d.down, id)
 			d.mu.Unlock()
@@ -160,6 +197,12 @@ func (d *Detector) recheckDown(id int, name string, addr net.IP) {
 // answers reports whether the peer acks any of pingsPerRound UDP pings sent
 // at once, within memberlist's probe timeout (false once Shutdown is called).
 func (d *Detector) answers(name string, ip net.IP) bool {
+	return d.ping(name, ip, pingsPerRound)
+}
+
+// ping reports whether the peer acks any of n UDP pings sent at once,
+// within memberlist's probe timeout (false once Shutdown is called).
+func (d *Detector) ping(name string, ip net.IP, n int) bool {
 	port := d.cfg.Port
 	if id, ok := d.cfg.Dir.ID(name); ok {
 		if p, _ := d.cfg.Dir.Peer(id); p.Port != 0 {
@@ -168,8 +211,8 @@ func (d *Detector) answers(name string, ip net.IP) bool {
 	}
 	addr := &net.UDPAddr{IP: ip, Port: port}
 	d.rounds.Add(1)
-	acks := make(chan bool, pingsPerRound)
-	for range pingsPerRound {
+	acks := make(chan bool, n)
+	for range n {
 		go func() {
 			_, err := d.ml.Load().Ping(name, addr)
 			acks <- err == nil
@@ -177,7 +220,7 @@ func (d *Detector) answers(name string, ip net.IP) bool {
 	}
 	// The pings end within the probe timeout on their own; the round ends
 	// at the first ack, or at once on Shutdown.
-	for range pingsPerRound {
+	for range n {
 		select {
 		case ok := <-acks:
 			if ok {

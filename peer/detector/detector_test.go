@@ -212,6 +212,40 @@ func TestCheckConfirmsCrash(t *testing.T) {
 	}
 }
 
+// TestDeclaredDeadNotRechecked: a peer that memberlist declared dead and a
+// check confirmed down is not pinged again (its return comes through
+// memberlist), and memberlist seeing it alive readmits it.
+func TestDeclaredDeadNotRechecked(t *testing.T) {
+	c := newTestCluster(t, 3)
+	p1 := c.start(1, 3)
+	c.start(2, 0)
+	c.start(3, 0)
+	c.converge(1, 2, 3)
+	var node *memberlist.Node
+	for _, n := range p1.ml.Load().Members() {
+		if n.Name == "p3" {
+			node = n
+		}
+	}
+	if node == nil {
+		t.Fatal("p1's memberlist does not list p3")
+	}
+	// p1's pings to 3 are lost (memberlist's indirect probes get through,
+	// so it sends no verdict of its own); it declares 3 dead.
+	p1.cut.on.Store(true)
+	(&events{d: p1.Detector}).NotifyLeave(node)
+	testkit.Eventually(t, deadline, "OnDown(3) at p1", func() bool { return p1.downCount(3) == 1 })
+	testkit.Eventually(t, deadline, "the check of 3 to end (no re-check)", func() bool { return !p1.checking(3) })
+	if p1.member(3) {
+		t.Fatalf("3 still a member after OnDown: %v", p1.Members())
+	}
+	p1.cut.on.Store(false)
+	(&events{d: p1.Detector}).NotifyJoin(node) // memberlist sees it alive again
+	if !p1.member(3) {
+		t.Fatalf("3 not readmitted by memberlist's verdict: %v", p1.Members())
+	}
+}
+
 // TestCheckRefutesLivePeer: a check of a live peer ends without OnDown, and
 // a live peer that memberlist wrongly declared dead stays a member while
 // checks keep refuting it, until memberlist sees it alive again.

@@ -9,6 +9,7 @@ package identity
 import (
 	"context"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +34,12 @@ type LookupFunc func(ctx context.Context, name string) ([]net.IP, error)
 type Resolver struct {
 	hosts  *hostsfile.File
 	lookup LookupFunc
+	// literal maps the IPs written in the hostsfile (string(ip.To16())) to
+	// their peers; named lists the peers whose address is a DNS name. The
+	// gossip guard asks Known for every packet: a scan of every peer's
+	// line made each packet cost O(peers).
+	literal map[string][]int
+	named   []int
 
 	mu    sync.Mutex
 	cache map[string]*entry
@@ -51,7 +58,16 @@ func New(hosts *hostsfile.File, lookup LookupFunc) *Resolver {
 			return net.DefaultResolver.LookupIP(ctx, "ip", name)
 		}
 	}
-	return &Resolver{hosts: hosts, lookup: lookup, cache: map[string]*entry{}}
+	r := &Resolver{hosts: hosts, lookup: lookup, cache: map[string]*entry{}, literal: map[string][]int{}}
+	for _, p := range hosts.Peers {
+		if lit := net.ParseIP(lookupName(p)); lit != nil {
+			k := string(lit.To16())
+			r.literal[k] = append(r.literal[k], p.ID)
+		} else {
+			r.named = append(r.named, p.ID)
+		}
+	}
+	return r
 }
 
 // Owns reports whether ip is an address of peer id.
@@ -84,18 +100,30 @@ func (r *Resolver) OwnsName(name string, ip net.IP) bool {
 
 // Known reports whether ip belongs to any hostsfile peer.
 func (r *Resolver) Known(ip net.IP) bool {
-	return len(r.PeersAt(ip)) > 0
+	if len(r.literal[string(ip.To16())]) > 0 {
+		return true
+	}
+	for _, id := range r.named {
+		if r.Owns(id, ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // PeersAt returns the ids of the hostsfile peers that own ip (several when
 // peers share an address, as on one host with distinct ports).
 func (r *Resolver) PeersAt(ip net.IP) []int {
 	var out []int
-	for _, p := range r.hosts.Peers {
-		if r.Owns(p.ID, ip) {
-			out = append(out, p.ID)
+	if ip != nil {
+		out = append(out, r.literal[string(ip.To16())]...)
+	}
+	for _, id := range r.named {
+		if r.Owns(id, ip) {
+			out = append(out, id)
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 

@@ -94,7 +94,17 @@ type Loop struct {
 	// and NextID the id their registration starts at (State.NextID).
 	Guests func() []string
 	NextID func() int
+
+	// silentAt is when each joiner last failed a direct check (the loop's
+	// goroutine only): it is not asked again for silentRetry.
+	silentAt map[int]time.Time
 }
+
+// silentRetry is how long a joiner that did not answer a direct check
+// waits before the leader asks it again. Passes follow every membership
+// event; asking every silent joiner in each made a starved leader send
+// thousands of pings a second to peers that could not answer in time.
+const silentRetry = time.Second
 
 // ServerID is the Raft server id of peer id.
 func ServerID(id int) raft.ServerID { return raft.ServerID(strconv.Itoa(id)) }
@@ -189,7 +199,25 @@ func (l *Loop) Run(ctx context.Context) {
 
 // reconcile takes steps until there is nothing to do, a step fails, or the
 // peer stops leading.
+//
+// A peer enters the view only if it answers a direct ping now (see
+// Membership.Answering): memberlist may still list a peer that crashed a
+// moment ago. Each joiner is asked once when the pass first sees it (so a
+// silent one is not added to the Raft configuration either), and the
+// joiners of a view change once more right before it is proposed (an
+// answer within the last second counts). Asking every joiner before every
+// step instead made n joiners cost n² pings, which starved a leader adding
+// a hundred peers at once.
 func (l *Loop) reconcile(ctx context.Context) {
+	checked := map[int]bool{} // joiners asked in this pass
+	silent := map[int]bool{}  // joiners that did not answer in this pass (or just before)
+	for id, at := range l.silentAt {
+		if time.Since(at) < silentRetry {
+			silent[id], checked[id] = true, true
+		} else {
+			delete(l.silentAt, id)
+		}
+	}
 	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
 		f, err := l.do(ctx, false, func() raft.Future { return l.Raft.GetConfiguration() })
 		if err != nil {
@@ -220,10 +248,19 @@ func (l *Loop) reconcile(ctx context.Context) {
 			// Failure detection has not seen itself yet; never remove ourselves.
 			return
 		}
-		l.dropSilentJoiners(&s)
+		if s.View.ID != 0 {
+			// The first view holds the leader alone: no joiner to ask yet.
+			l.askJoiners(s, checked, silent)
+		}
+		for id := range silent {
+			delete(s.Alive, id)
+		}
 		step, ok := Next(s)
 		if !ok {
 			return
+		}
+		if step.Kind == Commit && !l.answer(step.Change.Add, silent) {
+			continue // a joiner stopped answering: plan again without it
 		}
 		l.Logger.Debug("reconcile", "step", step.String())
 		err = l.take(ctx, step)
@@ -320,26 +357,48 @@ func (l *Loop) nudge(ctx context.Context) {
 	}
 }
 
-// dropSilentJoiners removes from s.Alive the peers outside the view that do
-// not answer a direct check, so that a crashed peer whose death this
-// leader's memberlist has not noticed yet is not added back.
-func (l *Loop) dropSilentJoiners(s *State) {
+// askJoiners asks the peers of s.Alive outside the view that this pass has
+// not asked yet whether they answer, and records those that do not in
+// silent.
+func (l *Loop) askJoiners(s State, checked, silent map[int]bool) {
 	var joiners []int
 	for id := range s.Alive {
-		if !s.View.Contains(id) {
+		if !s.View.Contains(id) && !checked[id] {
 			joiners = append(joiners, id)
+			checked[id] = true
 		}
 	}
-	if len(joiners) == 0 {
-		return
+	if len(joiners) > 0 {
+		l.answer(joiners, silent)
+	}
+}
+
+// answer reports whether every peer of ids, the leader aside, answers a
+// direct check now; those that do not are recorded in silent.
+func (l *Loop) answer(ids []int, silent map[int]bool) bool {
+	var ask []int
+	for _, id := range ids {
+		if id != l.Self {
+			ask = append(ask, id)
+		}
+	}
+	if len(ask) == 0 {
+		return true
 	}
 	answering := map[int]bool{}
-	for _, id := range l.Members.Answering(joiners) {
+	for _, id := range l.Members.Answering(ask) {
 		answering[id] = true
 	}
-	for _, id := range joiners {
+	all := true
+	for _, id := range ask {
 		if !answering[id] {
-			delete(s.Alive, id)
+			silent[id] = true
+			if l.silentAt == nil {
+				l.silentAt = map[int]time.Time{}
+			}
+			l.silentAt[id] = time.Now()
+			all = false
 		}
 	}
+	return all
 }

@@ -234,11 +234,13 @@ func (f *fakeRaft) voters() []string {
 }
 
 // fakeMembers is failure detection with a settable alive set; every alive
-// peer answers direct checks.
+// peer answers direct checks, except those in silent.
 type fakeMembers struct {
 	changed chan struct{}
 	mu      sync.Mutex
 	alive   map[int]string
+	silent  map[int]bool
+	asked   map[int]int // direct checks asked, by peer
 }
 
 func newFakeMembers(ids ...int) *fakeMembers {
@@ -261,8 +263,12 @@ func (m *fakeMembers) Answering(ids []int) []int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []int
+	if m.asked == nil {
+		m.asked = map[int]int{}
+	}
 	for _, id := range ids {
-		if _, ok := m.alive[id]; ok {
+		m.asked[id]++
+		if _, ok := m.alive[id]; ok && !m.silent[id] {
 			out = append(out, id)
 		}
 	}
@@ -342,6 +348,39 @@ func TestLoopJoinsAndRemovals(t *testing.T) {
 	})
 	if got, want := r.opsCopy()[9:], []string{"apply", "barrier", "remove 3", "demote 2"}; !slices.Equal(got, want) {
 		t.Fatalf("operations after the crash %q, want %q", got, want)
+	}
+}
+
+// TestLoopAsksEachJoinerOnce: n peers joining at once are each asked a
+// handful of times, not once per step (n² checks starved a leader adding a
+// hundred peers), and a joiner that is alive to memberlist but does not
+// answer enters neither the view nor the configuration.
+func TestLoopAsksEachJoinerOnce(t *testing.T) {
+	const n = 40
+	r := newFakeRaft(t, 1)
+	r.fsm.Apply(&raft.Log{Type: raft.LogCommand, Data: fsm.Change{Base: 0, Add: []int{1}, Leader: 1}.Encode()})
+	m := newFakeMembers(span(1, n+1)...)
+	m.silent = map[int]bool{n + 1: true}
+	startLoop(t, r, m, time.Hour)
+	testkit.Eventually(t, deadline, "every answering joiner in the view", func() bool {
+		return slices.Equal(r.view().Members, span(1, n))
+	})
+	r.get(func(f *fakeRaft) {
+		if _, ok := f.servers[ServerID(n+1)]; ok {
+			t.Errorf("the silent joiner is in the configuration: %v", f.servers)
+		}
+	})
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := 2; id <= n+1; id++ {
+		// Asked when first seen and before the view change (the fake
+		// keeps no answer fresh); the silent one once per pass.
+		if m.asked[id] > 3 {
+			t.Errorf("peer %d asked %d times", id, m.asked[id])
+		}
+	}
+	if m.asked[1] != 0 {
+		t.Errorf("the leader asked itself %d times", m.asked[1])
 	}
 }
 
@@ -507,4 +546,13 @@ func TestLoopBarrierOncePerTerm(t *testing.T) {
 	if got, want := r.opsCopy(), append(want, "barrier"); !slices.Equal(got, want) {
 		t.Fatalf("after term 2: operations %q, want %q", got, want)
 	}
+}
+
+// span returns the ids from..to.
+func span(from, to int) []int {
+	var out []int
+	for id := from; id <= to; id++ {
+		out = append(out, id)
+	}
+	return out
 }
