@@ -135,7 +135,8 @@ type Detector struct {
 	suspended bool      // the instance is stopped until Readvertise (see Suspend)
 	movedAt   time.Time // when this peer last re-announced itself at a new address
 
-	restart sync.Mutex // one Readvertise at a time
+	restart    sync.Mutex // one Readvertise at a time
+	announcing sync.Mutex // one UpdateNode at a time (see announce)
 
 	lines *netguard.LineWriter // memberlist's log, at a bounded rate
 }
@@ -419,9 +420,7 @@ func (d *Detector) SetJoined() {
 	d.mu.Lock()
 	d.meta.Joined = true
 	d.mu.Unlock()
-	// A timeout only says the update has not gone out yet: it goes with the
-	// next gossip.
-	if err := d.ml.Load().UpdateNode(time.Second); err != nil {
+	if err := d.announce(announceWait); err != nil {
 		d.log.Debug("announce joined", "error", err)
 	}
 }
@@ -466,7 +465,7 @@ func (d *Detector) Leave(timeout time.Duration) error {
 	d.mu.Lock()
 	d.meta.Leaving = true
 	d.mu.Unlock()
-	if err := d.ml.Load().UpdateNode(timeout / 2); err != nil {
+	if err := d.announce(timeout / 2); err != nil {
 		d.log.Warn("announce leave", "error", err)
 	}
 	return d.ml.Load().Leave(timeout / 2)

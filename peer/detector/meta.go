@@ -69,8 +69,8 @@ func (d *Detector) SetCluster(id string) {
 	d.mu.Lock()
 	d.meta.Cluster = id
 	d.mu.Unlock()
-	if err := d.ml.Load().UpdateNode(time.Second); err != nil {
-		d.log.Warn("announce cluster id", "error", err)
+	if err := d.announce(announceWait); err != nil {
+		d.log.Debug("announce cluster id", "error", err)
 	}
 }
 
@@ -79,7 +79,23 @@ func (d *Detector) SetID(id int) {
 	d.mu.Lock()
 	d.meta.ID = id
 	d.mu.Unlock()
-	if err := d.ml.Load().UpdateNode(time.Second); err != nil {
+	if err := d.announce(announceWait); err != nil {
 		d.log.Debug("announce id", "error", err)
 	}
+}
+
+// announceWait bounds how long an announcement of this peer's metadata waits
+// for its broadcast to go out. A timeout only says it has not gone out yet:
+// it goes with the next gossip. It is short so that an announcement never
+// holds the next one back (the cluster id behind the joined flag).
+const announceWait = 10 * time.Millisecond
+
+// announce gossips this peer's current metadata, waiting at most wait for
+// the broadcast. memberlist's UpdateNode reads this node's state outside its
+// lock while another UpdateNode writes it, so the detector's calls are made
+// one at a time; the short wait keeps one from holding the next back.
+func (d *Detector) announce(wait time.Duration) error {
+	d.announcing.Lock()
+	defer d.announcing.Unlock()
+	return d.ml.Load().UpdateNode(wait)
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -23,6 +24,26 @@ import (
 // memory, and returns their view logs. They stop when the test ends.
 func startPeers(t *testing.T, n int) ([]*testkit.SyncBuffer, []*Node) {
 	t.Helper()
+	p := newTestPeers(t, n)
+	for i := 1; i <= n; i++ {
+		p.start(i)
+	}
+	return p.logs, p.nodes
+}
+
+// testPeers is a hostsfile of n peers on a random loopback subnet, started
+// one at a time by start.
+type testPeers struct {
+	t      *testing.T
+	subnet string
+	hf     *hostsfile.File
+	logs   []*testkit.SyncBuffer
+	nodes  []*Node
+}
+
+// newTestPeers writes the hostsfile of n peers; none is started.
+func newTestPeers(t *testing.T, n int) *testPeers {
+	t.Helper()
 	subnet := fmt.Sprintf("127.%d.%d", 20+rand.IntN(200), 1+rand.IntN(250))
 	var lines []string
 	for i := 1; i <= n; i++ {
@@ -36,23 +57,26 @@ func startPeers(t *testing.T, n int) ([]*testkit.SyncBuffer, []*Node) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs []*testkit.SyncBuffer
-	var nodes []*Node
-	for i := 1; i <= n; i++ {
-		out := &testkit.SyncBuffer{}
-		logs = append(logs, out)
-		nd, err := Start(config.Config{
-			Name: fmt.Sprintf("p%d", i), Hosts: hf, Bind: fmt.Sprintf("%s.%d", subnet, i),
-			RaftPort: 17180, GossipPort: 17181, Voters: 5, LogLevel: "off", ViewLog: out, DiagLog: os.Stderr,
-		}, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nd.Close)
-		nodes = append(nodes, nd)
-		waitLine(t, out, fmt.Sprintf("memb_list: [%s]}", ids(i)), "peer %d's first view", i)
+	return &testPeers{t: t, subnet: subnet, hf: hf}
+}
+
+// start starts peer i (the next one: peers start in order) and waits for
+// its first view, which holds peers 1..i.
+func (p *testPeers) start(i int) {
+	t := p.t
+	t.Helper()
+	out := &testkit.SyncBuffer{}
+	p.logs = append(p.logs, out)
+	nd, err := Start(config.Config{
+		Name: fmt.Sprintf("p%d", i), Hosts: p.hf, Bind: fmt.Sprintf("%s.%d", p.subnet, i),
+		RaftPort: 17180, GossipPort: 17181, Voters: 5, LogLevel: "off", ViewLog: out, DiagLog: os.Stderr,
+	}, Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return logs, nodes
+	t.Cleanup(nd.Close)
+	p.nodes = append(p.nodes, nd)
+	waitLine(t, out, fmt.Sprintf("memb_list: [%s]}", ids(i)), "peer %d's first view", i)
 }
 
 // ids returns "1,2,...,n".
@@ -100,7 +124,27 @@ func TestJoinerFromASnapshot(t *testing.T) {
 		rc.SnapshotInterval = 20 * time.Millisecond
 	}
 	t.Cleanup(func() { tuneRaft = nil })
-	logs, nodes := startPeers(t, 4)
+	p := newTestPeers(t, 4)
+	for i := 1; i <= 3; i++ {
+		p.start(i)
+	}
+	// The leader's log is compacted away (TrailingLogs 0) before 4 starts: 4
+	// can only catch up from a snapshot. Raft takes no snapshot while the
+	// latest configuration entry lies past the FSM's last command (peer 3's
+	// promotion ends the log here), so a command goes first; the snapshot is
+	// asked for, not left to SnapshotInterval's timer.
+	leader := p.nodes[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := leader.Groups().Join(ctx, "g", api.JoinRequest{Client: "c1", Addr: "127.0.0.1:1"}, api.Origin{}); err != nil {
+		t.Fatalf("join through the leader: %v", err)
+	}
+	testkit.WaitFor(t, 10*time.Second, func() bool {
+		err := leader.raft.Snapshot().Error()
+		return err == nil || errors.Is(err, raft.ErrNothingNewToSnapshot)
+	}, func() string { return fmt.Sprintf("no snapshot at the leader: %v", leader.raft.Stats()) })
+	p.start(4)
+	logs, nodes := p.logs, p.nodes
 	if s := nodes[3].raft.Stats()["last_snapshot_index"]; s == "0" {
 		t.Fatalf("peer 4 got no snapshot: %v", nodes[3].raft.Stats())
 	}
