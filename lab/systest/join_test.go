@@ -3,6 +3,7 @@ package systest
 import (
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -16,6 +17,9 @@ import (
 // from the registry; slots 1-3 may found the cluster (--bootstrap-expect 3).
 func joinCluster(t *testing.T, slots int) *cluster {
 	c := newCluster(t, slots)
+	if l := os.Getenv("SYSTEST_LOG"); l != "" {
+		c.LogLevel = l // diagnostics on stderr
+	}
 	c.Configure = func(slot int, cfg *config.Config) {
 		cfg.Hosts = nil
 		cfg.Join = []string{c.Addr(1), c.Addr(2)}

@@ -11,6 +11,7 @@ import (
 	"log"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -90,6 +91,8 @@ type Member struct {
 	Name string
 	// Addr is the IP memberlist reports for it.
 	Addr net.IP
+	// Port is its memberlist port.
+	Port uint16
 	// Meta is what the peer announces about itself.
 	Meta Meta
 }
@@ -135,8 +138,9 @@ type Detector struct {
 	suspended bool      // the instance is stopped until Readvertise (see Suspend)
 	movedAt   time.Time // when this peer last re-announced itself at a new address
 
-	restart    sync.Mutex // one Readvertise at a time
-	announcing sync.Mutex // one UpdateNode at a time (see announce)
+	local      atomic.Pointer[net.UDPAddr] // the current instance's own address
+	restart    sync.Mutex                  // one Readvertise at a time
+	announcing sync.Mutex                  // one UpdateNode at a time (see announce)
 
 	lines *netguard.LineWriter // memberlist's log, at a bounded rate
 }
@@ -231,6 +235,10 @@ func (d *Detector) create(advertise string, gen uint64) (*memberlist.Memberlist,
 		t.Shutdown()
 		return nil, fmt.Errorf("start memberlist: %w", err)
 	}
+	// memberlist's nodes are read outside its lock at one's peril (an alive
+	// message rewrites them): this peer's address is kept here, read once.
+	ln := ml.LocalNode()
+	d.local.Store(&net.UDPAddr{IP: slices.Clone(ln.Addr), Port: int(ln.Port)})
 	return ml, nil
 }
 
@@ -248,7 +256,7 @@ func tune(mc *memberlist.Config) {
 }
 
 // LocalAddr returns the IP this peer advertises.
-func (d *Detector) LocalAddr() net.IP { return d.ml.Load().LocalNode().Addr }
+func (d *Detector) LocalAddr() net.IP { return d.local.Load().IP }
 
 // Changed delivers a signal after the alive set may have changed.
 func (d *Detector) Changed() <-chan struct{} { return d.changed }

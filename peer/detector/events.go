@@ -33,7 +33,7 @@ func (d *Detector) up(n *memberlist.Node, gen uint64) {
 		d.log.Warn("ignoring a node with unreadable metadata", "name", n.Name, "addr", n.Address())
 		return
 	}
-	m := Member{ID: id, Name: n.Name, Addr: n.Addr, Meta: meta}
+	m := Member{ID: id, Name: n.Name, Addr: n.Addr, Port: n.Port, Meta: meta}
 	d.mu.Lock()
 	if gen != d.gen {
 		d.mu.Unlock()

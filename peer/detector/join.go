@@ -119,9 +119,8 @@ func (d *Detector) joinOnce(ctx context.Context) bool {
 // The error is the last failed lookup.
 func (d *Detector) targetAddrs(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
-	local := d.ml.Load().LocalNode()
-	seen[net.JoinHostPort(local.Addr.String(), strconv.Itoa(int(local.Port)))] = true
-	for _, m := range d.ml.Load().Members() {
+	seen[d.local.Load().String()] = true
+	for _, m := range d.Everyone() {
 		seen[net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port)))] = true
 	}
 	var out []string

@@ -88,7 +88,7 @@ func (d *Detector) SetID(id int) {
 // for its broadcast to go out. A timeout only says it has not gone out yet:
 // it goes with the next gossip. It is short so that an announcement never
 // holds the next one back (the cluster id behind the joined flag).
-const announceWait = 10 * time.Millisecond
+const announceWait = time.Second
 
 // announce gossips this peer's current metadata, waiting at most wait for
 // the broadcast. memberlist's UpdateNode reads this node's state outside its

@@ -43,7 +43,7 @@ func (d *Detector) Readvertise(ip string) error {
 	d.mu.Unlock()
 
 	old := d.ml.Load()
-	from := old.LocalNode().Addr
+	from := d.LocalAddr()
 	if err := old.Shutdown(); err != nil {
 		d.log.Debug("stop memberlist for a new address", "error", err)
 	}
@@ -66,7 +66,7 @@ func (d *Detector) Readvertise(ip string) error {
 	d.movedAt = time.Now()
 	d.goLocked(func() { d.resync(gen) })
 	d.mu.Unlock()
-	d.log.Info("announcing this peer at a new address", "from", from.String(), "to", ml.LocalNode().Addr.String())
+	d.log.Info("announcing this peer at a new address", "from", from.String(), "to", d.LocalAddr().String())
 	return nil
 }
 

@@ -1,6 +1,10 @@
 package detector
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"net"
+	"strconv"
+)
 
 // maxState bounds the registry another peer may hand over in a state
 // exchange (a name is at most 253 bytes: this holds thousands).
@@ -93,15 +97,15 @@ func (d *Detector) Everyone() map[string]Member {
 // most memberlist's TCP timeout).
 func (d *Detector) Exchange() {
 	var joined, others []string
-	for _, m := range d.ml.Load().Members() {
+	for _, m := range d.Everyone() {
 		if m.Name == d.cfg.Self.Name {
 			continue
 		}
-		meta, _ := decodeMeta(m.Meta)
-		if meta.Joined {
-			joined = append(joined, m.FullAddress().Addr)
+		addr := net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port)))
+		if m.Meta.Joined {
+			joined = append(joined, addr)
 		} else {
-			others = append(others, m.FullAddress().Addr)
+			others = append(others, addr)
 		}
 	}
 	addrs := append(joined, others...)

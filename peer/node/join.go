@@ -220,3 +220,30 @@ func (n *Node) Snapshot() error {
 	}
 	return n.raft.Snapshot().Error()
 }
+
+// idPushEvery is how often a peer that got its id from the registry hands
+// its state to other peers until a view holds it.
+const idPushEvery = 2 * time.Second
+
+// pushIDUntilAdded makes sure the leader learns this peer's id. The gossip
+// of the new metadata is best effort (it may go to a peer that has just
+// died, and the leader then hears of it only at the next full state
+// exchange, up to 15 s on), so until a view holds id this peer exchanges state
+// with two alive peers every idPushEvery: memberlist's push/pull carries
+// its metadata, and the receiver gossips it on. It ends with ctx or once a
+// view holds id.
+func (n *Node) pushIDUntilAdded(ctx context.Context, id int) {
+	t := time.NewTicker(idPushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if slices.Contains(n.fsm.View().Members, id) {
+			return
+		}
+		n.det.Exchange()
+	}
+}

@@ -247,6 +247,7 @@ func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*N
 	}
 	if !n.dir.Listed(cfg.Name) {
 		n.det.SetID(cfg.Self.ID) // the leader may add this peer now
+		n.goRun(func() { n.pushIDUntilAdded(ctx, cfg.Self.ID) })
 	}
 	if cfg.APIPort != 0 {
 		var apiTLS *tls.Config
