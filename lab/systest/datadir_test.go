@@ -157,8 +157,10 @@ func TestDataDirOfAnotherCluster(t *testing.T) {
 
 	code, stderr := startProcess(t, bin, c, 2, oldDir).exit(t, 20*time.Second)
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	// The peers named are those whose announcement of the cluster id had
+	// reached p2 (p3's may not have yet): the test does not pin them.
 	if code != 2 || len(lines) != 1 || !strings.Contains(lines[0], "data dir "+oldDir+" belongs to cluster "+oldID) ||
-		!strings.Contains(lines[0], "the peers here are cluster "+newID+" (p1, p3)") || !strings.Contains(lines[0], "move the data dir away") {
+		!strings.Contains(lines[0], "the peers here are cluster "+newID+" (p") || !strings.Contains(lines[0], "move the data dir away") {
 		t.Fatalf("exit %d, stderr %q; want exit 2 and one line naming %s and both ids", code, stderr, oldDir)
 	}
 
