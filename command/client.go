@@ -116,21 +116,30 @@ func parsePeers(s string) ([]string, error) {
 	return out, nil
 }
 
-// checkAddr returns the address the peers check this client at.
-func checkAddr(ln net.Listener, advertise, firstPeer string, httpCheck bool) (string, error) {
+// resolveWait bounds how long a client waits for a peer's name to resolve
+// to tell its own address: under compose the peers' containers may start
+// after the client's, and their names resolve only once they run.
+const resolveWait = time.Minute
+
+// checkAddr returns the address the peers check this client at. Without
+// --advertise or a specific --listen IP it is the local address of the route
+// to a peer, trying each peer in turn, again every half second until one
+// resolves, for at most resolveWait or until ctx ends.
+func checkAddr(ctx context.Context, ln net.Listener, advertise string, peers []string, httpCheck bool) (string, error) {
 	la := ln.Addr().(*net.TCPAddr)
 	host := advertise
-	if host == "" {
-		if !la.IP.IsUnspecified() {
-			host = la.IP.String()
-		} else {
-			// The IP this host reaches the peers from (no packet is sent).
-			c, err := net.Dial("udp", firstPeer)
-			if err != nil {
-				return "", fmt.Errorf("cannot tell which IP the peers reach this client at (use --advertise): %v", err)
-			}
-			host = c.LocalAddr().(*net.UDPAddr).IP.String()
-			c.Close()
+	if host == "" && !la.IP.IsUnspecified() {
+		host = la.IP.String()
+	}
+	deadline := time.Now().Add(resolveWait)
+	for host == "" {
+		ip, err := routeIP(peers)
+		if err == nil {
+			host = ip
+			break
+		}
+		if time.Now().After(deadline) || !pause(ctx, 500*time.Millisecond) {
+			return "", fmt.Errorf("cannot tell which IP the peers reach this client at (use --advertise): %v", err)
 		}
 	}
 	addr := net.JoinHostPort(host, strconv.Itoa(la.Port))
@@ -138,6 +147,22 @@ func checkAddr(ln net.Listener, advertise, firstPeer string, httpCheck bool) (st
 		return "http://" + addr + "/", nil
 	}
 	return addr, nil
+}
+
+// routeIP returns the local IP this host reaches the first peer it can
+// resolve from (a UDP "connect": no packet is sent); the error is the last
+// peer's.
+func routeIP(peers []string) (string, error) {
+	var err error
+	for _, p := range peers {
+		var c net.Conn
+		if c, err = net.Dial("udp", p); err == nil {
+			ip := c.LocalAddr().(*net.UDPAddr).IP.String()
+			c.Close()
+			return ip, nil
+		}
+	}
+	return "", err
 }
 
 func runClient(c *ucli.Context) error {
@@ -163,7 +188,7 @@ func runClient(c *ucli.Context) error {
 		return usageErr("client: listen %s: %v", c.String("listen"), unwrapOpError(err))
 	}
 	defer ln.Close()
-	addr, err := checkAddr(ln, c.String("advertise"), s.peers[0], s.httpCheck)
+	addr, err := checkAddr(ctx, ln, c.String("advertise"), s.peers, s.httpCheck)
 	if err != nil {
 		return usageErr("client: %v", err)
 	}
