@@ -16,6 +16,8 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"roster/peer/fsm"
+
+	"roster/internal/testkit"
 )
 
 // makeStore writes a raft.db in dir with n log entries of size bytes, each
@@ -158,21 +160,8 @@ func (f *failingStore) SetUint64(k []byte, v uint64) error {
 	return f.raftStore.SetUint64(k, v)
 }
 
-// logBuffer is a logger writing to a buffer, safe for concurrent use.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
-func testFaults(t *testing.T) (*diskFaults, *logBuffer) {
-	var lb logBuffer
+func testFaults(t *testing.T) (*diskFaults, *testkit.SyncBuffer) {
+	var lb testkit.SyncBuffer
 	return newDiskFaults(hclog.New(&hclog.LoggerOptions{Output: &lb, Level: hclog.Warn}), t.TempDir()), &lb
 }
 
