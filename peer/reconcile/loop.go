@@ -21,7 +21,8 @@ type Membership interface {
 	// Changed delivers a signal after the alive set may have changed.
 	Changed() <-chan struct{}
 	// Answering returns those of ids that answer a direct check now. The
-	// loop adds to the view only peers that do.
+	// loop adds to the view only peers that do. It must be safe for
+	// concurrent use: the loop asks from a goroutine of its own.
 	Answering(ids []int) []int
 }
 
