@@ -508,8 +508,10 @@ func (n *Node) electNow() {
 }
 
 // leaderSilence is how long a follower waits for the leader's heartbeats (one
-// every HeartbeatTimeout/10 = 50 ms) before it checks the leader directly.
-const leaderSilence = 250 * time.Millisecond
+// every HeartbeatTimeout/10 to /5 = 50-100 ms) before it checks the leader
+// directly: a heartbeat and a half at the slowest. A late heartbeat costs a
+// check the leader refutes with one ping (detector.Check).
+const leaderSilence = 150 * time.Millisecond
 
 // watchHeartbeats asks failure detection for a direct check of a peer Raft
 // suspects: on the leader, any peer its heartbeats fail to reach; on a
@@ -529,19 +531,28 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 	n.raft.RegisterObserver(obs)
 	defer n.raft.DeregisterObserver(obs)
 	lastLeader := 0
-	tick := time.NewTicker(leaderSilence / 2)
-	defer tick.Stop()
+	// The silence timer fires when the last contact with the leader is
+	// leaderSilence old (each firing finds the contact it had then, and
+	// sets the timer from the latest one): a check starts right at the
+	// threshold, with about one wake-up per threshold period.
+	silence := time.NewTimer(leaderSilence)
+	defer silence.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-silence.C:
 			// A follower that has not heard from the leader for several
 			// heartbeat intervals checks it before Raft's heartbeat timeout.
-			if lastLeader != 0 && lastLeader != n.cfg.Self.ID && n.raft.State() == raft.Follower &&
-				time.Since(n.raft.LastContact()) > leaderSilence {
-				n.det.Check(lastLeader)
+			next := leaderSilence
+			if lastLeader != 0 && lastLeader != n.cfg.Self.ID && n.raft.State() == raft.Follower {
+				if quiet := time.Since(n.raft.LastContact()); quiet >= leaderSilence {
+					n.det.Check(lastLeader)
+				} else {
+					next = leaderSilence - quiet
+				}
 			}
+			silence.Reset(max(next, time.Millisecond))
 		case id := <-n.downs:
 			// The leader this follower follows was confirmed down: it
 			// stands for election now rather than at Raft's heartbeat
