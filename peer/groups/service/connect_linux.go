@@ -20,10 +20,11 @@ import (
 // connection), which halves an owner's CPU per check. handled is false
 // when addr is not IP:port (a host name): the caller dials it instead.
 // Safe for concurrent use; it blocks its goroutine's thread until the
-// outcome or the deadline.
+// outcome or the deadline. The owner's routine checks use connector
+// instead, which blocks nothing.
 func connectCheck(addr string, deadline time.Time) (handled bool, err error) {
-	ap, perr := netip.ParseAddrPort(addr)
-	if perr != nil || ap.Addr().Zone() != "" {
+	tg, ok := parseTarget(addr)
+	if !ok {
 		return false, nil
 	}
 	if deadline.IsZero() {
@@ -32,34 +33,19 @@ func connectCheck(addr string, deadline time.Time) (handled bool, err error) {
 	if time.Until(deadline) <= 0 {
 		return true, fmt.Errorf("connect %s: no time left", addr)
 	}
-	ip := ap.Addr().Unmap()
-	var sa syscall.Sockaddr
-	family := syscall.AF_INET
-	if ip.Is4() {
-		sa = &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ip.As4()}
-	} else {
-		family = syscall.AF_INET6
-		sa = &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: ip.As16()}
-	}
-	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return true, fmt.Errorf("connect %s: socket: %w", addr, err)
-	}
-	defer func() {
-		syscall.SetsockoptLinger(fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1, Linger: 0})
-		syscall.Close(fd)
-	}()
-	err = syscall.Connect(fd, sa)
-	if err == nil {
+	fd, done, err := tg.connect()
+	if done {
+		if err != nil {
+			return true, fmt.Errorf("connect %s: %w", addr, err)
+		}
+		resetOpen(fd)
 		return true, nil
-	}
-	if !errors.Is(err, syscall.EINPROGRESS) {
-		return true, fmt.Errorf("connect %s: %w", addr, err)
 	}
 	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
+			syscall.Close(fd)
 			return true, fmt.Errorf("connect %s: no answer in time", addr)
 		}
 		n, err := unix.Poll(pfd, int(left.Milliseconds())+1)
@@ -67,21 +53,176 @@ func connectCheck(addr string, deadline time.Time) (handled bool, err error) {
 			continue
 		}
 		if err != nil {
+			syscall.Close(fd)
 			return true, fmt.Errorf("connect %s: poll: %w", addr, err)
 		}
 		if n > 0 {
 			break
 		}
 	}
-	if pfd[0].Revents&(unix.POLLERR|unix.POLLHUP) == 0 {
-		return true, nil // writable without an error: connected
+	if err := connectErr(fd, pfd[0].Revents); err != nil {
+		syscall.Close(fd)
+		return true, fmt.Errorf("connect %s: %w", addr, err)
+	}
+	resetOpen(fd)
+	return true, nil
+}
+
+// target is a check address parsed once: the socket address of a raw
+// connect. The zero target is not usable (see parseTarget).
+type target struct {
+	family int
+	sa     syscall.Sockaddr
+}
+
+// parseTarget parses IP:port (no zone); ok is false for anything else (a
+// host name, an http:// address): those are dialled.
+func parseTarget(addr string) (target, bool) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || ap.Addr().Zone() != "" {
+		return target{}, false
+	}
+	ip := ap.Addr().Unmap()
+	if ip.Is4() {
+		return target{syscall.AF_INET, &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ip.As4()}}, true
+	}
+	return target{syscall.AF_INET6, &syscall.SockaddrInet6{Port: int(ap.Port()), Addr: ip.As16()}}, true
+}
+
+// connect opens a non-blocking socket and starts connecting it. done is
+// true when the outcome is already known (err nil: connected, and fd is
+// open; otherwise fd is closed); else fd is open and the connect in
+// progress.
+func (tg target) connect() (fd int, done bool, err error) {
+	fd, err = syscall.Socket(tg.family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, true, fmt.Errorf("socket: %w", err)
+	}
+	switch err = syscall.Connect(fd, tg.sa); err {
+	case nil:
+		return fd, true, nil
+	case syscall.EINPROGRESS, syscall.EINTR:
+		return fd, false, nil
+	}
+	syscall.Close(fd)
+	return -1, true, err
+}
+
+// connectErr returns a finished connect's error from its poll events: nil
+// when writable without an error (connected).
+func connectErr(fd int, revents int16) error {
+	if revents&(unix.POLLERR|unix.POLLHUP) == 0 {
+		return nil
 	}
 	soerr, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_ERROR)
 	if err != nil {
-		return true, fmt.Errorf("connect %s: %w", addr, err)
+		return err
 	}
 	if soerr == 0 {
 		soerr = int(syscall.ECONNRESET)
 	}
-	return true, fmt.Errorf("connect %s: %w", addr, syscall.Errno(soerr))
+	return syscall.Errno(soerr)
+}
+
+// resetLinger is SO_LINGER 0: a close resets the connection.
+var resetLinger = syscall.Linger{Onoff: 1, Linger: 0}
+
+// resetOpen closes a connected socket with a reset rather than a normal
+// close: an owner makes thousands of checks a minute, and a normal close
+// would leave each in TIME_WAIT.
+func resetOpen(fd int) {
+	syscall.SetsockoptLinger(fd, syscall.SOL_SOCKET, syscall.SO_LINGER, &resetLinger)
+	syscall.Close(fd)
+}
+
+// fastConnect reports whether this platform has connector.
+const fastConnect = true
+
+// connector runs many connect checks at once from one goroutine and never
+// blocks it: start opens a non-blocking socket and connects; collect
+// gathers the outcomes of every connect in flight with one poll(2) of
+// timeout 0, and ends those past their deadline. An owner calls both once a
+// tick from its scheduler, so 2,000 checks a second cost about five system
+// calls each (socket, connect, a share of one poll, setsockopt, close), no
+// goroutine, no thread blocked and no allocation once its slices have
+// grown. A connect on a LAN ends within the tick; one that does not is
+// collected at a later tick, so a verdict may come up to a tick after the
+// outcome (and a timeout up to a tick after its deadline). Not safe for
+// concurrent use.
+type connector struct {
+	flight []inFlight
+	pfds   []unix.PollFd
+}
+
+// inFlight is one connect in progress.
+type inFlight struct {
+	fd       int
+	t        *tracked
+	inc      uint64
+	final    bool
+	deadline time.Time
+}
+
+// start starts checking t (incarnation inc) at tg; done is true when the
+// outcome is already known (then ok is it), else collect reports it.
+func (c *connector) start(tg target, t *tracked, inc uint64, final bool, deadline time.Time) (done, ok bool) {
+	fd, done, err := tg.connect()
+	if done {
+		if err == nil {
+			resetOpen(fd)
+		}
+		return true, err == nil
+	}
+	c.flight = append(c.flight, inFlight{fd: fd, t: t, inc: inc, final: final, deadline: deadline})
+	return false, false
+}
+
+// collect reports to finish every connect in flight that connected,
+// failed, or passed its deadline by now (a failure), and closes its socket.
+func (c *connector) collect(now time.Time, finish func(f inFlight, ok bool)) {
+	if len(c.flight) == 0 {
+		return
+	}
+	c.pfds = c.pfds[:0]
+	for _, f := range c.flight {
+		c.pfds = append(c.pfds, unix.PollFd{Fd: int32(f.fd), Events: unix.POLLOUT})
+	}
+	if _, err := unix.Poll(c.pfds, 0); err != nil {
+		// EINTR or ENOMEM: nothing learnt; deadlines still apply.
+		for i := range c.pfds {
+			c.pfds[i].Revents = 0
+		}
+	}
+	keep := c.flight[:0]
+	for i, f := range c.flight {
+		switch ev := c.pfds[i].Revents; {
+		case ev != 0:
+			if connectErr(f.fd, ev) == nil {
+				resetOpen(f.fd)
+				finish(f, true)
+			} else {
+				syscall.Close(f.fd)
+				finish(f, false)
+			}
+		case !now.Before(f.deadline):
+			syscall.Close(f.fd) // still connecting: nothing to reset
+			finish(f, false)
+		default:
+			keep = append(keep, f)
+		}
+	}
+	clear(c.flight[len(keep):])
+	c.flight = keep
+}
+
+// pending returns the number of connects in flight.
+func (c *connector) pending() int { return len(c.flight) }
+
+// closeAll abandons every connect in flight.
+func (c *connector) closeAll() {
+	for _, f := range c.flight {
+		syscall.Close(f.fd)
+	}
+	clear(c.flight)
+	c.flight = c.flight[:0]
 }

@@ -31,3 +31,80 @@ func TestConnectCheck(t *testing.T) {
 		t.Fatal("a passed deadline: want an error")
 	}
 }
+
+func TestConnectorCollects(t *testing.T) {
+	var c connector
+	open, closed := testkit.ClosingListener(t).Addr().String(), closedAddr(t)
+	deadline := time.Now().Add(5 * time.Second)
+	want := map[*tracked]bool{}
+	got := map[*tracked]bool{}
+	for i := range 20 {
+		addr, ok := open, true
+		if i%4 == 0 {
+			addr, ok = closed, false
+		}
+		tg, parsed := parseTarget(addr)
+		if !parsed {
+			t.Fatalf("%s not parsed", addr)
+		}
+		tr := &tracked{addr: addr, inc: uint64(i)}
+		want[tr] = ok
+		if done, ok := c.start(tg, tr, tr.inc, false, deadline); done {
+			got[tr] = ok
+		}
+	}
+	testkit.Eventually(t, 5*time.Second, "every connect collected", func() bool {
+		c.collect(time.Now(), func(f inFlight, ok bool) {
+			if f.inc != f.t.inc {
+				t.Errorf("incarnation %d reported for %d", f.inc, f.t.inc)
+			}
+			got[f.t] = ok
+		})
+		return c.pending() == 0
+	})
+	for tr, ok := range want {
+		if g, seen := got[tr]; !seen || g != ok {
+			t.Errorf("%s: reported %v (seen %v), want %v", tr.addr, g, seen, ok)
+		}
+	}
+}
+
+func TestConnectorDeadline(t *testing.T) {
+	// A listener that never accepts, with a backlog of one: once it is
+	// full, further SYNs are dropped and their connects stay in progress.
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := target{syscall.AF_INET, sa}
+	var c connector
+	deadline := time.Now().Add(time.Hour)
+	for i := range 8 {
+		c.start(tg, &tracked{}, uint64(i), false, deadline)
+	}
+	c.collect(time.Now(), func(inFlight, bool) {})
+	if c.pending() == 0 {
+		t.Skip("every connect ended: this kernel does not drop SYNs to a full backlog")
+	}
+	left := c.pending()
+	failed := 0
+	c.collect(deadline, func(_ inFlight, ok bool) {
+		if !ok {
+			failed++
+		}
+	})
+	if c.pending() != 0 || failed < left {
+		t.Fatalf("at the deadline: %d still pending, %d failed of %d", c.pending(), failed, left)
+	}
+}
