@@ -169,7 +169,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return rep, fmt.Errorf("owner CPU: %w", err)
 	}
 	if len(opts.CPUClients) > 0 {
-		one.Stop() // nothing else on the cores of the floor
+		one.Stop()                              // nothing else on the cores of the floor
 		rate := slices.Max(opts.CPUClients) / 5 // the peers' interval: 5 s
 		f, err := connectFloor(ctx, checks.addr(), rate, min(opts.CPUWindow, 10*time.Second))
 		if err != nil {
