@@ -32,15 +32,29 @@ func TestConnectCheck(t *testing.T) {
 	}
 }
 
+// The connector reports each check's outcome, and a socket it kept after a
+// check (connected, refused) checks again correctly.
 func TestConnectorCollects(t *testing.T) {
 	var c connector
+	defer c.closeAll()
 	open, closed := testkit.ClosingListener(t).Addr().String(), closedAddr(t)
+	for round := range 3 {
+		connectRound(t, &c, open, closed, round)
+		if len(c.free[0]) == 0 {
+			t.Fatal("no socket kept for the next checks")
+		}
+	}
+}
+
+// connectRound checks 20 clients, every fourth one (shifted by round) at a
+// closed port, and waits for every outcome.
+func connectRound(t *testing.T, c *connector, open, closed string, round int) {
 	deadline := time.Now().Add(5 * time.Second)
 	want := map[*tracked]bool{}
 	got := map[*tracked]bool{}
 	for i := range 20 {
 		addr, ok := open, true
-		if i%4 == 0 {
+		if (i+round)%4 == 0 {
 			addr, ok = closed, false
 		}
 		tg, parsed := parseTarget(addr)
@@ -89,6 +103,7 @@ func TestConnectorDeadline(t *testing.T) {
 	}
 	tg := target{syscall.AF_INET, sa}
 	var c connector
+	defer c.closeAll()
 	deadline := time.Now().Add(time.Hour)
 	for i := range 8 {
 		c.start(tg, &tracked{}, uint64(i), false, deadline)
@@ -107,4 +122,6 @@ func TestConnectorDeadline(t *testing.T) {
 	if c.pending() != 0 || failed < left {
 		t.Fatalf("at the deadline: %d still pending, %d failed of %d", c.pending(), failed, left)
 	}
+	// The sockets of the connects abandoned at their deadline check again.
+	connectRound(t, &c, testkit.ClosingListener(t).Addr().String(), closedAddr(t), 0)
 }
