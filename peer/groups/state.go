@@ -32,6 +32,8 @@ type GroupView struct {
 	Members []Member
 
 	memo atomic.Pointer[memo]
+	// building serializes Memo's builds.
+	building sync.Mutex
 }
 
 type memo struct {
@@ -41,9 +43,16 @@ type memo struct {
 
 // Memo returns what build returns for key, computed once per key for all
 // readers of this state: a reader derives its answer (under a view, say)
-// once and shares it. It keeps the last key only. Safe for concurrent use;
-// build may run more than once when readers race.
+// once and shares it. It keeps the last key only. Safe for concurrent use:
+// the readers that come while build runs (the watchers a change wakes all
+// at once) wait for its result rather than build it again, so a change is
+// encoded once, not once per watcher.
 func (g *GroupView) Memo(key uint64, build func() any) any {
+	if m := g.memo.Load(); m != nil && m.key == key {
+		return m.val
+	}
+	g.building.Lock()
+	defer g.building.Unlock()
 	if m := g.memo.Load(); m != nil && m.key == key {
 		return m.val
 	}
