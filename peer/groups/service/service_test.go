@@ -41,6 +41,13 @@ func newSingle(t *testing.T) *single {
 // newSingleInterval is newSingle with checks every interval.
 func newSingleInterval(t *testing.T, interval time.Duration) *single {
 	t.Helper()
+	return newSingleChecks(t, interval, testMisses)
+}
+
+// newSingleChecks is newSingle with checks every interval, misses of them
+// in a row before a removal.
+func newSingleChecks(t *testing.T, interval time.Duration, misses int) *single {
+	t.Helper()
 	f := fsm.New(nil)
 	store := raft.NewInmemStore()
 	snaps := raft.NewInmemSnapshotStore()
@@ -61,7 +68,7 @@ func newSingleInterval(t *testing.T, interval time.Duration) *single {
 		Self: 1, Raft: r, State: f.Groups(),
 		Members:  func() (uint64, []int) { return 1, []int{1} },
 		PeerAPI:  func(int) (string, bool) { return "", false },
-		Interval: interval, Misses: testMisses,
+		Interval: interval, Misses: misses,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -214,6 +221,21 @@ func TestOwnerRemovesDeadClient(t *testing.T) {
 	}
 	if s.member("jobs", "live") == 0 {
 		t.Fatal("the live client was removed too")
+	}
+}
+
+// TestOwnerRemovesAfterOneMiss: with --client-misses 1 every check is the
+// last before a removal: a failed raw connect asks the other peers (none
+// here) and the client is removed; a live one stays.
+func TestOwnerRemovesAfterOneMiss(t *testing.T) {
+	s := newSingleChecks(t, testInterval, 1)
+	live := testkit.ClosingListener(t)
+	s.join(t, "jobs", "live", live.Addr().String())
+	s.join(t, "jobs", "dead", closedAddr(t))
+	testkit.Eventually(t, 5*time.Second, "the dead client to leave the group", func() bool { return s.member("jobs", "dead") == 0 })
+	time.Sleep(3 * testInterval) // three more checks of the live one
+	if s.member("jobs", "live") == 0 {
+		t.Fatal("the live client was removed")
 	}
 }
 
