@@ -202,7 +202,9 @@ func (c *connector) start(tg target, t *tracked, inc uint64, final bool, deadlin
 		c.release(fd, tg.family)
 		return true, true
 	default:
-		c.release(fd, tg.family)
+		// Refused at once, no route, no port left: a socket in a state
+		// this did not foresee must not fail the next client's check too.
+		syscall.Close(fd)
 		return true, false
 	}
 }
