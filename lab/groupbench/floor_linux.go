@@ -50,7 +50,7 @@ func connectFloor(ctx context.Context, addr string, rate int, window time.Durati
 			syscall.Connect(fd, sa)
 			pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLOUT}
 			unix.Poll(pfd, 100)
-			syscall.Syscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec))
+			syscall.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec))
 		}
 		time.Sleep(time.Until(t0.Add(time.Duration(n) * tick)))
 	}

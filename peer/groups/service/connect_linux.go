@@ -217,7 +217,7 @@ var unspec = syscall.RawSockaddr{Family: syscall.AF_UNSPEC}
 func (c *connector) release(fd, family int) {
 	fl := &c.free[freeList(family)]
 	if len(*fl) < maxFree {
-		_, _, errno := syscall.Syscall(syscall.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec))
+		_, _, errno := syscall.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec))
 		if errno == 0 {
 			*fl = append(*fl, fd)
 			return

@@ -34,7 +34,7 @@ func rawListener(t testing.TB) string {
 	}
 	go func() {
 		for {
-			c, _, errno := syscall.Syscall6(syscall.SYS_ACCEPT4, uintptr(fd), 0, 0, syscall.SOCK_CLOEXEC, 0, 0)
+			c, _, errno := syscall.Syscall6(unix.SYS_ACCEPT4, uintptr(fd), 0, 0, syscall.SOCK_CLOEXEC, 0, 0)
 			if errno == syscall.EINTR || errno == syscall.ECONNABORTED {
 				continue
 			}
