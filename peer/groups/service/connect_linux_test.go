@@ -4,6 +4,8 @@ package service
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"syscall"
 	"testing"
 	"time"
@@ -43,6 +45,25 @@ func TestConnectorCollects(t *testing.T) {
 		if len(c.free[0]) == 0 {
 			t.Fatal("no socket kept for the next checks")
 		}
+	}
+	ln6, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Logf("no IPv6 loopback (%v): IPv4 only", err)
+		return
+	}
+	go func() {
+		for {
+			c, err := ln6.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	defer ln6.Close()
+	connectRound(t, &c, ln6.Addr().String(), "[::1]:1", 0)
+	if len(c.free[1]) == 0 {
+		t.Fatal("no IPv6 socket kept for the next checks")
 	}
 }
 
@@ -101,7 +122,11 @@ func TestConnectorDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tg := target{syscall.AF_INET, sa}
+	a := sa.(*syscall.SockaddrInet4)
+	tg, ok := parseTarget(fmt.Sprintf("127.0.0.1:%d", a.Port))
+	if !ok {
+		t.Fatal("not parsed")
+	}
 	var c connector
 	defer c.closeAll()
 	deadline := time.Now().Add(time.Hour)
