@@ -14,8 +14,13 @@ import (
 
 // Liveness limits.
 const (
-	// maxChecks bounds the checks in flight on one owner.
+	// maxChecks bounds the worker checks in flight on one owner.
 	maxChecks = 256
+	// maxConnects bounds the raw connects in flight (their sockets): a
+	// client due while that many are pending (clients that do not answer
+	// within the check's timeout, by the thousand) is skipped this turn,
+	// neither a success nor a miss, rather than failed for want of a socket.
+	maxConnects = 4096
 	// viewPoll is how often the owner looks for a new view (group changes
 	// wake it at once).
 	viewPoll = 100 * time.Millisecond
@@ -86,12 +91,13 @@ type liveness struct {
 	// that their stacks, grown by a dial, are reused).
 	busy, workers int
 
-	// Owned by run: the connects in flight and scratch slices reused
-	// from one tick to the next.
-	conn    connector
-	due     []*tracked
-	starts  []job
-	results []verdictOf
+	// Owned by run: the connects in flight (at most maxConnects) and
+	// scratch slices reused from one tick to the next.
+	conn        connector
+	maxConnects int
+	due         []*tracked
+	starts      []job
+	results     []verdictOf
 }
 
 // job is one check: for a worker, or a raw connect started by run.
@@ -115,7 +121,7 @@ type verdictOf struct {
 func newLiveness(s *Service) *liveness {
 	return &liveness{
 		s: s, clients: map[clientKey]*tracked{}, jobs: make(chan job, maxChecks), wake: make(chan struct{}, 1),
-		wheel: newWheel(s.cfg.Interval, dispatchTick(s.cfg.Interval), time.Now()),
+		wheel: newWheel(s.cfg.Interval, dispatchTick(s.cfg.Interval), time.Now()), maxConnects: maxConnects,
 	}
 }
 
@@ -255,6 +261,7 @@ func (l *liveness) turn(ctx context.Context, now time.Time) {
 	l.mu.Lock()
 	l.due = l.wheel.advance(now, l.due[:0])
 	starts := l.starts[:0]
+	room := l.maxConnects - l.conn.pending()
 	for _, t := range l.due {
 		if t.busy {
 			continue
@@ -264,11 +271,15 @@ func (l *liveness) turn(ctx context.Context, now time.Time) {
 			// is this check (keepalive already reset the misses).
 			continue
 		}
-		t.busy = true
 		j := job{t: t, addr: t.addr, inc: t.inc, misses: t.misses}
 		if t.fast && (t.misses == 0 || t.misses+1 < l.s.cfg.Misses) {
+			if len(starts) >= room {
+				continue
+			}
+			t.busy = true
 			starts = append(starts, j)
 		} else {
+			t.busy = true
 			l.backlog = append(l.backlog, j)
 		}
 	}

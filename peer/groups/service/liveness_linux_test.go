@@ -122,3 +122,52 @@ func BenchmarkOwnerChecks(b *testing.B) {
 	b.ReportMetric(float64(r1.Utime.Nano()-r0.Utime.Nano())/checks, "user-ns/check")
 	b.ReportMetric(float64(r1.Stime.Nano()-r0.Stime.Nano())/checks, "sys-ns/check")
 }
+
+// Clients due while maxConnects connects are pending are skipped for the
+// turn, neither a success nor a miss: an owner short of sockets fails no
+// client for it.
+func TestTurnBoundsConnectsInFlight(t *testing.T) {
+	// A listener that never accepts, backlog full: connects to it stay
+	// in progress.
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	l, now := ownerOf(t, 40, addr, time.Minute)
+	defer l.conn.closeAll()
+	l.maxConnects = 8
+	for range len(l.wheel.slots) / 2 { // half a period: ~20 due
+		now = now.Add(l.wheel.Tick())
+		l.turn(context.Background(), now)
+	}
+	switch p := l.conn.pending(); {
+	case p == 0:
+		t.Skip("every connect ended: this kernel does not drop SYNs to a full backlog")
+	case p > 8:
+		t.Fatalf("%d connects pending, want at most 8", p)
+	}
+	busy := 0
+	for _, tr := range l.clients {
+		if tr.busy {
+			busy++
+		}
+		if tr.misses != 0 {
+			t.Fatalf("client %s has %d misses; skipped checks must not count", tr.key.client, tr.misses)
+		}
+	}
+	if busy != l.conn.pending() {
+		t.Fatalf("%d clients busy, %d connects pending", busy, l.conn.pending())
+	}
+}
