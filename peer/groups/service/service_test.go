@@ -308,7 +308,10 @@ func TestHTTPCheck(t *testing.T) {
 func TestReads(t *testing.T) {
 	s := newSingle(t)
 	ctx := context.Background()
-	j := s.join(t, "jobs", "c1", "127.0.0.1:1")
+	// The clients answer their checks: no removal changes the group while
+	// the test reads it.
+	alive := testkit.ClosingListener(t).Addr().String()
+	j := s.join(t, "jobs", "c1", alive)
 	g, err := s.svc.Group(ctx, "jobs", api.ReadQuery{Consistent: true}, api.Origin{})
 	if err != nil || g.Index != j.Index || len(g.Members) != 1 || g.Members[0].Owner != 1 {
 		t.Fatalf("consistent read: %+v, %v", g, err)
@@ -324,7 +327,7 @@ func TestReads(t *testing.T) {
 		t.Fatalf("a blocking query returned without a change: %+v", g)
 	default:
 	}
-	j2 := s.join(t, "jobs", "c2", "127.0.0.1:1")
+	j2 := s.join(t, "jobs", "c2", alive)
 	select {
 	case g := <-got:
 		if g.Index != j2.Index || len(g.Members) != 2 {
