@@ -84,7 +84,8 @@ type Node struct {
 	groups  *service.Service
 	life    uint64 // this process's life number (fsm.NewLife)
 	dir     *directory.Directory
-	founder bool // this peer, without a hostsfile, founds the cluster (join.go)
+	founder bool     // this peer, without a hostsfile, founds the cluster (join.go)
+	downs   chan int // peers failure detection confirmed down, for watchHeartbeats
 
 	resolver *identity.Resolver
 	netLog   *netguard.RateLog // bad input from the network, at a bounded rate
@@ -124,7 +125,7 @@ func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*N
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, onPeerAddr: opts.OnPeerAddr}
+	n := &Node{cfg: cfg, onPeerAddr: opts.OnPeerAddr, downs: make(chan int, 8)}
 	logger := newLogger(cfg, &n.stopping)
 	n.log, n.metrics = logger, newMetrics(logger)
 	started := false
@@ -435,8 +436,7 @@ func (n *Node) bootstrap() error {
 	if has {
 		return nil
 	}
-	n.det.JoinNow()
-	if n.det.ClusterExists() {
+	if n.clusterAround() {
 		n.log.Info("a cluster exists already: waiting to be added")
 		return nil
 	}
@@ -462,19 +462,46 @@ func (n *Node) bootstrap() error {
 	return nil
 }
 
+// foundRetries bounds how many more times peer 1 tries to join the others
+// before it founds a cluster while some of them take connections but answer
+// too slowly to tell whether they belong to one (each try waits at most
+// memberlist's TCP timeout, 2 s).
+const foundRetries = 10
+
+// clusterAround joins the other peers and reports whether one says that a
+// cluster exists. A peer that took the connection but did not answer in time
+// may be a member of a cluster on a starved machine: peer 1, restarted
+// without its data, would found a second cluster beside it. So while some
+// peer answers that slowly, peer 1 tries again (up to foundRetries times)
+// instead of concluding that nobody is there; peers that are not running
+// refuse the connection or do not resolve, and cost no wait.
+func (n *Node) clusterAround() bool {
+	for try := 0; ; try++ {
+		slow := n.det.JoinNow()
+		if n.det.ClusterExists() {
+			return true
+		}
+		if !slow || try == foundRetries || n.stopping.Load() {
+			return false
+		}
+		n.log.Info("a peer answers too slowly to tell whether a cluster exists: asking again before founding one", "try", try+1)
+	}
+}
+
 // electNow makes a follower that has heard from no leader start an election
 // now rather than after its heartbeat timeout (0.5-1 s): Raft's follower
-// loop re-checks at once when the heartbeat timeout shrinks. The timeout is
-// set back right after.
+// loop re-checks at once when the heartbeat timeout shrinks. Raft refuses a
+// heartbeat timeout below the leader lease, or above the election timeout,
+// so both timeouts go up a millisecond and back: the way back shrinks it.
 func (n *Node) electNow() {
 	rc := n.raft.ReloadableConfig()
-	hb := rc.HeartbeatTimeout
-	rc.HeartbeatTimeout = hb - time.Millisecond
-	if err := n.raft.ReloadConfig(rc); err != nil {
-		n.log.Debug("no early election", "error", err)
+	up := rc
+	up.HeartbeatTimeout += time.Millisecond
+	up.ElectionTimeout = max(up.ElectionTimeout, up.HeartbeatTimeout)
+	if err := n.raft.ReloadConfig(up); err != nil {
+		n.log.Warn("no early election", "error", err)
 		return
 	}
-	rc.HeartbeatTimeout = hb
 	if err := n.raft.ReloadConfig(rc); err != nil {
 		n.log.Warn("restore heartbeat timeout", "error", err)
 	}
@@ -515,6 +542,15 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 				time.Since(n.raft.LastContact()) > leaderSilence {
 				n.det.Check(lastLeader)
 			}
+		case id := <-n.downs:
+			// The leader this follower follows was confirmed down: it
+			// stands for election now rather than at Raft's heartbeat
+			// timeout, drawn anew (0.5-1 s) each time it finds a contact
+			// too recent.
+			if _, lid := n.raft.LeaderWithID(); lid == reconcile.ServerID(id) && n.raft.State() == raft.Follower {
+				n.log.Debug("leader confirmed down: standing for election", "leader", id)
+				n.electNow()
+			}
 		case o := <-ch:
 			switch d := o.Data.(type) {
 			case raft.FailedHeartbeatObservation:
@@ -544,8 +580,16 @@ func (n *Node) learnAddr(id int, ip net.IP) {
 	}
 }
 
-// peerDown prints the unreachable line for a peer failure detection found dead.
-func (n *Node) peerDown(id int) { n.printer.unreachable(id) }
+// peerDown prints the unreachable line for a peer failure detection found
+// dead, and tells watchHeartbeats (which may make this follower stand for
+// election). Called on the detector's goroutines, also before Raft starts.
+func (n *Node) peerDown(id int) {
+	n.printer.unreachable(id)
+	select {
+	case n.downs <- id:
+	default: // watchHeartbeats is behind: it checks the leader itself
+	}
+}
 
 // Status returns the peer's state for the API.
 func (n *Node) Status() api.Status {
