@@ -435,8 +435,7 @@ func (n *Node) bootstrap() error {
 	if has {
 		return nil
 	}
-	n.det.JoinNow()
-	if n.det.ClusterExists() {
+	if n.clusterAround() {
 		n.log.Info("a cluster exists already: waiting to be added")
 		return nil
 	}
@@ -462,19 +461,46 @@ func (n *Node) bootstrap() error {
 	return nil
 }
 
+// foundRetries bounds how many more times peer 1 tries to join the others
+// before it founds a cluster while some of them take connections but answer
+// too slowly to tell whether they belong to one (each try waits at most
+// memberlist's TCP timeout, 2 s).
+const foundRetries = 10
+
+// clusterAround joins the other peers and reports whether one says that a
+// cluster exists. A peer that took the connection but did not answer in time
+// may be a member of a cluster on a starved machine: peer 1, restarted
+// without its data, would found a second cluster beside it. So while some
+// peer answers that slowly, peer 1 tries again (up to foundRetries times)
+// instead of concluding that nobody is there; peers that are not running
+// refuse the connection or do not resolve, and cost no wait.
+func (n *Node) clusterAround() bool {
+	for try := 0; ; try++ {
+		slow := n.det.JoinNow()
+		if n.det.ClusterExists() {
+			return true
+		}
+		if !slow || try == foundRetries || n.stopping.Load() {
+			return false
+		}
+		n.log.Info("a peer answers too slowly to tell whether a cluster exists: asking again before founding one", "try", try+1)
+	}
+}
+
 // electNow makes a follower that has heard from no leader start an election
 // now rather than after its heartbeat timeout (0.5-1 s): Raft's follower
-// loop re-checks at once when the heartbeat timeout shrinks. The timeout is
-// set back right after.
+// loop re-checks at once when the heartbeat timeout shrinks. Raft refuses a
+// heartbeat timeout below the leader lease, or above the election timeout,
+// so both timeouts go up a millisecond and back: the way back shrinks it.
 func (n *Node) electNow() {
 	rc := n.raft.ReloadableConfig()
-	hb := rc.HeartbeatTimeout
-	rc.HeartbeatTimeout = hb - time.Millisecond
-	if err := n.raft.ReloadConfig(rc); err != nil {
-		n.log.Debug("no early election", "error", err)
+	up := rc
+	up.HeartbeatTimeout += time.Millisecond
+	up.ElectionTimeout = max(up.ElectionTimeout, up.HeartbeatTimeout)
+	if err := n.raft.ReloadConfig(up); err != nil {
+		n.log.Warn("no early election", "error", err)
 		return
 	}
-	rc.HeartbeatTimeout = hb
 	if err := n.raft.ReloadConfig(rc); err != nil {
 		n.log.Warn("restore heartbeat timeout", "error", err)
 	}
