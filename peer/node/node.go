@@ -530,7 +530,13 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 	})
 	n.raft.RegisterObserver(obs)
 	defer n.raft.DeregisterObserver(obs)
+	// A leader elected before the observer was registered (peer 1 elects
+	// itself at once at bootstrap) made no observation here.
 	lastLeader := 0
+	if _, lid := n.raft.LeaderWithID(); lid != "" {
+		lastLeader, _ = strconv.Atoi(string(lid))
+		n.metrics.LeaderObserved(lastLeader)
+	}
 	// The silence timer fires when the last contact with the leader is
 	// leaderSilence old (each firing finds the contact it had then, and
 	// sets the timer from the latest one): a check starts right at the
