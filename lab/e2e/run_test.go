@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/lab/runner"
 	"roster/peer/hostsfile"
 )
 
@@ -64,7 +65,17 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 		t.Fatal(err)
 	}
 
-	c := &composeRun{cmd: composeCmd, dir: repoRoot, file: file, project: newProjectName()}
+	// The services start in the file's order, which is the scenario's: the
+	// peers by their -d, then the nemesis or the clients.
+	sc, err := runner.Load(baseCtx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, svc := range sc.Services {
+		order = append(order, svc.Name)
+	}
+	c := &composeRun{cmd: composeCmd, dir: repoRoot, file: file, project: newProjectName(), order: order}
 	tornDown := false
 	tearDown := func() {
 		if tornDown {
@@ -95,10 +106,26 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 	// Each container counts its -d and -c from its own start: the scripted
 	// length counts from the last one's.
 	upTook := time.Since(start)
-	last, err := c.lastStart(baseCtx)
+	started, err := c.starts(baseCtx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var first, last time.Time
+	for _, at := range started {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	var offsets []string
+	for _, svc := range order {
+		if at, ok := started[svc]; ok {
+			offsets = append(offsets, fmt.Sprintf("%s +%s", svc, at.Sub(first).Round(10*time.Millisecond)))
+		}
+	}
+	t.Logf("containers started at %s", strings.Join(offsets, ", "))
 	deadline := last.Add(duration)
 	scripted := deadline
 	hosts, err := hostsfile.Load(filepath.Join(repoRoot, "hostsfile.txt"))
