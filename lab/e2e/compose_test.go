@@ -49,9 +49,10 @@ type composeRun struct {
 	file    string   // compose file
 	project string
 	env     []string // more environment for compose ("NAME=value")
-	// order, when not empty, names the services in the order up starts
-	// them, each once the one before it has started (startInOrder).
-	order []string
+	// stages, when not empty, are the services in the order up starts
+	// them: each stage's all at once, once every one of the stage before
+	// it has started (startInStages).
+	stages [][]string
 }
 
 // prefix is what ROSTER_RUN puts in front of every container name.
@@ -85,39 +86,45 @@ func (c *composeRun) runFiles(ctx context.Context, files []string, args ...strin
 // up creates the project's containers, then starts them: creating is the
 // slow part on a loaded engine (seconds a container), and each container
 // counts its -d and -c from its own start, so starting them after all are
-// created keeps the scenario's offsets. With c.order the containers start
-// one after another in that order (startInOrder); else compose starts them
-// all at once.
+// created keeps the scenario's offsets. With c.stages the containers start
+// stage by stage (startInStages); else compose starts them all at once.
 func (c *composeRun) up(ctx context.Context) error {
 	if _, err := c.run(ctx, "up", "--no-start"); err != nil {
 		return err
 	}
-	if len(c.order) > 0 {
-		return c.startInOrder(ctx)
+	if len(c.stages) > 0 {
+		return c.startInStages(ctx)
 	}
 	_, err := c.run(ctx, "start")
 	return err
 }
 
-// startInOrder starts the project's containers in c.order, each after the
-// one before it has started, with one `compose start`: an override file
-// makes each service depend on the one before it. Compose (v1 and v2)
-// starts the services without dependencies all at once, in no set order,
-// and a loaded engine may take seconds to start any one of them: a test
-// case's peers, whose -d offsets count from their own container's start,
-// then joined out of the scripted order (test case 2 printed view 2 as
-// [1,3]). In order, each peer's -d counts from a start no earlier than
-// the one before it's, so the scripted gaps between joins are kept or
-// grow. The override is used for the start only: up --no-start creates the
-// containers all at once (the dependencies would serialise the creation),
-// and the other commands need no order.
-func (c *composeRun) startInOrder(ctx context.Context) error {
+// startInStages starts the project's containers stage by stage, each stage
+// once every container of the one before it has started, with one `compose
+// start`: an override file makes each service depend on every service of
+// the stage before. Compose (v1 and v2) starts services without
+// dependencies all at once, in no set order, and a loaded engine may take
+// seconds to start any one of them: a test case's peers, whose -d offsets
+// count from their own container's start, could then join out of the
+// scripted order (test case 2 did, three projects at a time). Stage by
+// stage, a peer's -d counts from a start no earlier than those of the peers
+// scripted before it, so the scripted gaps between joins are kept or grow.
+// The override serves the start only: up --no-start creates the containers
+// all at once (dependencies would serialise the creation too), and the
+// other commands need no order.
+func (c *composeRun) startInStages(ctx context.Context) error {
 	var y strings.Builder
 	y.WriteString("services:\n")
-	for i := 1; i < len(c.order); i++ {
-		fmt.Fprintf(&y, "  %s:\n    depends_on: [%s]\n", strconv.Quote(c.order[i]), strconv.Quote(c.order[i-1]))
+	for i := 1; i < len(c.stages); i++ {
+		var deps []string
+		for _, svc := range c.stages[i-1] {
+			deps = append(deps, strconv.Quote(svc))
+		}
+		for _, svc := range c.stages[i] {
+			fmt.Fprintf(&y, "  %s:\n    depends_on: [%s]\n", strconv.Quote(svc), strings.Join(deps, ", "))
+		}
 	}
-	f, err := os.CreateTemp("", c.project+"-order-*.yml")
+	f, err := os.CreateTemp("", c.project+"-start-*.yml")
 	if err != nil {
 		return err
 	}

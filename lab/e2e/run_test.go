@@ -65,17 +65,17 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 		t.Fatal(err)
 	}
 
-	// The services start in the file's order, which is the scenario's: the
-	// peers by their -d, then the nemesis or the clients.
+	// The services start in stages by their -d, in the file's order within
+	// each (startStages).
 	sc, err := runner.Load(baseCtx, file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var order []string
-	for _, svc := range sc.Services {
-		order = append(order, svc.Name)
+	stages, err := startStages(sc.Services)
+	if err != nil {
+		t.Fatal(err)
 	}
-	c := &composeRun{cmd: composeCmd, dir: repoRoot, file: file, project: newProjectName(), order: order}
+	c := &composeRun{cmd: composeCmd, dir: repoRoot, file: file, project: newProjectName(), stages: stages}
 	tornDown := false
 	tearDown := func() {
 		if tornDown {
@@ -120,9 +120,11 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 		}
 	}
 	var offsets []string
-	for _, svc := range order {
-		if at, ok := started[svc]; ok {
-			offsets = append(offsets, fmt.Sprintf("%s +%s", svc, at.Sub(first).Round(10*time.Millisecond)))
+	for _, stage := range stages {
+		for _, svc := range stage {
+			if at, ok := started[svc]; ok {
+				offsets = append(offsets, fmt.Sprintf("%s +%s", svc, at.Sub(first).Round(10*time.Millisecond)))
+			}
 		}
 	}
 	t.Logf("containers started at %s", strings.Join(offsets, ", "))
