@@ -35,6 +35,7 @@ const replicasFile = "deploy/compose/docker-compose-replicas.yml"
 // replicas.html.
 func TestComposeReplicas(t *testing.T) {
 	requireDocker(t)
+	t.Parallel() // a compose project of its own, found by its label
 	ctx := baseCtx
 	cmd := composeCmd
 	if len(cmd) == 1 { // docker-compose v1 honours deploy.replicas only so
