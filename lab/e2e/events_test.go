@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -12,15 +14,16 @@ import (
 )
 
 // watchOthersNetworkEvents follows the engine's network events from now to
-// the end of the test and, if the test failed, logs those that are not the
-// project's own: another user's swarm leaving, or a stack's or project's
-// network going, rewrites the engine's networking, and the peers of a
-// project running beside it have lost each other for seconds then. It
-// names a likely outside cause of a failure; it judges nothing. (The
-// engine keeps only its latest events, so they are followed, not asked
-// for afterwards.)
-func watchOthersNetworkEvents(t *testing.T, project string) {
+// the end of the test and, if the test failed, logs those that are not of
+// this process's projects (newProjectName: roster-e2e-PID-...): another
+// user's swarm leaving, or a stack's or project's network going, rewrites
+// the engine's networking, and the peers of a project running beside it
+// have lost each other for seconds then. It names a likely outside cause
+// of a failure; it judges nothing. (The engine keeps only its latest
+// events, so they are followed, not asked for afterwards.)
+func watchOthersNetworkEvents(t *testing.T) {
 	t.Helper()
+	ours := fmt.Sprintf("roster-e2e-%d-", os.Getpid())
 	ctx, cancel := context.WithCancel(baseCtx)
 	var out testkit.SyncBuffer
 	cmd := exec.CommandContext(ctx, "docker", "events", "--filter", "type=network",
@@ -40,7 +43,7 @@ func watchOthersNetworkEvents(t *testing.T, project string) {
 		var lines []string
 		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 			f := strings.Fields(line)
-			if len(f) < 3 || strings.HasPrefix(f[2], project) {
+			if len(f) < 3 || strings.HasPrefix(f[2], ours) {
 				continue
 			}
 			if ns, err := strconv.ParseInt(f[0], 10, 64); err == nil {

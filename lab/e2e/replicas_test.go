@@ -52,7 +52,7 @@ func TestComposeReplicas(t *testing.T) {
 		active.remove(c)
 	})
 	start := time.Now()
-	watchOthersNetworkEvents(t, c.project)
+	watchOthersNetworkEvents(t)
 	if _, err := c.run(ctx, "up", "-d"); err != nil {
 		t.Fatal(err)
 	}

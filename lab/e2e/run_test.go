@@ -97,7 +97,7 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 	}
 	active.add(c)
 	t.Cleanup(tearDown)
-	watchOthersNetworkEvents(t, c.project)
+	watchOthersNetworkEvents(t)
 
 	t.Logf("%s for %s, compose project %s (%s)", name, duration, c.project, strings.Join(composeCmd, " "))
 	start := time.Now()

@@ -152,12 +152,16 @@ func TestRunSharedLoopbackGivesEachPeerItsOwnPorts(t *testing.T) {
 
 func TestRunExpectedCrashIsNotAFailure(t *testing.T) {
 	t.Parallel()
-	res, out, diag := runFake(t, `
-x-roster: {duration: 1s}
+	// The run ends once five printed "crashing" (or after a minute): a
+	// fixed length of 1 s could end before five's crash on a loaded machine.
+	res, out, diag := runFakeUntil(t, `
+x-roster: {duration: 60s}
 services:
   one: {image: roster, command: ["-h", "hosts.txt"]}
   five: {image: roster, command: ["-h", "hosts.txt", "-c", "0.2"]}
-`, map[string]string{"hosts.txt": "one\nfive\n"}, Options{})
+`, map[string]string{"hosts.txt": "one\nfive\n"}, Options{}, func(out string) bool {
+		return strings.Contains(out, `five | {peer_id:2, view_id: 1, leader: 1, message:"crashing"}`)
+	})
 	if res.Status != 0 || diag.String() != "" && strings.Contains(diag.String(), "unexpectedly") {
 		t.Fatalf("status %d, diag %q", res.Status, diag)
 	}
@@ -201,13 +205,21 @@ services:
 
 func TestRunRestartsOnFailureWithTheSameDataDir(t *testing.T) {
 	t.Parallel()
-	res, out, diag := runFake(t, `
-x-roster: {duration: 1500ms}
+	// The run ends once two crashed a third time, one started again and
+	// three a third time (or after a minute): a fixed length missed two's
+	// last crash on a loaded machine.
+	twoCrashed := regexp.MustCompile(`two +\| \{peer_id:2, [^\n]*"crashing"`)
+	res, out, diag := runFakeUntil(t, `
+x-roster: {duration: 60s}
 services:
   one: {image: roster, restart: on-failure, command: ["--fail-first"]}
   two: {image: roster, restart: "on-failure:2", command: ["-c", "0.1"]}
   three: {image: roster, restart: always, command: ["--exit-after", "0.1"]}
-`, nil, Options{})
+`, nil, Options{}, func(out string) bool {
+		return len(twoCrashed.FindAllString(out, -1)) >= 3 &&
+			strings.Contains(out, "one   | fake peer one id 1 start 2 at ") &&
+			strings.Contains(out, "three | fake peer three id 3 start 3 at ")
+	})
 	if res.Status != 0 {
 		t.Fatalf("status %d: %q", res.Status, res.Failures)
 	}
