@@ -31,6 +31,7 @@ const (
 func TestDockerMoveSwapIPs(t *testing.T) {
 	requireDocker(t)
 	t.Parallel() // a compose project and a subnet of its own
+	lockEngine(t, false)
 	hosts, err := hostsfile.Load(filepath.Join(repoRoot, "hostsfile.txt"))
 	if err != nil {
 		t.Fatal(err)

@@ -36,6 +36,7 @@ const replicasFile = "deploy/compose/docker-compose-replicas.yml"
 func TestComposeReplicas(t *testing.T) {
 	requireDocker(t)
 	t.Parallel() // a compose project of its own, found by its label
+	lockEngine(t, false)
 	ctx := baseCtx
 	cmd := composeCmd
 	if len(cmd) == 1 { // docker-compose v1 honours deploy.replicas only so

@@ -75,6 +75,7 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 	if err != nil {
 		t.Fatal(err)
 	}
+	lockEngine(t, false) // released after the teardown (registered first)
 	c := &composeRun{cmd: composeCmd, dir: repoRoot, file: file, project: newProjectName(), stages: stages}
 	tornDown := false
 	tearDown := func() {

@@ -38,6 +38,9 @@ func TestSwarmStack(t *testing.T) {
 	// leaving the swarm rewrites the engine's networking (docker_gwbridge,
 	// the ingress network, iptables): once, every peer of test case 10
 	// lost every other for seconds while the Swarm test ran beside it.
+	// Alone on the engine among roster's end-to-end processes, until the
+	// swarm is left (the lock's cleanup runs after the others).
+	lockEngine(t, true)
 	ctx := baseCtx
 	if dead, err := reapDeadStacks(ctx); err == nil && len(dead) > 0 {
 		t.Logf("removed the stacks of dead runs: %v", dead)
