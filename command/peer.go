@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -161,7 +160,7 @@ func runPeer(c *ucli.Context) error {
 		return usageErr("%v", config.ErrNoHostsfile)
 	}
 	start := time.Now()
-	tuneGC()
+	joined := tuneGC()
 	cfg, err := peerConfig(c)
 	if err != nil {
 		return usageErr("%v", err)
@@ -201,6 +200,7 @@ func runPeer(c *ucli.Context) error {
 		opts = fp.NodeOptions(opts)
 		selfCrash = fp.Crashed()
 	}
+	opts.OnInstall = onFirstView(opts.OnInstall, joined)
 	n, err := node.StartContext(ctx, cfg, opts)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -263,17 +263,4 @@ func startErr(name string, err error) error {
 func isTerminal(f *os.File) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// peerGCPercent is a peer's GOGC. Its live heap is small (1-3 MB, most of it
-// Raft's connection buffers), and Go's default (100) lets the heap grow to
-// twice that before collecting; 50 keeps about 0.5 MB less resident (lab
-// bench), for a few more collections of a small heap.
-const peerGCPercent = 50
-
-// tuneGC sets the peer's GC target, unless GOGC says otherwise.
-func tuneGC() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(peerGCPercent)
-	}
 }

@@ -158,18 +158,12 @@ func TestStatefulSet(t *testing.T) {
 	if !found {
 		t.Errorf("--data-dir %s is not on a volumeClaimTemplate (mounted volume %q)", dataDir, claim)
 	}
-	// The hostsfile is the ConfigMap's key, mounted where -h says.
-	hostsPath := args["hostsfile"]
-	vol := mountedAt(c, filepath.Dir(hostsPath))
-	var cmName string
-	for _, v := range sts.Spec.Template.Spec.Volumes {
-		if v.Name == vol && v.ConfigMap != nil {
-			cmName = v.ConfigMap.Name
-		}
+	// No hostsfile: the peers find each other (TestDiscoveryWiring).
+	if h, ok := args["hostsfile"]; ok {
+		t.Errorf("-h %s: the peers find each other through the headless service, with no hostsfile", h)
 	}
-	cm := m.configMaps[cmName]
-	if cm == nil || cm.Data[filepath.Base(hostsPath)] == "" {
-		t.Fatalf("-h %s: no ConfigMap key %q mounted there (volume %q, ConfigMap %q)", hostsPath, filepath.Base(hostsPath), vol, cmName)
+	if len(sts.Spec.Template.Spec.Volumes) != 0 || len(m.configMaps) != 0 {
+		t.Errorf("volumes %v, ConfigMaps %v: want the data volume only", sts.Spec.Template.Spec.Volumes, m.configMaps)
 	}
 	// The pod runs as the image's user, so the volume (fsGroup) is writable.
 	df, err := os.ReadFile(filepath.Join("..", "..", "Dockerfile"))
@@ -232,34 +226,64 @@ func mountedAt(c *corev1.Container, path string) string {
 	return ""
 }
 
-// TestHostsfile checks that the ConfigMap's hostsfile names the pods, in
-// ordinal order (roster-0 is peer 1, which starts the cluster), at their
-// DNS names under the headless service, for at least the replicas.
-func TestHostsfile(t *testing.T) {
-	m, sts, _ := parts(t)
-	cm := m.configMaps["roster-hostsfile"]
-	hf, err := hostsfile.Parse("configmap.yaml", strings.NewReader(cm.Data["hostsfile"]))
-	if err != nil {
-		t.Fatal(err)
+// TestDiscoveryWiring checks that the pods find each other without a
+// hostsfile: --join names the headless service (whose DNS name lists every
+// pod, ready or not), --bootstrap-expect is the replicas, so that the pods
+// started together found one cluster, and the startup probe leaves time
+// for that before liveness counts.
+func TestDiscoveryWiring(t *testing.T) {
+	m, sts, c := parts(t)
+	args := flagArgs(t, c.Args)
+	svc := m.services[sts.Spec.ServiceName]
+	if svc == nil {
+		t.Fatalf("no Service %q (the StatefulSet's serviceName)", sts.Spec.ServiceName)
 	}
-	if sts.Spec.Replicas == nil || int(*sts.Spec.Replicas) > len(hf.Peers) {
-		t.Errorf("replicas %v, the hostsfile names %d peers", sts.Spec.Replicas, len(hf.Peers))
+	// The service's DNS name, short (the pod's resolver adds the namespace)
+	// or qualified: SERVICE[.NAMESPACE[.svc[.CLUSTER-DOMAIN]]].
+	join := args["join"]
+	labels := strings.Split(join, ".")
+	if labels[0] != svc.Name || (len(labels) > 2 && labels[2] != "svc") {
+		t.Errorf("--join %q: want the headless service's DNS name %s (or %s.NAMESPACE.svc.cluster.local)", join, svc.Name, svc.Name)
 	}
-	for i, p := range hf.Peers {
-		pod := fmt.Sprintf("%s-%d", sts.Name, i)
-		if p.Name != pod || p.Host != pod+"."+sts.Spec.ServiceName || p.Port != 0 {
-			t.Errorf("hostsfile line %d: %+v, want %s %s.%s", i+1, p, pod, pod, sts.Spec.ServiceName)
+	if svc.Spec.ClusterIP != corev1.ClusterIPNone || !svc.Spec.PublishNotReadyAddresses {
+		t.Errorf("--join %s: the service must be headless and publish not-ready pods", join)
+	}
+	if sts.Spec.Replicas == nil {
+		t.Fatal("no replicas: --bootstrap-expect must equal them")
+	}
+	if args["bootstrap-expect"] != strconv.Itoa(int(*sts.Spec.Replicas)) {
+		t.Errorf("--bootstrap-expect %q, replicas %d: want them equal", args["bootstrap-expect"], *sts.Spec.Replicas)
+	}
+	// The peer serves its API only once it has its id, which waits for the
+	// others: the startup probe must cover that wait, liveness come after.
+	sp, lp := c.StartupProbe, c.LivenessProbe
+	if sp == nil || sp.HTTPGet == nil || lp == nil || lp.HTTPGet == nil || sp.HTTPGet.Path != lp.HTTPGet.Path {
+		t.Fatalf("want a startup probe on the liveness probe's path")
+	}
+	if wait := time.Duration(sp.PeriodSeconds*sp.FailureThreshold) * time.Second; wait < 5*time.Minute {
+		t.Errorf("the startup probe gives up after %s: want at least 5 minutes for the pods to be scheduled and meet", wait)
+	}
+	if lp.InitialDelaySeconds != 0 {
+		t.Errorf("liveness waits %d s more after the startup probe", lp.InitialDelaySeconds)
+	}
+	// The pod name is the peer's name, and it must be one.
+	for i := int32(0); i < *sts.Spec.Replicas; i++ {
+		if err := hostsfile.CheckName(fmt.Sprintf("%s-%d", sts.Name, i)); err != nil {
+			t.Error(err)
 		}
 	}
 }
 
-// TestProbesAndScrapePathServed starts a real peer and checks that the
+// TestProbesAndScrapePathServed starts a real peer as the StatefulSet
+// starts roster-0 (no hostsfile, --join, its data dir) and checks that the
 // paths the probes and the scrape annotation name answer 200 on the port
-// they name.
+// they name: /ready once it founded its cluster. It then restarts it as a
+// pod restarts: same name, same data dir, a new IP; it comes back under the
+// id its data dir keeps and is ready again.
 func TestProbesAndScrapePathServed(t *testing.T) {
 	_, sts, c := parts(t)
 	paths := map[string]string{} // path -> port name
-	for what, p := range map[string]*corev1.Probe{"readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
+	for what, p := range map[string]*corev1.Probe{"startup": c.StartupProbe, "readiness": c.ReadinessProbe, "liveness": c.LivenessProbe} {
 		if p == nil || p.HTTPGet == nil {
 			t.Fatalf("no HTTP %s probe", what)
 		}
@@ -275,35 +299,75 @@ func TestProbesAndScrapePathServed(t *testing.T) {
 			t.Errorf("%s on port %q, want the api port", path, port)
 		}
 	}
+	if c.ReadinessProbe.HTTPGet.Path != "/ready" {
+		t.Errorf("readiness on %s: the peer's readiness is /ready (peer/api)", c.ReadinessProbe.HTTPGet.Path)
+	}
 
-	ip := fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(250), 1+rand.IntN(250), 1+rand.IntN(250))
-	hf, err := hostsfile.Parse("hosts", strings.NewReader("roster-0 "+ip+"\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := node.Start(config.Config{
-		Name: "roster-0", Hosts: hf, Bind: ip,
-		RaftPort: config.DefaultRaftPort, GossipPort: config.DefaultGossipPort, APIPort: config.DefaultAPIPort,
-		DataDir: t.TempDir(), Voters: config.DefaultVoters, LogLevel: "off",
-		ViewLog: io.Discard, DiagLog: io.Discard,
-	}, node.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	client := api.Client{Addr: net.JoinHostPort(ip, strconv.Itoa(config.DefaultAPIPort))}
-	for path := range paths {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			_, code, err := client.Get(context.Background(), path)
-			if err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Errorf("GET %s: %d %v", path, code, err)
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
+	// The manifest's flags, but --join at the peer's own address and
+	// --bootstrap-expect 1: one peer founds a cluster of its own.
+	args := flagArgs(t, c.Args)
+	dataDir := t.TempDir()
+	pod := sts.Name + "-0"
+	start := func(ip string) *node.Node {
+		t.Helper()
+		cfg := config.Config{
+			Name: pod, Join: []string{ip}, BootstrapExpect: 1, Bind: ip,
+			RaftPort: config.DefaultRaftPort, GossipPort: config.DefaultGossipPort, APIPort: config.DefaultAPIPort,
+			DataDir: dataDir, Voters: config.DefaultVoters, LogLevel: "off",
+			ViewLog: io.Discard, DiagLog: io.Discard,
 		}
+		if args["data-dir"] == "" || args["join"] == "" || args["bootstrap-expect"] == "" {
+			t.Fatalf("args %v: want --data-dir, --join and --bootstrap-expect", c.Args)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		n, err := node.Start(cfg, node.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	serves := func(ip string) {
+		t.Helper()
+		client := api.Client{Addr: net.JoinHostPort(ip, strconv.Itoa(config.DefaultAPIPort))}
+		for path := range paths {
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				_, code, err := client.Get(context.Background(), path)
+				if err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Errorf("GET %s: %d %v", path, code, err)
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+	}
+	loopback := func() string {
+		return fmt.Sprintf("127.%d.%d.%d", 1+rand.IntN(250), 1+rand.IntN(250), 1+rand.IntN(250))
+	}
+	ip := loopback()
+	n := start(ip)
+	serves(ip)
+	id := n.Status().ID
+	n.Close()
+	kept, err := os.ReadFile(filepath.Join(dataDir, "peer-id"))
+	if err != nil || strings.TrimSpace(string(kept)) != fmt.Sprintf("%s %d", pod, id) {
+		t.Fatalf("the data dir keeps %q (%v), want %q", kept, err, fmt.Sprintf("%s %d", pod, id))
+	}
+
+	// The pod restarts with a new IP, its name and its volume.
+	moved := loopback()
+	for moved == ip {
+		moved = loopback()
+	}
+	n = start(moved)
+	defer n.Close()
+	serves(moved)
+	if got := n.Status().ID; got != id {
+		t.Errorf("restarted at a new IP as peer %d, want its id %d", got, id)
 	}
 }

@@ -150,7 +150,7 @@ func TestManifestSet(t *testing.T) {
 		got = append(got, "PodDisruptionBudget/"+n)
 	}
 	sort.Strings(got)
-	want := "ConfigMap/roster-hostsfile PodDisruptionBudget/roster Service/roster Service/roster-api StatefulSet/roster"
+	want := "PodDisruptionBudget/roster Service/roster Service/roster-api StatefulSet/roster"
 	if strings.Join(got, " ") != want {
 		t.Errorf("objects %v, want %s", got, want)
 	}

@@ -16,7 +16,9 @@
 //
 // TestSwarmStack deploys deploy/swarm/docker-stack.yml on a single-node
 // Docker Swarm (initialised on 127.0.0.1 for the test and left afterwards,
-// unless the engine is in a swarm already), kills a task and scales a service,
+// unless the engine is in a swarm already): one replicated service whose
+// peers find each other under tasks.peer; it kills a task (Swarm restarts it
+// in its slot at a new address, under the same id) and scales the service,
 // and judges `docker service logs` with the checker. It runs with
 // ROSTER_E2E=1, or alone with ROSTER_SWARM_E2E=1 (`make swarm-e2e`, which also
 // sets ROSTER_IMAGE to an image of its own).

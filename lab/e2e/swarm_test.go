@@ -15,10 +15,12 @@ import (
 	"roster/lab/checker"
 )
 
-// stackFile is the Swarm stack the test deploys, relative to the repository.
+// stackFile is the Swarm stack the test deploys, relative to the repository:
+// one replicated service, stackService, whose peers find each other under
+// tasks.peer.
 const (
 	stackFile     = "deploy/swarm/docker-stack.yml"
-	stackHosts    = "deploy/swarm/hostsfile.txt"
+	stackService  = "peer"   // the stack's service, before the stack prefix
 	stackNetwork  = "roster" // the stack's network, before the stack prefix
 	stackSwarmTag = "com.docker.stack.namespace"
 )
@@ -148,17 +150,96 @@ func (s *swarmStack) leftovers(ctx context.Context) ([]string, error) {
 	return left, nil
 }
 
-// container returns the id of the running container of a service's task.
-func (s *swarmStack) container(ctx context.Context, service string) (string, error) {
-	out, err := docker(ctx, "ps", "-q", "--filter", "label=com.docker.swarm.service.name="+s.service(service), "--filter", "status=running")
+// runningTasks returns the tasks of a service that run now, by the names
+// their lines carry in `docker service logs --no-trunc`: SERVICE.SLOT.TASKID.
+func (s *swarmStack) runningTasks(ctx context.Context, service string) ([]string, error) {
+	out, err := docker(ctx, "service", "ps", "--no-trunc", "--filter", "desired-state=running",
+		"--format", "{{.Name}}.{{.ID}} {{.CurrentState}}", s.service(service))
+	if err != nil {
+		return nil, err
+	}
+	var tasks []string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[1] == "Running" {
+			tasks = append(tasks, f[0])
+		}
+	}
+	slices.Sort(tasks)
+	return tasks, nil
+}
+
+// taskContainer returns the id of a task's container.
+func taskContainer(ctx context.Context, task string) (string, error) {
+	id := task[strings.LastIndexByte(task, '.')+1:]
+	out, err := docker(ctx, "ps", "-aq", "--filter", "label=com.docker.swarm.task.id="+id)
 	if err != nil {
 		return "", err
 	}
 	ids := strings.Fields(out)
 	if len(ids) != 1 {
-		return "", fmt.Errorf("service %s: %d running containers, want 1", s.service(service), len(ids))
+		return "", fmt.Errorf("task %s: %d containers, want 1", task, len(ids))
 	}
 	return ids[0], nil
+}
+
+// taskPeers returns, from service logs, the peer id each task printed first
+// (a task prints records only once it has its id).
+func taskPeers(logs string) map[string]int {
+	ids := map[string]int{}
+	for _, line := range strings.Split(logs, "\n") {
+		ln := checker.ParseLine(line)
+		if ln.Rec != nil && ln.Name != "" {
+			if _, ok := ids[ln.Name]; !ok {
+				ids[ln.Name] = ln.Rec.Peer
+			}
+		}
+	}
+	return ids
+}
+
+// slotOf returns the slot of a task name SERVICE.SLOT.TASKID ("" if none).
+func slotOf(task string) string {
+	f := strings.Split(task, ".")
+	if len(f) < 3 {
+		return ""
+	}
+	return f[len(f)-2]
+}
+
+// waitTasks waits until n tasks of the service run, each has printed its
+// peer id, the ids differ, and every one of them last printed the same
+// view, newer than after, whose members are exactly those ids. It returns
+// the view id and the running tasks' peer ids by task name.
+func (s *swarmStack) waitTasks(ctx context.Context, l *serviceLogs, service string, n, after int, timeout time.Duration) (int, map[string]int, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		tasks, err := s.runningTasks(ctx, service)
+		text := l.String()
+		known := taskPeers(text)
+		byTask := map[string]int{}
+		var ids []int
+		for _, task := range tasks {
+			if id, ok := known[task]; ok && !slices.Contains(ids, id) {
+				byTask[task] = id
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
+		if err == nil && len(tasks) == n && len(ids) == n {
+			if v, ok := agreed(text, ids, ids, after); ok {
+				return v, byTask, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return 0, nil, fmt.Errorf("%d running tasks %v (peers %v, %v) did not agree on one view of them after view %d within %s; latest views: %v",
+				len(tasks), tasks, byTask, err, after, timeout, stackViews(text))
+		}
+		select {
+		case <-ctx.Done():
+			return 0, nil, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // overlayIP returns a container's address on the stack's network.

@@ -445,8 +445,11 @@ func (d *Detector) ClusterExists() bool {
 }
 
 // JoinNow tries once to join every other hostsfile peer, and waits for the
-// attempts to end (at most memberlist's TCP timeout).
-func (d *Detector) JoinNow() {
+// attempts to end (at most memberlist's TCP timeout). It reports whether
+// some peer took the connection but did not finish the state exchange in
+// time (see slowAnswer): a process is there, too slow to say whether it
+// belongs to a cluster.
+func (d *Detector) JoinNow() (slow bool) {
 	var wg sync.WaitGroup
 	if len(d.cfg.Join) > 0 {
 		wg.Add(1)
@@ -455,6 +458,7 @@ func (d *Detector) JoinNow() {
 			d.joinOnce(context.Background())
 		}()
 	}
+	var slowSeen atomic.Bool
 	for _, p := range d.cfg.Hosts.Peers {
 		if p.ID == d.selfID() {
 			continue
@@ -462,10 +466,25 @@ func (d *Detector) JoinNow() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.ml.Load().Join([]string{d.seed(p)})
+			if _, err := d.ml.Load().Join([]string{d.seed(p)}); slowAnswer(err) {
+				d.log.Debug("peer took the connection but did not answer in time", "peer", p.Name, "error", err)
+				slowSeen.Store(true)
+			}
 		}()
 	}
 	wg.Wait()
+	return slowSeen.Load()
+}
+
+// slowAnswer reports whether a failed memberlist join reached a process:
+// the connection was made (the error is not the dial's) but the exchange
+// timed out. memberlist flattens the error to text, hence the match.
+func slowAnswer(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "i/o timeout") && !strings.Contains(msg, "dial ")
 }
 
 // Leave announces a graceful leave and leaves the cluster.

@@ -84,7 +84,8 @@ type Node struct {
 	groups  *service.Service
 	life    uint64 // this process's life number (fsm.NewLife)
 	dir     *directory.Directory
-	founder bool // this peer, without a hostsfile, founds the cluster (join.go)
+	founder bool     // this peer, without a hostsfile, founds the cluster (join.go)
+	downs   chan int // peers failure detection confirmed down, for watchHeartbeats
 
 	resolver *identity.Resolver
 	netLog   *netguard.RateLog // bad input from the network, at a bounded rate
@@ -124,7 +125,7 @@ func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*N
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, onPeerAddr: opts.OnPeerAddr}
+	n := &Node{cfg: cfg, onPeerAddr: opts.OnPeerAddr, downs: make(chan int, 8)}
 	logger := newLogger(cfg, &n.stopping)
 	n.log, n.metrics = logger, newMetrics(logger)
 	started := false
@@ -435,8 +436,7 @@ func (n *Node) bootstrap() error {
 	if has {
 		return nil
 	}
-	n.det.JoinNow()
-	if n.det.ClusterExists() {
+	if n.clusterAround() {
 		n.log.Info("a cluster exists already: waiting to be added")
 		return nil
 	}
@@ -462,27 +462,56 @@ func (n *Node) bootstrap() error {
 	return nil
 }
 
+// foundRetries bounds how many more times peer 1 tries to join the others
+// before it founds a cluster while some of them take connections but answer
+// too slowly to tell whether they belong to one (each try waits at most
+// memberlist's TCP timeout, 2 s).
+const foundRetries = 10
+
+// clusterAround joins the other peers and reports whether one says that a
+// cluster exists. A peer that took the connection but did not answer in time
+// may be a member of a cluster on a starved machine: peer 1, restarted
+// without its data, would found a second cluster beside it. So while some
+// peer answers that slowly, peer 1 tries again (up to foundRetries times)
+// instead of concluding that nobody is there; peers that are not running
+// refuse the connection or do not resolve, and cost no wait.
+func (n *Node) clusterAround() bool {
+	for try := 0; ; try++ {
+		slow := n.det.JoinNow()
+		if n.det.ClusterExists() {
+			return true
+		}
+		if !slow || try == foundRetries || n.stopping.Load() {
+			return false
+		}
+		n.log.Info("a peer answers too slowly to tell whether a cluster exists: asking again before founding one", "try", try+1)
+	}
+}
+
 // electNow makes a follower that has heard from no leader start an election
 // now rather than after its heartbeat timeout (0.5-1 s): Raft's follower
-// loop re-checks at once when the heartbeat timeout shrinks. The timeout is
-// set back right after.
+// loop re-checks at once when the heartbeat timeout shrinks. Raft refuses a
+// heartbeat timeout below the leader lease, or above the election timeout,
+// so both timeouts go up a millisecond and back: the way back shrinks it.
 func (n *Node) electNow() {
 	rc := n.raft.ReloadableConfig()
-	hb := rc.HeartbeatTimeout
-	rc.HeartbeatTimeout = hb - time.Millisecond
-	if err := n.raft.ReloadConfig(rc); err != nil {
-		n.log.Debug("no early election", "error", err)
+	up := rc
+	up.HeartbeatTimeout += time.Millisecond
+	up.ElectionTimeout = max(up.ElectionTimeout, up.HeartbeatTimeout)
+	if err := n.raft.ReloadConfig(up); err != nil {
+		n.log.Warn("no early election", "error", err)
 		return
 	}
-	rc.HeartbeatTimeout = hb
 	if err := n.raft.ReloadConfig(rc); err != nil {
 		n.log.Warn("restore heartbeat timeout", "error", err)
 	}
 }
 
 // leaderSilence is how long a follower waits for the leader's heartbeats (one
-// every HeartbeatTimeout/10 = 50 ms) before it checks the leader directly.
-const leaderSilence = 250 * time.Millisecond
+// every HeartbeatTimeout/10 to /5 = 50-100 ms) before it checks the leader
+// directly: a heartbeat and a half at the slowest. A late heartbeat costs a
+// check the leader refutes with one ping (detector.Check).
+const leaderSilence = 150 * time.Millisecond
 
 // watchHeartbeats asks failure detection for a direct check of a peer Raft
 // suspects: on the leader, any peer its heartbeats fail to reach; on a
@@ -502,18 +531,36 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 	n.raft.RegisterObserver(obs)
 	defer n.raft.DeregisterObserver(obs)
 	lastLeader := 0
-	tick := time.NewTicker(leaderSilence / 2)
-	defer tick.Stop()
+	// The silence timer fires when the last contact with the leader is
+	// leaderSilence old (each firing finds the contact it had then, and
+	// sets the timer from the latest one): a check starts right at the
+	// threshold, with about one wake-up per threshold period.
+	silence := time.NewTimer(leaderSilence)
+	defer silence.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-silence.C:
 			// A follower that has not heard from the leader for several
 			// heartbeat intervals checks it before Raft's heartbeat timeout.
-			if lastLeader != 0 && lastLeader != n.cfg.Self.ID && n.raft.State() == raft.Follower &&
-				time.Since(n.raft.LastContact()) > leaderSilence {
-				n.det.Check(lastLeader)
+			next := leaderSilence
+			if lastLeader != 0 && lastLeader != n.cfg.Self.ID && n.raft.State() == raft.Follower {
+				if quiet := time.Since(n.raft.LastContact()); quiet >= leaderSilence {
+					n.det.Check(lastLeader)
+				} else {
+					next = leaderSilence - quiet
+				}
+			}
+			silence.Reset(max(next, time.Millisecond))
+		case id := <-n.downs:
+			// The leader this follower follows was confirmed down: it
+			// stands for election now rather than at Raft's heartbeat
+			// timeout, drawn anew (0.5-1 s) each time it finds a contact
+			// too recent.
+			if _, lid := n.raft.LeaderWithID(); lid == reconcile.ServerID(id) && n.raft.State() == raft.Follower {
+				n.log.Debug("leader confirmed down: standing for election", "leader", id)
+				n.electNow()
 			}
 		case o := <-ch:
 			switch d := o.Data.(type) {
@@ -544,8 +591,16 @@ func (n *Node) learnAddr(id int, ip net.IP) {
 	}
 }
 
-// peerDown prints the unreachable line for a peer failure detection found dead.
-func (n *Node) peerDown(id int) { n.printer.unreachable(id) }
+// peerDown prints the unreachable line for a peer failure detection found
+// dead, and tells watchHeartbeats (which may make this follower stand for
+// election). Called on the detector's goroutines, also before Raft starts.
+func (n *Node) peerDown(id int) {
+	n.printer.unreachable(id)
+	select {
+	case n.downs <- id:
+	default: // watchHeartbeats is behind: it checks the leader itself
+	}
+}
 
 // Status returns the peer's state for the API.
 func (n *Node) Status() api.Status {

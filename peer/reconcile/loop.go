@@ -21,7 +21,8 @@ type Membership interface {
 	// Changed delivers a signal after the alive set may have changed.
 	Changed() <-chan struct{}
 	// Answering returns those of ids that answer a direct check now. The
-	// loop adds to the view only peers that do.
+	// loop adds to the view only peers that do. It must be safe for
+	// concurrent use: the loop asks from a goroutine of its own.
 	Answering(ids []int) []int
 }
 
@@ -98,6 +99,15 @@ type Loop struct {
 	// silentAt is when each joiner last failed a direct check (the loop's
 	// goroutine only): it is not asked again for silentRetry.
 	silentAt map[int]time.Time
+	// doubted holds the joiners that failed a direct check and have not been
+	// in a view since (the loop's goroutine only): they are asked before
+	// they are added to the configuration.
+	doubted map[int]bool
+	// unsettled is the AddNonvoter Raft has taken but not committed yet,
+	// of server unsettledServer (the loop's goroutine only): a view change
+	// may follow it at once, any other step waits for it (see take).
+	unsettled       *op
+	unsettledServer Server
 }
 
 // silentRetry is how long a joiner that did not answer a direct check
@@ -122,45 +132,80 @@ const leadPoll = 50 * time.Millisecond
 // timeout.
 var errTimeout = errors.New("raft operation timed out")
 
-// do makes a Raft call and waits for its future to complete, for at most
-// timeout, giving up early when ctx is done, when Raft shuts down, or (with
-// leading set) when this peer stops leading. The call runs on a goroutine of
-// its own, since Raft may block it too (the enqueueing of a request waits
-// for Raft's main loop). A call given up on may still complete later: every
-// step is planned again from the committed state, and a view change applies
-// only to the view it was computed from, so nothing is done twice. That
+// op is a Raft call under way on a goroutine of its own (see begin).
+type op struct {
+	at    time.Time     // when the call was made
+	taken chan struct{} // closed once the call has returned its future
+	done  chan struct{} // closed once the future has completed
+	f     raft.Future   // set before taken is closed
+	err   error         // set before done is closed
+}
+
+// begin makes a Raft call on a goroutine of its own, since Raft may block
+// it too (the enqueueing of a request waits for Raft's main loop). That
 // goroutine ends when Raft completes the future.
-func (l *Loop) do(ctx context.Context, leading bool, call func() raft.Future) (raft.Future, error) {
-	type result struct {
-		f   raft.Future
-		err error
-	}
-	done := make(chan result, 1)
+func begin(call func() raft.Future) *op {
+	o := &op{at: time.Now(), taken: make(chan struct{}), done: make(chan struct{})}
 	go func() {
-		f := call()
-		done <- result{f, f.Error()}
+		o.f = call()
+		close(o.taken)
+		o.err = o.f.Error()
+		close(o.done)
 	}()
-	deadline := time.NewTimer(timeout)
+	return o
+}
+
+// wait waits until ready is closed, for at most timeout from the call o,
+// giving up early when ctx is done, when Raft shuts down, or (with leading
+// set) when this peer stops leading.
+func (l *Loop) wait(ctx context.Context, leading bool, o *op, ready <-chan struct{}) error {
+	deadline := time.NewTimer(time.Until(o.at.Add(timeout)))
 	defer deadline.Stop()
 	poll := time.NewTicker(leadPoll)
 	defer poll.Stop()
 	for {
 		select {
-		case r := <-done:
-			return r.f, r.err
+		case <-ready:
+			return nil
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-deadline.C:
-			return nil, errTimeout
+			return errTimeout
 		case <-poll.C:
 			switch st := l.Raft.State(); {
 			case st == raft.Shutdown:
-				return nil, raft.ErrRaftShutdown
+				return raft.ErrRaftShutdown
 			case leading && st != raft.Leader:
-				return nil, raft.ErrLeadershipLost
+				return raft.ErrLeadershipLost
 			}
 		}
 	}
+}
+
+// do makes a Raft call and waits for its future to complete, for at most
+// timeout (see wait). A call given up on may still complete later: every
+// step is planned again from the committed state, and a view change applies
+// only to the view it was computed from, so nothing is done twice.
+func (l *Loop) do(ctx context.Context, leading bool, call func() raft.Future) (raft.Future, error) {
+	o := begin(call)
+	if err := l.wait(ctx, leading, o, o.done); err != nil {
+		return nil, err
+	}
+	return o.f, o.err
+}
+
+// settle waits for the configuration change left unsettled by take (see
+// Loop.unsettled), if any, and returns its error.
+func (l *Loop) settle(ctx context.Context) error {
+	o := l.unsettled
+	if o == nil {
+		return nil
+	}
+	l.unsettled = nil
+	if err := l.wait(ctx, true, o, o.done); err != nil {
+		return err
+	}
+	return o.err
 }
 
 // Run reconciles while this peer leads, until ctx is done.
@@ -202,12 +247,20 @@ func (l *Loop) Run(ctx context.Context) {
 //
 // A peer enters the view only if it answers a direct ping now (see
 // Membership.Answering): memberlist may still list a peer that crashed a
-// moment ago. Each joiner is asked once when the pass first sees it (so a
-// silent one is not added to the Raft configuration either), and the
-// joiners of a view change once more right before it is proposed (an
+// moment ago. Each joiner is asked once when the pass first sees it, and
+// the joiners of a view change once more right before it is proposed (an
 // answer within the last second counts). Asking every joiner before every
 // step instead made n joiners cost n² pings, which starved a leader adding
 // a hundred peers at once.
+//
+// The first question runs while the joiner is added to the Raft
+// configuration as a non-voter (Raft then starts sending it the log, which
+// takes two round trips to a new server); the view change that admits it
+// waits for the answer. A joiner that does not answer is left out of the
+// view and taken out of the configuration again, and is doubted: until it
+// is in a view, it is asked before it is added to the configuration, so a
+// silent peer that memberlist keeps listing costs pings, not configuration
+// changes.
 func (l *Loop) reconcile(ctx context.Context) {
 	checked := map[int]bool{} // joiners asked in this pass
 	silent := map[int]bool{}  // joiners that did not answer in this pass (or just before)
@@ -218,6 +271,12 @@ func (l *Loop) reconcile(ctx context.Context) {
 			delete(l.silentAt, id)
 		}
 	}
+	var asking *question // the joiners being asked, if any
+	defer func() {
+		if err := l.settle(ctx); err != nil {
+			l.Logger.Warn("reconcile step failed", "step", "add-nonvoter", "error", err)
+		}
+	}()
 	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
 		f, err := l.do(ctx, false, func() raft.Future { return l.Raft.GetConfiguration() })
 		if err != nil {
@@ -244,23 +303,47 @@ func (l *Loop) reconcile(ctx context.Context) {
 			}
 			s.Config = append(s.Config, Server{ID: id, Addr: string(srv.Address), Voter: srv.Suffrage == raft.Voter})
 		}
+		if l.unsettled != nil {
+			s.Config = withServer(s.Config, l.unsettledServer)
+		}
 		if _, ok := s.Alive[l.Self]; !ok {
 			// Failure detection has not seen itself yet; never remove ourselves.
 			return
 		}
-		if s.View.ID != 0 {
+		for id := range l.doubted {
+			if s.View.Contains(id) {
+				delete(l.doubted, id)
+			}
+		}
+		if s.View.ID != 0 && asking == nil {
 			// The first view holds the leader alone: no joiner to ask yet.
-			l.askJoiners(s, checked, silent)
+			asking = l.askJoiners(s, checked)
+			if asking != nil && asking.doubted {
+				l.hear(ctx, asking, silent)
+				asking = nil
+			}
 		}
 		for id := range silent {
 			delete(s.Alive, id)
 		}
 		step, ok := Next(s)
+		if (!ok || step.Kind == Commit) && asking != nil {
+			// Plan again with the answers.
+			l.hear(ctx, asking, silent)
+			asking = nil
+			continue
+		}
 		if !ok {
 			return
 		}
 		if step.Kind == Commit && !l.answer(step.Change.Add, silent) {
 			continue // a joiner stopped answering: plan again without it
+		}
+		if step.Kind != Commit {
+			if err := l.settle(ctx); err != nil {
+				l.Logger.Warn("reconcile step failed", "step", "add-nonvoter", "error", err)
+				return
+			}
 		}
 		l.Logger.Debug("reconcile", "step", step.String())
 		err = l.take(ctx, step)
@@ -275,7 +358,14 @@ func (l *Loop) reconcile(ctx context.Context) {
 	}
 }
 
-// take takes one step and waits for Raft to complete it (see do).
+// take takes one step and waits for Raft to complete it (see do), except
+// an AddNonvoter: it waits only until Raft has taken it (appended it to the
+// leader's log and started replicating to the server), and leaves it in
+// l.unsettled. The view change that admits a joiner then follows at once,
+// in the entry after the configuration's, rather than a commit round trip
+// later; the joiner receives both, and both commit together. Any other
+// step first waits for the unsettled one (Raft takes one configuration
+// change at a time anyway), and so does the end of the pass.
 func (l *Loop) take(ctx context.Context, s Step) error {
 	r := l.Raft
 	id, addr := ServerID(s.Server.ID), raft.ServerAddress(s.Server.Addr)
@@ -286,7 +376,12 @@ func (l *Loop) take(ctx context.Context, s Step) error {
 	case Register:
 		return l.register(ctx, s.Register)
 	case AddNonvoter:
-		call = func() raft.Future { return r.AddNonvoter(id, addr, 0, timeout) }
+		o := begin(func() raft.Future { return r.AddNonvoter(id, addr, 0, timeout) })
+		if err := l.wait(ctx, true, o, o.taken); err != nil {
+			return err
+		}
+		l.unsettled, l.unsettledServer = o, s.Server
+		return nil
 	case Promote:
 		call = func() raft.Future { return r.AddVoter(id, addr, 0, timeout) }
 	case Demote:
@@ -300,8 +395,39 @@ func (l *Loop) take(ctx context.Context, s Step) error {
 	return err
 }
 
-// commit commits a view change.
+// withServer returns config with srv added as a non-voter, or with its
+// address updated: the configuration Raft holds once it has appended the
+// unsettled AddNonvoter of srv. Raft's GetConfiguration returns the latest
+// configuration, but Raft's main loop may not have appended a change it
+// has taken yet; whatever the loop asks of Raft next is handled after it.
+func withServer(config []Server, srv Server) []Server {
+	out := make([]Server, 0, len(config)+1)
+	found := false
+	for _, c := range config {
+		if c.ID == srv.ID {
+			c.Addr, found = srv.Addr, true
+		}
+		out = append(out, c)
+	}
+	if !found {
+		out = append(out, Server{ID: srv.ID, Addr: srv.Addr})
+	}
+	return out
+}
+
+// commit commits a view change. A view change that follows an unsettled
+// AddNonvoter Raft has already refused is not proposed: the next plan
+// starts again from the configuration.
 func (l *Loop) commit(ctx context.Context, c fsm.Change) error {
+	if o := l.unsettled; o != nil {
+		select {
+		case <-o.done:
+			if err := l.settle(ctx); err != nil {
+				return err
+			}
+		default:
+		}
+	}
 	if c.Base == 0 && l.Cluster != nil {
 		c.Cluster = l.Cluster()
 	}
@@ -357,20 +483,62 @@ func (l *Loop) nudge(ctx context.Context) {
 	}
 }
 
-// askJoiners asks the peers of s.Alive outside the view that this pass has
-// not asked yet whether they answer, and records those that do not in
-// silent.
-func (l *Loop) askJoiners(s State, checked, silent map[int]bool) {
-	var joiners []int
+// question is a direct check of joiners under way (see askJoiners).
+type question struct {
+	ids       []int
+	doubted   bool       // one of ids is doubted (see Loop.doubted)
+	answering chan []int // receives those of ids that answer
+}
+
+// askJoiners starts asking the peers of s.Alive outside the view that this
+// pass has not asked yet whether they answer; it returns nil when there is
+// no one to ask. The answers are read with hear.
+func (l *Loop) askJoiners(s State, checked map[int]bool) *question {
+	q := &question{answering: make(chan []int, 1)}
 	for id := range s.Alive {
-		if !s.View.Contains(id) && !checked[id] {
-			joiners = append(joiners, id)
+		if !s.View.Contains(id) && !checked[id] && id != l.Self {
+			q.ids = append(q.ids, id)
+			q.doubted = q.doubted || l.doubted[id]
 			checked[id] = true
 		}
 	}
-	if len(joiners) > 0 {
-		l.answer(joiners, silent)
+	if len(q.ids) == 0 {
+		return nil
 	}
+	go func() { q.answering <- l.Members.Answering(q.ids) }()
+	return q
+}
+
+// hear waits for the answers to q (or for ctx to end) and records the
+// joiners that did not answer as in answer.
+func (l *Loop) hear(ctx context.Context, q *question, silent map[int]bool) {
+	answering := map[int]bool{}
+	select {
+	case ids := <-q.answering:
+		for _, id := range ids {
+			answering[id] = true
+		}
+	case <-ctx.Done():
+		return
+	}
+	for _, id := range q.ids {
+		if !answering[id] {
+			l.recordSilent(id, silent)
+		}
+	}
+}
+
+// recordSilent records a joiner that did not answer a direct check.
+func (l *Loop) recordSilent(id int, silent map[int]bool) {
+	silent[id] = true
+	if l.silentAt == nil {
+		l.silentAt = map[int]time.Time{}
+	}
+	l.silentAt[id] = time.Now()
+	if l.doubted == nil {
+		l.doubted = map[int]bool{}
+	}
+	l.doubted[id] = true
 }
 
 // answer reports whether every peer of ids, the leader aside, answers a
@@ -392,11 +560,7 @@ func (l *Loop) answer(ids []int, silent map[int]bool) bool {
 	all := true
 	for _, id := range ask {
 		if !answering[id] {
-			silent[id] = true
-			if l.silentAt == nil {
-				l.silentAt = map[int]time.Time{}
-			}
-			l.silentAt[id] = time.Now()
+			l.recordSilent(id, silent)
 			all = false
 		}
 	}

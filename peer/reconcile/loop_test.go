@@ -354,7 +354,8 @@ func TestLoopJoinsAndRemovals(t *testing.T) {
 // TestLoopAsksEachJoinerOnce: n peers joining at once are each asked a
 // handful of times, not once per step (n² checks starved a leader adding a
 // hundred peers), and a joiner that is alive to memberlist but does not
-// answer enters neither the view nor the configuration.
+// answer enters no view; it leaves the configuration it entered while it
+// was asked, and is not added to it again while it stays silent.
 func TestLoopAsksEachJoinerOnce(t *testing.T) {
 	const n = 40
 	r := newFakeRaft(t, 1)
@@ -365,9 +366,31 @@ func TestLoopAsksEachJoinerOnce(t *testing.T) {
 	testkit.Eventually(t, deadline, "every answering joiner in the view", func() bool {
 		return slices.Equal(r.view().Members, span(1, n))
 	})
+	testkit.Eventually(t, deadline, "the silent joiner out of the configuration", func() bool {
+		var in bool
+		r.get(func(f *fakeRaft) { _, in = f.servers[ServerID(n+1)] })
+		return !in
+	})
+	// Another pass, once its silence is no longer fresh: it is asked first.
+	time.Sleep(silentRetry)
+	m.set(span(1, n+1)...)
+	testkit.Eventually(t, deadline, "the silent joiner asked again", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.asked[n+1] >= 2
+	})
+	// A later read of the configuration comes after that pass's steps.
+	var reads int
+	r.get(func(f *fakeRaft) { reads = f.calls["get-configuration"] })
+	m.set(span(1, n+1)...)
+	testkit.Eventually(t, deadline, "a pass after it", func() bool {
+		var now int
+		r.get(func(f *fakeRaft) { now = f.calls["get-configuration"] })
+		return now > reads
+	})
 	r.get(func(f *fakeRaft) {
-		if _, ok := f.servers[ServerID(n+1)]; ok {
-			t.Errorf("the silent joiner is in the configuration: %v", f.servers)
+		if got := f.calls["add-nonvoter"]; got != n {
+			t.Errorf("%d additions to the configuration, want %d (the silent joiner once)", got, n)
 		}
 	})
 	m.mu.Lock()
