@@ -10,6 +10,7 @@ package groupbench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"roster/lab/groupload"
@@ -36,6 +37,8 @@ type Options struct {
 	CPUClients, CPUGroups []int
 	// CPUWindow is how long each CPU figure is measured.
 	CPUWindow time.Duration
+	// CPUOnly skips the latency figures (the five-peer cluster).
+	CPUOnly bool
 	// Roster is the roster binary ("" for this executable).
 	Roster string
 	// PeerArgs are extra flags for every peer.
@@ -69,6 +72,19 @@ type Report struct {
 	CrashRemoval CrashFigure `json:"crash_removal"`
 	// OwnerCPU: one owner's CPU while it checks its clients.
 	OwnerCPU []CPUPoint `json:"owner_cpu"`
+	// ConnectFloor: the same checks a second as the largest OwnerCPU
+	// point, made by one thread of the bench with nothing else (see
+	// connectFloor): what the kernel alone charges for them on loopback.
+	ConnectFloor *FloorFigure `json:"loopback_connect_floor,omitempty"`
+}
+
+// FloorFigure is the CPU of bare TCP checks on loopback, in percent of a
+// core.
+type FloorFigure struct {
+	ChecksPerSecond int     `json:"checks_per_second"`
+	CorePercent     float64 `json:"core_percent"`
+	UserPercent     float64 `json:"user_percent"`
+	SystemPercent   float64 `json:"system_percent"`
 }
 
 // AtOnceFigure is the burst of joins.
@@ -108,8 +124,11 @@ type CPUPoint struct {
 	Clients int `json:"clients"`
 	Groups  int `json:"groups"`
 	// CorePercent is the peer process's CPU time over the window, as a
-	// percentage of one core.
-	CorePercent float64 `json:"core_percent"`
+	// percentage of one core: UserPercent in user space, SystemPercent in
+	// the kernel.
+	CorePercent   float64 `json:"core_percent"`
+	UserPercent   float64 `json:"user_percent"`
+	SystemPercent float64 `json:"system_percent"`
 	// JoinAllMs is how long the clients took to join (200 at a time).
 	JoinAllMs float64 `json:"join_all_ms"`
 }
@@ -130,10 +149,45 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	defer checks.Close()
 
+	if !opts.CPUOnly {
+		if err := latencies(ctx, opts, rep, checks, progress); err != nil {
+			return nil, err
+		}
+	}
+
+	one, err := groupload.StartCluster(ctx, groupload.ClusterOptions{Peers: 1, Roster: opts.Roster, PeerArgs: opts.PeerArgs})
+	if err != nil {
+		return nil, fmt.Errorf("starting one peer: %w", err)
+	}
+	defer one.Stop()
+	b := newBench(one, checks)
+	pts, err := b.ownerCPU(ctx, opts.CPUClients, opts.CPUGroups, opts.CPUWindow, func(p CPUPoint) {
+		progress("one owner, %d clients in %d groups: %.1f %% of a core (user %.1f, system %.1f; joined in %.0f ms)", p.Clients, p.Groups, p.CorePercent, p.UserPercent, p.SystemPercent, p.JoinAllMs)
+	})
+	rep.OwnerCPU = pts
+	if err != nil {
+		return rep, fmt.Errorf("owner CPU: %w", err)
+	}
+	if len(opts.CPUClients) > 0 {
+		one.Stop()                              // nothing else on the cores of the floor
+		rate := slices.Max(opts.CPUClients) / 5 // the peers' interval: 5 s
+		f, err := connectFloor(ctx, checks.addr(), rate, min(opts.CPUWindow, 10*time.Second))
+		if err != nil {
+			return rep, fmt.Errorf("loopback connect floor: %w", err)
+		}
+		rep.ConnectFloor = &FloorFigure{ChecksPerSecond: rate, CorePercent: f.total, UserPercent: f.user, SystemPercent: f.system}
+		progress("%d bare TCP checks a second on loopback, one thread: %.1f %% of a core (user %.1f, system %.1f)", rate, f.total, f.user, f.system)
+	}
+	return rep, nil
+}
+
+// latencies measures the figures of an opts.Peers cluster into rep.
+func latencies(ctx context.Context, opts Options, rep *Report, checks *checkPool, progress func(string, ...any)) error {
 	cl, err := groupload.StartCluster(ctx, groupload.ClusterOptions{Peers: opts.Peers, Roster: opts.Roster, PeerArgs: opts.PeerArgs})
 	if err != nil {
-		return nil, fmt.Errorf("starting %d peers: %w", opts.Peers, err)
+		return fmt.Errorf("starting %d peers: %w", opts.Peers, err)
 	}
+	defer cl.Stop()
 	b := newBench(cl, checks)
 	steps := []struct {
 		name string
@@ -164,26 +218,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	for _, st := range steps {
 		if err := st.fn(ctx); err != nil {
-			cl.Stop()
-			return nil, fmt.Errorf("%s: %w", st.name, err)
+			return fmt.Errorf("%s: %w", st.name, err)
 		}
 	}
-	cl.Stop()
-
-	one, err := groupload.StartCluster(ctx, groupload.ClusterOptions{Peers: 1, Roster: opts.Roster, PeerArgs: opts.PeerArgs})
-	if err != nil {
-		return nil, fmt.Errorf("starting one peer: %w", err)
-	}
-	defer one.Stop()
-	b = newBench(one, checks)
-	pts, err := b.ownerCPU(ctx, opts.CPUClients, opts.CPUGroups, opts.CPUWindow, func(p CPUPoint) {
-		progress("one owner, %d clients in %d groups: %.1f %% of a core (joined in %.0f ms)", p.Clients, p.Groups, p.CorePercent, p.JoinAllMs)
-	})
-	rep.OwnerCPU = pts
-	if err != nil {
-		return rep, fmt.Errorf("owner CPU: %w", err)
-	}
-	return rep, nil
+	return nil
 }
 
 func fill(o *Options) {

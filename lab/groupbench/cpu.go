@@ -20,49 +20,67 @@ const clockTicks = 100
 
 // cpuTime returns the CPU time (user + system) process pid has used.
 func cpuTime(pid int) (time.Duration, error) {
+	u, k, err := cpuTimes(pid)
+	return u + k, err
+}
+
+// cpuTimes returns the user and the system CPU time process pid has used
+// (its threads', as top and ps count them: /proc/PID/stat).
+func cpuTimes(pid int) (user, system time.Duration, err error) {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	s := string(raw)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, errors.New("unreadable /proc stat")
+		return 0, 0, errors.New("unreadable /proc stat")
 	}
 	f := strings.Fields(s[i+1:])
 	// After the command: state is field 3, utime 14 and stime 15.
 	if len(f) < 13 {
-		return 0, errors.New("short /proc stat")
+		return 0, 0, errors.New("short /proc stat")
 	}
 	u, err1 := strconv.ParseUint(f[11], 10, 64)
 	k, err2 := strconv.ParseUint(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, errors.New("unreadable /proc stat times")
+		return 0, 0, errors.New("unreadable /proc stat times")
 	}
-	return time.Duration(u+k) * time.Second / clockTicks, nil
+	return time.Duration(u) * time.Second / clockTicks, time.Duration(k) * time.Second / clockTicks, nil
 }
 
-// corePercent measures peer 0's CPU over window, as a percentage of a core.
-func (b *bench) corePercent(ctx context.Context, window time.Duration) (float64, error) {
+// cpuShare is a process's CPU over a window, in percent of one core.
+type cpuShare struct{ total, user, system float64 }
+
+// corePercent measures peer 0's CPU over window: the peer process's own
+// CPU time (/proc), as its user would see it in top. The simulated
+// clients that answer its checks are the bench's listeners, in the bench's
+// process, and are not counted; on loopback, though, the kernel runs both
+// ends of a TCP handshake inside the connecting process's system calls,
+// so the peer's system time includes the clients' side of the handshake
+// (see connectFloor).
+func (b *bench) corePercent(ctx context.Context, window time.Duration) (cpuShare, error) {
 	pid, ok := b.cl.Pid(0)
 	if !ok {
-		return 0, errors.New("the peer is not running")
+		return cpuShare{}, errors.New("the peer is not running")
 	}
-	c0, err := cpuTime(pid)
+	u0, k0, err := cpuTimes(pid)
 	if err != nil {
-		return 0, err
+		return cpuShare{}, err
 	}
 	t0 := time.Now()
 	select {
 	case <-ctx.Done():
-		return 0, ctx.Err()
+		return cpuShare{}, ctx.Err()
 	case <-time.After(window):
 	}
-	c1, err := cpuTime(pid)
+	u1, k1, err := cpuTimes(pid)
 	if err != nil {
-		return 0, err
+		return cpuShare{}, err
 	}
-	return 100 * float64(c1-c0) / float64(time.Since(t0)), nil
+	el := float64(time.Since(t0))
+	u, k := 100*float64(u1-u0)/el, 100*float64(k1-k0)/el
+	return cpuShare{total: u + k, user: u, system: k}, nil
 }
 
 // joinMany joins the clients ids[i] to groups[i], 200 at a time (a call
@@ -138,7 +156,7 @@ func (b *bench) ownerCPU(ctx context.Context, counts, groupCounts []int, window 
 	if err != nil {
 		return pts, err
 	}
-	add(CPUPoint{CorePercent: idle})
+	add(cpuPoint(0, 0, idle, 0))
 	counts = slices.Sorted(slices.Values(counts))
 	have := 0
 	var ids, groups []string
@@ -162,7 +180,7 @@ func (b *bench) ownerCPU(ctx context.Context, counts, groupCounts []int, window 
 		if err != nil {
 			return pts, err
 		}
-		add(CPUPoint{Clients: n, Groups: 1, CorePercent: pct, JoinAllMs: joined})
+		add(cpuPoint(n, 1, pct, joined))
 	}
 	if len(counts) == 0 {
 		return pts, nil
@@ -194,9 +212,13 @@ func (b *bench) ownerCPU(ctx context.Context, counts, groupCounts []int, window 
 		if err != nil {
 			return pts, err
 		}
-		add(CPUPoint{Clients: n, Groups: g, CorePercent: pct, JoinAllMs: joined})
+		add(cpuPoint(n, g, pct, joined))
 	}
 	return pts, nil
+}
+
+func cpuPoint(clients, groups int, c cpuShare, joined float64) CPUPoint {
+	return CPUPoint{Clients: clients, Groups: groups, CorePercent: c.total, UserPercent: c.user, SystemPercent: c.system, JoinAllMs: joined}
 }
 
 // leaveMany has the clients ids[i] leave groups[i], 200 at a time (tried

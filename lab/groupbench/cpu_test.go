@@ -1,6 +1,7 @@
 package groupbench
 
 import (
+	"context"
 	"os"
 	"runtime"
 	"syscall"
@@ -48,4 +49,23 @@ func rusage(t *testing.T) time.Duration {
 		t.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// connectFloor makes its checks to a listener and reads its thread's CPU.
+func TestConnectFloor(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("Linux only")
+	}
+	p, err := newCheckPool(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	f, err := connectFloor(context.Background(), p.addr(), 500, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.total < 0 || f.total != f.user+f.system {
+		t.Fatalf("floor %+v", f)
+	}
 }

@@ -266,13 +266,15 @@ func (c *Cluster) Close() {
 }
 
 // WaitView waits until every running peer holds the same view, with
-// exactly these members, and returns it.
+// exactly these members, and returns it. It looks every 5 ms, or less often
+// in a large cluster (see pollEvery).
 func (c *Cluster) WaitView(members []int, timeout time.Duration) (fsm.View, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		var views []fsm.View
 		same := true
-		for _, id := range c.Running() {
+		running := c.Running()
+		for _, id := range running {
 			n := c.Node(id)
 			if n == nil {
 				continue
@@ -289,8 +291,16 @@ func (c *Cluster) WaitView(members []int, timeout time.Duration) (fsm.View, erro
 		if time.Now().After(deadline) {
 			return fsm.View{}, fmt.Errorf("after %v the peers hold %+v, want every one on members %v", timeout, views, members)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(pollEvery(len(running)))
 	}
+}
+
+// pollEvery is how long WaitView waits between two looks at n peers: 5 ms
+// up to 10 peers, 0.5 ms more per peer above, at most 100 ms. Each look
+// copies every peer's view (members and lives): looking at 250 peers every
+// 5 ms took about half a core from the peers a measurement times.
+func pollEvery(n int) time.Duration {
+	return min(5*time.Millisecond+time.Duration(max(n-10, 0))*500*time.Microsecond, 100*time.Millisecond)
 }
 
 // ViewLog returns the view lines peer id printed.

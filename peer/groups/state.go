@@ -35,21 +35,35 @@ type GroupView struct {
 }
 
 type memo struct {
-	key uint64
-	val any
+	key  uint64
+	val  any
+	done chan struct{} // closed once val is set
 }
 
 // Memo returns what build returns for key, computed once per key for all
 // readers of this state: a reader derives its answer (under a view, say)
-// once and shares it. It keeps the last key only. Safe for concurrent use;
-// build may run more than once when readers race.
+// once and shares it. It keeps the last key only. Safe for concurrent use:
+// the readers that come while build runs (the watchers a change wakes all
+// at once) wait for its result rather than build it again, so a change is
+// encoded once, not once per watcher; they wait on a channel that build's
+// end closes, which wakes them all at once (a mutex would hand the lock
+// from one to the next, each waiting for the one before to be scheduled).
+// build must not call Memo on the same state.
 func (g *GroupView) Memo(key uint64, build func() any) any {
-	if m := g.memo.Load(); m != nil && m.key == key {
-		return m.val
+	for {
+		m := g.memo.Load()
+		if m != nil && m.key == key {
+			<-m.done
+			return m.val
+		}
+		mine := &memo{key: key, done: make(chan struct{})}
+		if !g.memo.CompareAndSwap(m, mine) {
+			continue // another reader started first: wait for it
+		}
+		mine.val = build()
+		close(mine.done)
+		return mine.val
 	}
-	v := build()
-	g.memo.Store(&memo{key: key, val: v})
-	return v
 }
 
 // Clients returns the members' ids, in order.

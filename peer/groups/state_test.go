@@ -3,6 +3,8 @@ package groups
 import (
 	"encoding/json"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -234,3 +236,34 @@ func TestJoinRequestOnce(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Readers that race for a state's answer build it once: a change wakes
+// every watcher of the group at once, and each would otherwise encode it.
+func TestMemoBuildsOncePerKey(t *testing.T) {
+	v := &GroupView{Name: "g", Index: 7}
+	var builds atomic.Int64
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got := v.Memo(1, func() any {
+				builds.Add(1)
+				<-release // every other reader arrives meanwhile
+				return "answer"
+			})
+			if got != "answer" {
+				t.Errorf("Memo = %v", got)
+			}
+		}()
+	}
+	close(release)
+	wg.Wait()
+	if n := builds.Load(); n != 1 {
+		t.Fatalf("built %d times for one key, want once", n)
+	}
+	if v.Memo(2, func() any { builds.Add(1); return "other" }) != "other" || builds.Load() != 2 {
+		t.Fatal("a new key was not built")
+	}
+}

@@ -35,7 +35,7 @@ import (
 func (n *Node) Leave(timeout time.Duration) {
 	n.printer.message(viewlog.Leaving, true)
 	deadline := time.Now().Add(timeout)
-	if n.raft != nil && n.raft.State() == raft.Leader {
+	if n.raft != nil && n.raft.State() == raft.Leader && !n.alone(deadline) {
 		n.handOver(deadline)
 	} else {
 		n.stopReconcile(deadline)
@@ -134,6 +134,9 @@ func (n *Node) awaitRemoval(deadline time.Time) {
 	defer t.Stop()
 	for time.Now().Before(deadline) && n.raft.State() != raft.Shutdown {
 		if n.raft.State() == raft.Leader {
+			if n.alone(deadline) {
+				return // nobody to hand over to, and nobody to remove it
+			}
 			n.log.Info("elected leader while leaving: handing over")
 			n.handOver(deadline)
 		}
@@ -142,6 +145,17 @@ func (n *Node) awaitRemoval(deadline time.Time) {
 		}
 		<-t.C
 	}
+}
+
+// alone reports whether the latest Raft configuration holds no server but
+// this peer: a group of one, whose leave has nothing to wait for.
+func (n *Node) alone(deadline time.Time) bool {
+	cf := n.raft.GetConfiguration()
+	if err := await(cf, deadline); err != nil {
+		return false
+	}
+	servers := cf.Configuration().Servers
+	return len(servers) == 1 && servers[0].ID == reconcile.ServerID(n.cfg.Self.ID)
 }
 
 // votes reports whether the latest Raft configuration (committed or not)

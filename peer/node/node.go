@@ -558,7 +558,8 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 			// stands for election now rather than at Raft's heartbeat
 			// timeout, drawn anew (0.5-1 s) each time it finds a contact
 			// too recent.
-			if _, lid := n.raft.LeaderWithID(); lid == reconcile.ServerID(id) && n.raft.State() == raft.Follower {
+			if _, lid := n.raft.LeaderWithID(); lid == reconcile.ServerID(id) && n.raft.State() == raft.Follower &&
+				n.votes(time.Now().Add(time.Second)) {
 				n.log.Debug("leader confirmed down: standing for election", "leader", id)
 				n.electNow()
 			}

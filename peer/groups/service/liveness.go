@@ -1,7 +1,6 @@
 package service
 
 import (
-	"container/heap"
 	"context"
 	"math/rand/v2"
 	"net/url"
@@ -15,8 +14,13 @@ import (
 
 // Liveness limits.
 const (
-	// maxChecks bounds the checks in flight on one owner.
+	// maxChecks bounds the worker checks in flight on one owner.
 	maxChecks = 256
+	// maxConnects bounds the raw connects in flight (their sockets): a
+	// client due while that many are pending (clients that do not answer
+	// within the check's timeout, by the thousand) is skipped this turn,
+	// neither a success nor a miss, rather than failed for want of a socket.
+	maxConnects = 4096
 	// viewPoll is how often the owner looks for a new view (group changes
 	// wake it at once).
 	viewPoll = 100 * time.Millisecond
@@ -31,14 +35,21 @@ type tracked struct {
 	key  clientKey
 	addr string
 	inc  uint64
+	// tg is addr parsed for a raw connect when fast is set (IP:port, no
+	// custom dialer, on Linux); other checks are dialled by a worker.
+	tg   target
+	fast bool
 	// misses counts checks missed in a row.
 	misses int
-	// next is when the next check is due; idx its place in the queue (-1
-	// while a check or removal is in flight, or once dropped).
-	next time.Time
-	idx  int
+	// slot and pos are its place in the wheel (pos -1: not in it).
+	slot, pos int
+	// busy is set while a check or a removal is in flight: a turn of the
+	// wheel that comes meanwhile adds no second check.
+	busy bool
 	// keepalive is when a keepalive last reached this owner.
 	keepalive time.Time
+	// gen is the resync that last saw it owned here.
+	gen uint64
 	// gone is set when the client is no longer tracked.
 	gone bool
 	// cutOff is set while the client answers other peers but not this
@@ -47,41 +58,71 @@ type tracked struct {
 }
 
 // liveness is the owner's side: it checks every client this peer owns
-// under the committed view, each every interval on a schedule jittered at
-// the start, with at most maxChecks in flight, and commits the removal of
+// under the committed view once every interval, and commits the removal of
 // an incarnation that missed its checks misses times in a row (and that
 // other peers could not reach either). Miss counts are soft state: a new
-// owner starts from zero. Safe for concurrent use; run runs once.
+// owner starts from zero.
+//
+// The schedule is a wheel (see wheel.go) that one goroutine, run, turns
+// once a tick: the clients of the slots passed are due. A client with
+// IP:port is checked from run itself by a raw non-blocking connect
+// (connector: no goroutine, no timer, no allocation per check, one poll(2)
+// a tick for all connects in flight); a keepalive within the interval
+// stands for the check. Checks that need more (an http:// address, a host
+// name, a custom dialer, and the last check before a removal, which also
+// asks other peers) go to workers, at most maxChecks at once; a removal is
+// committed from its own goroutine. Safe for concurrent use; run runs once.
 type liveness struct {
 	s       *Service
 	mu      sync.Mutex
 	clients map[clientKey]*tracked
-	queue   checkQueue
+	wheel   *wheel
+	// backlog holds the worker checks due while every worker was busy.
+	backlog []job
 	jobs    chan job // to the workers; never more than maxChecks queued
 	wake    chan struct{}
 	wg      sync.WaitGroup
-	// The view and groups index the tracked set was computed from.
-	viewID, index uint64
-	synced        bool
-	// starved is set when due checks wait for a free worker.
-	starved bool
+	// The view and groups index the tracked set was computed from, and
+	// the number of resyncs.
+	viewID, index, gen uint64
+	synced             bool
 	// busy counts checks handed to workers and not finished; workers
 	// counts the workers started (they live until the service stops, so
 	// that their stacks, grown by a dial, are reused).
 	busy, workers int
+
+	// Owned by run: the connects in flight (at most maxConnects) and
+	// scratch slices reused from one tick to the next.
+	conn        connector
+	maxConnects int
+	due         []*tracked
+	starts      []job
+	results     []verdictOf
 }
 
-// job is one check for a worker.
+// job is one check: for a worker, or a raw connect started by run.
 type job struct {
+	t      *tracked
+	addr   string
+	inc    uint64
+	misses int
+	// others is set when the direct check already failed (a raw connect)
+	// and only other peers are left to ask before a removal.
+	others bool
+}
+
+// verdictOf is the outcome of one check of t's incarnation inc.
+type verdictOf struct {
 	t         *tracked
-	addr      string
 	inc       uint64
-	misses    int
-	keptAlive bool
+	ok, final bool
 }
 
 func newLiveness(s *Service) *liveness {
-	return &liveness{s: s, clients: map[clientKey]*tracked{}, jobs: make(chan job, maxChecks), wake: make(chan struct{}, 1)}
+	return &liveness{
+		s: s, clients: map[clientKey]*tracked{}, jobs: make(chan job, maxChecks), wake: make(chan struct{}, 1),
+		wheel: newWheel(s.cfg.Interval, dispatchTick(s.cfg.Interval), time.Now()), maxConnects: maxConnects,
+	}
 }
 
 func (l *liveness) signal() {
@@ -91,31 +132,32 @@ func (l *liveness) signal() {
 	}
 }
 
-// dispatchTick returns how often the scheduler starts the checks that are
-// due: a fiftieth of the interval, from 2 ms to 20 ms. Waking once per tick
-// rather than once per check keeps an owner of 10,000 clients (2,000
-// checks a second at 5 s) cheap; a check starts at most a tick late.
+// dispatchTick returns the wheel's tick: a fiftieth of the interval, from
+// 2 ms to 20 ms. Waking once per tick rather than once per check keeps an
+// owner of 10,000 clients (2,000 checks a second at 5 s) cheap: 50 wakeups
+// a second of 40 checks each; a check starts at most a tick late.
 func dispatchTick(interval time.Duration) time.Duration {
 	return min(max(interval/50, 2*time.Millisecond), 20*time.Millisecond)
 }
 
-// run schedules checks until ctx is done, then waits for those in flight.
-// The owned set is recomputed at most once a tick after the groups change,
-// and when the view changes (looked for every viewPoll).
+// run turns the wheel until ctx is done, then waits for the checks in
+// flight. The owned set is recomputed at most once a tick after the groups
+// change, and when the view changes (looked for every viewPoll).
 func (l *liveness) run(ctx context.Context) {
 	defer l.wg.Wait()
+	defer l.conn.closeAll()
 	poll := time.NewTicker(viewPoll)
 	defer poll.Stop()
-	every := dispatchTick(l.s.cfg.Interval)
+	every := l.wheel.Tick()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	_, changed := l.s.cfg.State.Index()
 	l.resync()
 	dirty, ticking := false, true
 	for {
-		// An owner of no client has nothing to dispatch: its ticker stops
+		// An owner of no client has nothing to check: its ticker stops
 		// (an idle peer wakes 50 times a second less) until the groups or
-		// the view change, or a check is handed back.
+		// the view change.
 		if idle := !dirty && l.idle(); idle && ticking {
 			tick.Stop()
 			ticking = false
@@ -138,18 +180,21 @@ func (l *liveness) run(ctx context.Context) {
 				dirty = false
 				l.resync()
 			}
-			l.dispatch(ctx)
+			l.turn(ctx, time.Now())
 		case <-l.wake:
+			l.mu.Lock()
 			l.dispatch(ctx)
+			l.mu.Unlock()
 		}
 	}
 }
 
-// idle reports whether this owner tracks no client.
+// idle reports whether this owner tracks no client and has no check in
+// flight or waiting. Called by run only.
 func (l *liveness) idle() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.clients) == 0
+	return len(l.clients) == 0 && len(l.backlog) == 0 && l.conn.pending() == 0
 }
 
 // syncedView returns the view id the owned set was computed from.
@@ -161,8 +206,8 @@ func (l *liveness) syncedView() uint64 {
 
 // resync recomputes the set of owned clients when the view or the groups
 // changed: a client that moved here starts with no misses and a first check
-// at a random point of the next interval; a client that moved away or left
-// is dropped (a check in flight for it is ignored).
+// at a random point of the next interval (see wheel.add); a client that
+// moved away or left is dropped (a check in flight for it is ignored).
 func (l *liveness) resync() {
 	viewID, members := l.s.cfg.Members()
 	index, _ := l.s.cfg.State.Index()
@@ -172,28 +217,30 @@ func (l *liveness) resync() {
 		return
 	}
 	l.synced, l.viewID, l.index = true, viewID, index
+	l.gen++
 	self := l.s.cfg.Self
 	owner := slices.Contains(members, self)
-	now := time.Now()
-	seen := make(map[clientKey]bool, len(l.clients))
 	l.s.cfg.State.Each(func(group string, m groups.Member) {
 		if !owner || groups.Owner(group, m.Client, members) != self {
 			return
 		}
 		k := clientKey{group, m.Client}
-		seen[k] = true
 		if t := l.clients[k]; t != nil {
 			if t.inc == m.Incarnation && t.addr == m.Addr {
+				t.gen = l.gen
 				return
 			}
 			l.drop(t)
 		}
-		t := &tracked{key: k, addr: m.Addr, inc: m.Incarnation, next: now.Add(jitter(l.s.cfg.Interval)), idx: -1}
+		t := &tracked{key: k, addr: m.Addr, inc: m.Incarnation, pos: -1, gen: l.gen}
+		if l.s.cfg.Dial == nil {
+			t.tg, t.fast = parseTarget(m.Addr)
+		}
 		l.clients[k] = t
-		heap.Push(&l.queue, t)
+		l.wheel.add(t)
 	})
-	for k, t := range l.clients {
-		if !seen[k] {
+	for _, t := range l.clients {
+		if t.gen != l.gen {
 			l.drop(t)
 		}
 	}
@@ -202,42 +249,99 @@ func (l *liveness) resync() {
 // drop stops tracking t; the caller holds l.mu.
 func (l *liveness) drop(t *tracked) {
 	t.gone = true
-	if t.idx >= 0 {
-		heap.Remove(&l.queue, t.idx)
-	}
+	l.wheel.remove(t)
 	delete(l.clients, t.key)
 }
 
-// jitter returns a random duration in [0, d).
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
+// turn moves the wheel to now and checks the clients due: raw connects
+// from here (the system calls without the lock), the others through the
+// workers; then it collects the connects that ended.
+func (l *liveness) turn(ctx context.Context, now time.Time) {
+	interval := l.s.cfg.Interval
+	l.mu.Lock()
+	l.due = l.wheel.advance(now, l.due[:0])
+	starts := l.starts[:0]
+	room := l.maxConnects - l.conn.pending()
+	for _, t := range l.due {
+		if t.busy {
+			continue
+		}
+		if now.Sub(t.keepalive) < interval {
+			// A keepalive reached this owner within the interval: that
+			// is this check (keepalive already reset the misses).
+			continue
+		}
+		j := job{t: t, addr: t.addr, inc: t.inc, misses: t.misses}
+		if t.fast && (t.misses == 0 || t.misses+1 < l.s.cfg.Misses) {
+			if len(starts) >= room {
+				continue
+			}
+			t.busy = true
+			starts = append(starts, j)
+		} else {
+			t.busy = true
+			l.backlog = append(l.backlog, j)
+		}
 	}
-	return time.Duration(rand.Int64N(int64(d)))
+	clear(l.due)
+	l.dispatch(ctx)
+	misses := l.s.cfg.Misses
+	l.mu.Unlock()
+
+	results := l.results[:0]
+	deadline := now.Add(l.s.probeTimeout())
+	for _, j := range starts {
+		final := j.misses+1 >= misses
+		if done, ok := l.conn.start(j.t.tg, j.t, j.inc, final, deadline); done {
+			results = append(results, verdictOf{t: j.t, inc: j.inc, ok: ok, final: final})
+		}
+	}
+	clear(starts)
+	l.starts = starts[:0]
+	l.conn.collect(time.Now(), func(f inFlight, ok bool) {
+		results = append(results, verdictOf{t: f.t, inc: f.inc, ok: ok, final: f.final})
+	})
+	if len(results) == 0 {
+		l.results = results
+		return
+	}
+	l.mu.Lock()
+	for _, r := range results {
+		if !r.ok && r.final {
+			// The last miss before a removal: ask other peers first.
+			l.backlog = append(l.backlog, job{t: r.t, addr: r.t.addr, inc: r.inc, misses: r.t.misses, others: true})
+			continue
+		}
+		l.record(ctx, r.t, r.inc, r.ok, false)
+	}
+	l.dispatch(ctx)
+	l.mu.Unlock()
+	clear(results)
+	l.results = results[:0]
 }
 
-// dispatch hands the checks that are due to the workers, as far as the
+// dispatch hands the waiting worker checks to the workers, as far as the
 // bound on checks in flight allows (when it is reached, the next check to
-// end wakes the scheduler), starting a worker when all are busy.
+// end wakes run), starting a worker when all are busy. The caller holds
+// l.mu.
 func (l *liveness) dispatch(ctx context.Context) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := time.Now()
-	l.starved = false
-	for len(l.queue) > 0 && !l.queue[0].next.After(now) {
-		if l.busy >= maxChecks {
-			l.starved = true
-			return
+	n := 0
+	for ; n < len(l.backlog) && l.busy < maxChecks; n++ {
+		j := l.backlog[n]
+		if j.t.gone {
+			continue
 		}
-		t := heap.Pop(&l.queue).(*tracked)
 		l.busy++
 		if l.busy > l.workers {
 			l.workers++
 			l.wg.Add(1)
 			go l.worker(ctx)
 		}
-		l.jobs <- job{t: t, addr: t.addr, inc: t.inc, misses: t.misses, keptAlive: now.Sub(t.keepalive) < l.s.cfg.Interval}
+		l.jobs <- j
 	}
+	rest := copy(l.backlog, l.backlog[n:])
+	clear(l.backlog[rest:])
+	l.backlog = l.backlog[:rest]
 }
 
 // worker runs checks until ctx is done.
@@ -246,34 +350,42 @@ func (l *liveness) worker(ctx context.Context) {
 	for {
 		select {
 		case j := <-l.jobs:
-			l.check(ctx, j.t, j.addr, j.inc, j.misses, j.keptAlive)
+			l.check(ctx, j)
 		case <-ctx.Done():
 			return
 		}
 	}
 }
 
-// check checks one client and records the verdict; after misses in a row
-// it commits the removal of that incarnation.
-func (l *liveness) check(ctx context.Context, t *tracked, addr string, inc uint64, misses int, keptAlive bool) {
-	s := l.s
-	final := misses+1 >= s.cfg.Misses
-	ok, cutOff := keptAlive, false
-	if !ok {
-		ok, cutOff = l.verdict(ctx, t.key, addr, inc, misses, final)
+// check runs one worker check and records the verdict.
+func (l *liveness) check(ctx context.Context, j job) {
+	final := j.misses+1 >= l.s.cfg.Misses
+	var ok, cutOff bool
+	if j.others {
+		ok = l.indirect(ctx, j.t.key, j.inc, l.s.probeTimeout())
+		cutOff = ok
+	} else {
+		ok, cutOff = l.verdict(ctx, j.t.key, j.addr, j.inc, j.misses, final)
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.busy--
-	if l.starved {
+	if len(l.backlog) > 0 {
 		l.signal()
 	}
-	l.mu.Unlock()
 	if ctx.Err() != nil {
 		return
 	}
-	l.mu.Lock()
-	if t.gone {
-		l.mu.Unlock()
+	l.record(ctx, j.t, j.inc, ok, cutOff)
+}
+
+// record applies the verdict of a check of t's incarnation inc; after
+// misses in a row it commits the removal of that incarnation from a
+// goroutine of its own. The caller holds l.mu.
+func (l *liveness) record(ctx context.Context, t *tracked, inc uint64, ok, cutOff bool) {
+	s := l.s
+	t.busy = false
+	if t.gone || t.inc != inc {
 		return
 	}
 	switch {
@@ -283,44 +395,31 @@ func (l *liveness) check(ctx context.Context, t *tracked, addr string, inc uint6
 		t.misses = s.cfg.Misses - 1
 		if !t.cutOff {
 			t.cutOff = true
-			s.log.Info("client answers other peers but not its owner; kept", "group", t.key.group, "client", t.key.client, "addr", addr)
+			s.log.Info("client answers other peers but not its owner; kept", "group", t.key.group, "client", t.key.client, "addr", t.addr)
 		}
 	case ok:
 		t.misses, t.cutOff = 0, false
 	default:
 		t.misses++
 	}
-	expire := t.misses >= s.cfg.Misses
-	if !expire {
-		l.reschedule(t)
-	}
-	l.mu.Unlock()
-	if !expire {
+	if t.misses < s.cfg.Misses || ctx.Err() != nil {
 		return
 	}
-	s.log.Info("client missed its checks; removing it", "group", t.key.group, "client", t.key.client, "incarnation", inc, "misses", s.cfg.Misses)
-	err := s.expire(ctx, t.key.group, t.key.client, inc)
-	if err != nil && ctx.Err() == nil {
-		s.log.Warn("removal of a client failed; will retry", "group", t.key.group, "client", t.key.client, "error", err)
-	}
-	l.mu.Lock()
-	if !t.gone {
+	t.busy = true
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		s.log.Info("client missed its checks; removing it", "group", t.key.group, "client", t.key.client, "incarnation", inc, "misses", s.cfg.Misses)
+		err := s.expire(ctx, t.key.group, t.key.client, inc)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("removal of a client failed; will retry", "group", t.key.group, "client", t.key.client, "error", err)
+		}
 		// Committed: the state change drops it soon. Not committed: the
 		// next check (a miss again) retries.
-		l.reschedule(t)
-	}
-	l.mu.Unlock()
-}
-
-// reschedule queues t's next check one interval after the last due time
-// (sooner never, later only when checks fall behind); the caller holds l.mu.
-func (l *liveness) reschedule(t *tracked) {
-	now := time.Now()
-	t.next = t.next.Add(l.s.cfg.Interval)
-	if t.next.Before(now) {
-		t.next = now.Add(jitter(l.s.cfg.Interval / 10))
-	}
-	heap.Push(&l.queue, t)
+		l.mu.Lock()
+		t.busy = false
+		l.mu.Unlock()
+	}()
 }
 
 // verdict checks a client from here and, when this may be its last miss,
@@ -406,28 +505,4 @@ func (l *liveness) owned() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.clients)
-}
-
-// checkQueue is a min-heap of tracked clients by next check time; its
-// methods implement heap.Interface and keep each tracked.idx current.
-type checkQueue []*tracked
-
-func (q checkQueue) Len() int           { return len(q) }
-func (q checkQueue) Less(i, j int) bool { return q[i].next.Before(q[j].next) }
-func (q checkQueue) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].idx, q[j].idx = i, j
-}
-func (q *checkQueue) Push(x any) {
-	t := x.(*tracked)
-	t.idx = len(*q)
-	*q = append(*q, t)
-}
-func (q *checkQueue) Pop() any {
-	old := *q
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	t.idx = -1
-	return t
 }

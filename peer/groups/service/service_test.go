@@ -41,6 +41,13 @@ func newSingle(t *testing.T) *single {
 // newSingleInterval is newSingle with checks every interval.
 func newSingleInterval(t *testing.T, interval time.Duration) *single {
 	t.Helper()
+	return newSingleChecks(t, interval, testMisses)
+}
+
+// newSingleChecks is newSingle with checks every interval, misses of them
+// in a row before a removal.
+func newSingleChecks(t *testing.T, interval time.Duration, misses int) *single {
+	t.Helper()
 	f := fsm.New(nil)
 	store := raft.NewInmemStore()
 	snaps := raft.NewInmemSnapshotStore()
@@ -61,7 +68,7 @@ func newSingleInterval(t *testing.T, interval time.Duration) *single {
 		Self: 1, Raft: r, State: f.Groups(),
 		Members:  func() (uint64, []int) { return 1, []int{1} },
 		PeerAPI:  func(int) (string, bool) { return "", false },
-		Interval: interval, Misses: testMisses,
+		Interval: interval, Misses: misses,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -217,6 +224,21 @@ func TestOwnerRemovesDeadClient(t *testing.T) {
 	}
 }
 
+// TestOwnerRemovesAfterOneMiss: with --client-misses 1 every check is the
+// last before a removal: a failed raw connect asks the other peers (none
+// here) and the client is removed; a live one stays.
+func TestOwnerRemovesAfterOneMiss(t *testing.T) {
+	s := newSingleChecks(t, testInterval, 1)
+	live := testkit.ClosingListener(t)
+	s.join(t, "jobs", "live", live.Addr().String())
+	s.join(t, "jobs", "dead", closedAddr(t))
+	testkit.Eventually(t, 5*time.Second, "the dead client to leave the group", func() bool { return s.member("jobs", "dead") == 0 })
+	time.Sleep(3 * testInterval) // three more checks of the live one
+	if s.member("jobs", "live") == 0 {
+		t.Fatal("the live client was removed")
+	}
+}
+
 // TestQuickRestartKeepsNewIncarnation: a client that restarts (new
 // listener, new join) while its owner counts misses of the old life is
 // never removed; a late expire of the old life changes nothing.
@@ -286,7 +308,10 @@ func TestHTTPCheck(t *testing.T) {
 func TestReads(t *testing.T) {
 	s := newSingle(t)
 	ctx := context.Background()
-	j := s.join(t, "jobs", "c1", "127.0.0.1:1")
+	// The clients answer their checks: no removal changes the group while
+	// the test reads it.
+	alive := testkit.ClosingListener(t).Addr().String()
+	j := s.join(t, "jobs", "c1", alive)
 	g, err := s.svc.Group(ctx, "jobs", api.ReadQuery{Consistent: true}, api.Origin{})
 	if err != nil || g.Index != j.Index || len(g.Members) != 1 || g.Members[0].Owner != 1 {
 		t.Fatalf("consistent read: %+v, %v", g, err)
@@ -302,7 +327,7 @@ func TestReads(t *testing.T) {
 		t.Fatalf("a blocking query returned without a change: %+v", g)
 	default:
 	}
-	j2 := s.join(t, "jobs", "c2", "127.0.0.1:1")
+	j2 := s.join(t, "jobs", "c2", alive)
 	select {
 	case g := <-got:
 		if g.Index != j2.Index || len(g.Members) != 2 {
