@@ -92,6 +92,7 @@ func (d *Detector) check(id int) {
 		restarted := known && !sameLife(cur, m)
 		if known && !restarted && !d.closed {
 			d.down[id] = true
+			d.lost[id] = cur.Meta.Life
 		}
 		closed := d.closed
 		d.mu.Unlock()
@@ -186,6 +187,7 @@ func (d *Detector) recheckDown(id int, name string, addr net.IP) {
 		if d.ping(name, addr, 1) {
 			d.mu.Lock()
 			delete(d.down, id)
+			delete(d.lost, id)
 			d.mu.Unlock()
 			d.log.Info("peer answers again", "peer", name)
 			d.notify()

@@ -130,6 +130,7 @@ type Detector struct {
 	left      map[int]bool      // peers that left gracefully and did not come back
 	pending   map[int]Member    // declared dead by memberlist, not yet confirmed
 	down      map[int]bool      // confirmed dead by a direct check
+	lost      map[int]uint64    // confirmed down or left, not seen alive since: the life that did (see Gone)
 	checks    map[int]bool      // direct checks in flight
 	joining   map[int]bool      // re-joins in flight
 	acked     map[int]time.Time // last ack to a direct ping
@@ -159,6 +160,7 @@ func Start(cfg Config) (*Detector, error) {
 		left:    map[int]bool{},
 		pending: map[int]Member{},
 		down:    map[int]bool{},
+		lost:    map[int]uint64{},
 		checks:  map[int]bool{},
 		joining: map[int]bool{},
 		acked:   map[int]time.Time{},
@@ -280,6 +282,30 @@ func (d *Detector) Members() map[int]Member {
 			if !d.down[id] {
 				out[id] = m
 			}
+		}
+	}
+	return out
+}
+
+// Gone maps the peers this detector has evidence against to the life
+// number (Meta.Life, 0 if none was announced) of the process the evidence
+// is about: peers a direct check confirmed down, peers that left
+// gracefully, and peers that announce a leave; a peer seen alive again
+// drops out. The evidence outlives memberlist's verdict (which clears the
+// confirmation Members uses) and memberlist forgetting the peer. A peer
+// missing from Alive without evidence about its current life is merely not
+// seen (yet): the reconcile loop does not take that alone for a failure.
+// Safe for concurrent use.
+func (d *Detector) Gone() map[int]uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make(map[int]uint64, len(d.lost))
+	for id, life := range d.lost {
+		out[id] = life
+	}
+	for id, m := range d.alive {
+		if d.leaving[id] && id != d.selfID() {
+			out[id] = m.Meta.Life
 		}
 	}
 	return out

@@ -210,6 +210,21 @@ func TestCheckConfirmsCrash(t *testing.T) {
 	if p1.downCount(2) != 0 || !p1.member(2) {
 		t.Fatalf("live peer 2 affected: downs %d, members %v", p1.downCount(2), p1.Members())
 	}
+	// The evidence stays once memberlist's own verdict has come (it clears
+	// the confirmation the member set uses).
+	testkit.Eventually(t, deadline, "memberlist's verdict on 3 at p1", func() bool {
+		p1.Detector.mu.Lock()
+		defer p1.Detector.mu.Unlock()
+		return !p1.Detector.down[3]
+	})
+	if g := p1.Gone(); len(g) != 1 || !hasKey(g, 3) {
+		t.Fatalf("p1.Gone() = %v, want 3 alone", g)
+	}
+}
+
+func hasKey(m map[int]uint64, id int) bool {
+	_, ok := m[id]
+	return ok
 }
 
 // TestDeclaredDeadNotRechecked: a peer that memberlist declared dead and a
@@ -239,10 +254,16 @@ func TestDeclaredDeadNotRechecked(t *testing.T) {
 	if p1.member(3) {
 		t.Fatalf("3 still a member after OnDown: %v", p1.Members())
 	}
+	if !hasKey(p1.Gone(), 3) {
+		t.Fatalf("3 confirmed down but not in Gone: %v", p1.Gone())
+	}
 	p1.cut.on.Store(false)
 	(&events{d: p1.Detector}).NotifyJoin(node) // memberlist sees it alive again
 	if !p1.member(3) {
 		t.Fatalf("3 not readmitted by memberlist's verdict: %v", p1.Members())
+	}
+	if hasKey(p1.Gone(), 3) {
+		t.Fatalf("3 seen alive again but still in Gone: %v", p1.Gone())
 	}
 }
 
@@ -386,4 +407,23 @@ func TestShutdownEndsGoroutines(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// TestGoneAfterLeave: a peer that left gracefully is evidence in Gone (the
+// life it left in) until it is seen alive again.
+func TestGoneAfterLeave(t *testing.T) {
+	c := newTestCluster(t, 2)
+	p1 := c.start(1, 0)
+	p2 := c.start(2, 0)
+	c.converge(1, 2)
+	if g := p1.Gone(); len(g) != 0 {
+		t.Fatalf("p1.Gone() = %v before anyone left", g)
+	}
+	if err := p2.Leave(deadline); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, deadline, "2 in p1's Gone", func() bool { return hasKey(p1.Gone(), 2) })
+	p2.Shutdown()
+	c.start(2, 0)
+	testkit.Eventually(t, deadline, "2 back, out of p1's Gone", func() bool { return p1.member(2) && !hasKey(p1.Gone(), 2) })
 }

@@ -51,6 +51,7 @@ func (d *Detector) up(n *memberlist.Node, gen uint64) {
 	delete(d.left, id)
 	delete(d.pending, id)
 	delete(d.down, id)
+	delete(d.lost, id)
 	d.mu.Unlock()
 	if d.cfg.OnAddr != nil {
 		d.cfg.OnAddr(id, n.Addr)
@@ -87,6 +88,9 @@ func (d *Detector) gone(n *memberlist.Node, gen uint64) {
 	delete(d.leaving, id)
 	if graceful {
 		d.left[id] = true
+		if wasAlive {
+			d.lost[id] = m.Meta.Life
+		}
 	}
 	if graceful || confirmed || !wasAlive {
 		delete(d.pending, id)

@@ -52,6 +52,7 @@ func (d *Detector) Remap() {
 			d.leaving[id] = m.Meta.Leaving
 			delete(d.pending, id)
 			delete(d.down, id)
+			delete(d.lost, id)
 			found = append(found, m)
 		}
 	}

@@ -272,7 +272,7 @@ func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*N
 	loop := &reconcile.Loop{
 		Raft: n.raft, Self: cfg.Self.ID, View: n.fsm.View, Members: guardedMembers{n.det, n.guard},
 		MaxVoters: cfg.MaxVoters(), Logger: logger.Named("reconcile"), Hooks: opts.Hooks,
-		Metrics: n.metrics, Lives: n.det.Lives, Left: n.det.Left, Cluster: n.fsm.Cluster,
+		Metrics: n.metrics, Lives: n.det.Lives, Left: n.det.Left, Gone: n.det.Gone, Cluster: n.fsm.Cluster,
 		Guests: n.unregistered, NextID: n.nextID,
 	}
 	loopCtx, stopLoop := context.WithCancel(ctx)

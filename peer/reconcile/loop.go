@@ -96,6 +96,25 @@ type Loop struct {
 	Guests func() []string
 	NextID func() int
 
+	// Gone, if set, maps the peers failure detection has evidence against
+	// (confirmed down by a direct check, or left) to the life number of the
+	// process the evidence is about (0: unknown); see
+	// detector.Detector.Gone. With it, a view member missing from Alive is
+	// removed at once only with evidence about the life the view holds it
+	// with; one without is kept for Grace (State.Unseen). Without it, every
+	// member missing from Alive is removed at once. It must be safe for
+	// concurrent use.
+	Gone func() map[int]uint64
+	// Grace is how long a leader keeps a view member it has no evidence
+	// against (see Gone) while failure detection does not see it (default
+	// DefaultGrace).
+	Grace time.Duration
+
+	// missingSince is when this leadership first found each view member
+	// missing without evidence (the loop's goroutine only); cleared at
+	// each new term.
+	missingSince map[int]time.Time
+
 	// silentAt is when each joiner last failed a direct check (the loop's
 	// goroutine only): it is not asked again for silentRetry.
 	silentAt map[int]time.Time
@@ -115,6 +134,16 @@ type Loop struct {
 // event; asking every silent joiner in each made a starved leader send
 // thousands of pings a second to peers that could not answer in time.
 const silentRetry = time.Second
+
+// DefaultGrace is Loop.Grace's default. It covers the time a peer that came
+// back at a new address takes to reach a new leader's memberlist: an alive
+// message at a new address for a name memberlist still holds alive at its
+// old one is refused, and the next chance is the peer's re-join or a state
+// exchange (memberlist's push/pull, every 15 s, see detector's tune). A
+// crashed peer is not delayed by it: the direct check that confirms it down
+// (about a second after memberlist's verdict) is the evidence, and a
+// leaver's leave is.
+const DefaultGrace = 20 * time.Second
 
 // ServerID is the Raft server id of peer id.
 func ServerID(id int) raft.ServerID { return raft.ServerID(strconv.Itoa(id)) }
@@ -210,11 +239,7 @@ func (l *Loop) settle(ctx context.Context) error {
 
 // Run reconciles while this peer leads, until ctx is done.
 func (l *Loop) Run(ctx context.Context) {
-	tick := l.Tick
-	if tick == 0 {
-		tick = 250 * time.Millisecond
-	}
-	t := time.NewTicker(tick)
+	t := time.NewTicker(l.tick())
 	defer t.Stop()
 	var readyTerm uint64 // the term whose Barrier has completed
 	for {
@@ -226,6 +251,7 @@ func (l *Loop) Run(ctx context.Context) {
 					l.Logger.Warn("barrier failed", "error", err)
 				} else {
 					readyTerm = term
+					clear(l.missingSince) // a new leadership gives every member its grace
 				}
 			}
 			if readyTerm == term {
@@ -326,6 +352,7 @@ func (l *Loop) reconcile(ctx context.Context) {
 		for id := range silent {
 			delete(s.Alive, id)
 		}
+		s.Unseen = l.unseen(s)
 		step, ok := Next(s)
 		if (!ok || step.Kind == Commit) && asking != nil {
 			// Plan again with the answers.
@@ -356,6 +383,76 @@ func (l *Loop) reconcile(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// unseen returns the members of s.View missing from s.Alive that failure
+// detection has no evidence against (see evidence) and that this
+// leadership has not missed for Grace yet (State.Unseen); nil when Gone is
+// not set. It logs each member it starts keeping, and those whose
+// grace has ended (until they are out of the view).
+func (l *Loop) unseen(s State) map[int]bool {
+	if l.Gone == nil {
+		return nil
+	}
+	grace := l.Grace
+	if grace == 0 {
+		grace = DefaultGrace
+	}
+	if l.missingSince == nil {
+		l.missingSince = map[int]time.Time{}
+	}
+	gone := l.Gone()
+	now := time.Now()
+	var out map[int]bool
+	missing := map[int]bool{}
+	for _, id := range s.View.Members {
+		if _, ok := s.Alive[id]; ok || id == s.Self || evidence(s.View, id, gone) {
+			continue
+		}
+		missing[id] = true
+		since, ok := l.missingSince[id]
+		if !ok {
+			since = now
+			l.missingSince[id] = now
+			l.Logger.Info("view member not seen by failure detection, no evidence of a failure: kept until a check confirms it down or its grace ends",
+				"peer", id, "grace", grace)
+		}
+		if now.Sub(since) < grace {
+			if out == nil {
+				out = map[int]bool{}
+			}
+			out[id] = true
+		} else {
+			l.Logger.Warn("view member not seen for its grace: removing it", "peer", id, "grace", grace)
+		}
+	}
+	for id := range l.missingSince {
+		if !missing[id] {
+			delete(l.missingSince, id)
+		}
+	}
+	return out
+}
+
+// evidence reports whether gone holds evidence against member id of view v
+// that is about the life v holds it with: a leave or a crash of an earlier
+// life (the view re-admitted it since) is none. Evidence or a view without
+// a life number counts.
+func evidence(v fsm.View, id int, gone map[int]uint64) bool {
+	life, ok := gone[id]
+	if !ok {
+		return false
+	}
+	viewed := v.LifeOf(id)
+	return life == 0 || viewed == 0 || life == viewed
+}
+
+// tick returns Tick or its default.
+func (l *Loop) tick() time.Duration {
+	if l.Tick == 0 {
+		return 250 * time.Millisecond
+	}
+	return l.Tick
 }
 
 // take takes one step and waits for Raft to complete it (see do), except

@@ -49,6 +49,13 @@ type State struct {
 	// known). A leaver stays until the configuration has it no longer as a
 	// voter, so its vote still counts while the others are taken out.
 	Left map[int]bool
+	// Unseen holds view members missing from Alive that failure detection
+	// has no evidence against (no direct check confirmed them down, they
+	// did not leave) and that still have time to be seen (Loop.Grace): a
+	// new leader's memberlist may not know yet where a peer that moved
+	// is. They are neither removed from the view nor reconfigured, and
+	// the voters are not rebalanced meanwhile.
+	Unseen map[int]bool
 }
 
 // Kind is the kind of a step.
@@ -144,7 +151,9 @@ func Next(s State) (Step, bool) {
 	}
 	for _, id := range s.View.Members {
 		if _, ok := s.Alive[id]; !ok && id != s.Self {
-			del = append(del, id)
+			if !s.Unseen[id] {
+				del = append(del, id)
+			}
 		} else if ok && restarted(s, id) {
 			if id == s.Self {
 				add = append(add, id)
@@ -183,7 +192,10 @@ func Next(s State) (Step, bool) {
 		}
 	}
 	for _, id := range s.View.Members {
-		addr := s.Alive[id]
+		addr, seen := s.Alive[id]
+		if !seen {
+			continue // unseen: its address is not known here
+		}
 		if srv, ok := cfg[id]; (!ok || srv.Addr != addr) && id != s.Self && !addrTaken(s, id, addr) {
 			if ok && srv.Voter {
 				// Re-adding a voter with its new address keeps it a voter.
@@ -191,6 +203,9 @@ func Next(s State) (Step, bool) {
 			}
 			return Step{Kind: AddNonvoter, Server: Server{ID: id, Addr: addr}}, true
 		}
+	}
+	if len(s.Unseen) > 0 {
+		return Step{}, false // the voters follow the view once it is settled
 	}
 	return rebalance(s, cfg)
 }
