@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -48,6 +49,10 @@ type composeRun struct {
 	file    string   // compose file
 	project string
 	env     []string // more environment for compose ("NAME=value")
+	// stages, when not empty, are the services in the order up starts
+	// them: each stage's all at once, once every one of the stage before
+	// it has started (startInStages).
+	stages [][]string
 }
 
 // prefix is what ROSTER_RUN puts in front of every container name.
@@ -55,7 +60,18 @@ func (c *composeRun) prefix() string { return c.project + "-" }
 
 // run runs one compose subcommand and returns its stdout; the error carries stderr.
 func (c *composeRun) run(ctx context.Context, args ...string) ([]byte, error) {
-	full := append(append(append([]string{}, c.cmd[1:]...), "-p", c.project, "-f", c.file), args...)
+	return c.runFiles(ctx, []string{c.file}, args...)
+}
+
+// runFiles is run with these compose files (-f each, in order) in place of
+// c.file.
+func (c *composeRun) runFiles(ctx context.Context, files []string, args ...string) ([]byte, error) {
+	full := append([]string{}, c.cmd[1:]...)
+	full = append(full, "-p", c.project)
+	for _, f := range files {
+		full = append(full, "-f", f)
+	}
+	full = append(full, args...)
 	cmd := exec.CommandContext(ctx, c.cmd[0], full...)
 	cmd.Dir = c.dir
 	cmd.Env = append(append(os.Environ(), "COMPOSE_PROJECT_NAME="+c.project, "ROSTER_RUN="+c.prefix()), c.env...)
@@ -67,15 +83,60 @@ func (c *composeRun) run(ctx context.Context, args ...string) ([]byte, error) {
 	return stdout.Bytes(), nil
 }
 
-// up creates the project's containers, then starts them all: creating is
-// the slow part on a loaded engine (seconds a container), and each container
-// counts its -d and -c from its own start, so starting them together keeps
-// the scenario's offsets.
+// up creates the project's containers, then starts them: creating is the
+// slow part on a loaded engine (seconds a container), and each container
+// counts its -d and -c from its own start, so starting them after all are
+// created keeps the scenario's offsets. With c.stages the containers start
+// stage by stage (startInStages); else compose starts them all at once.
 func (c *composeRun) up(ctx context.Context) error {
 	if _, err := c.run(ctx, "up", "--no-start"); err != nil {
 		return err
 	}
+	if len(c.stages) > 0 {
+		return c.startInStages(ctx)
+	}
 	_, err := c.run(ctx, "start")
+	return err
+}
+
+// startInStages starts the project's containers stage by stage, each stage
+// once every container of the one before it has started, with one `compose
+// start`: an override file makes each service depend on every service of
+// the stage before. Compose (v1 and v2) starts services without
+// dependencies all at once, in no set order, and a loaded engine may take
+// seconds to start any one of them: a test case's peers, whose -d offsets
+// count from their own container's start, could then join out of the
+// scripted order (test case 2 did, three projects at a time). Stage by
+// stage, a peer's -d counts from a start no earlier than those of the peers
+// scripted before it, so the scripted gaps between joins are kept or grow.
+// The override serves the start only: up --no-start creates the containers
+// all at once (dependencies would serialise the creation too), and the
+// other commands need no order.
+func (c *composeRun) startInStages(ctx context.Context) error {
+	var y strings.Builder
+	y.WriteString("services:\n")
+	for i := 1; i < len(c.stages); i++ {
+		var deps []string
+		for _, svc := range c.stages[i-1] {
+			deps = append(deps, strconv.Quote(svc))
+		}
+		for _, svc := range c.stages[i] {
+			fmt.Fprintf(&y, "  %s:\n    depends_on: [%s]\n", strconv.Quote(svc), strings.Join(deps, ", "))
+		}
+	}
+	f, err := os.CreateTemp("", c.project+"-start-*.yml")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.WriteString(y.String()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	_, err = c.runFiles(ctx, []string{c.file, f.Name()}, "start")
 	return err
 }
 
@@ -164,23 +225,22 @@ func docker(ctx context.Context, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
-// lastStart returns when the last of the project's containers started.
-func (c *composeRun) lastStart(ctx context.Context) (time.Time, error) {
+// starts returns when each of the project's containers (by service) last
+// started.
+func (c *composeRun) starts(ctx context.Context) (map[string]time.Time, error) {
 	states, err := c.containers(ctx)
 	if err != nil {
-		return time.Time{}, err
+		return nil, err
 	}
-	var last time.Time
+	at := map[string]time.Time{}
 	for _, st := range states {
 		t, err := c.startedAt(ctx, st.Service)
 		if err != nil {
-			return time.Time{}, err
+			return nil, err
 		}
-		if t.After(last) {
-			last = t
-		}
+		at[st.Service] = t
 	}
-	return last, nil
+	return at, nil
 }
 
 // startedAt returns when the container of service last started.

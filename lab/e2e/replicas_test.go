@@ -35,6 +35,8 @@ const replicasFile = "deploy/compose/docker-compose-replicas.yml"
 // replicas.html.
 func TestComposeReplicas(t *testing.T) {
 	requireDocker(t)
+	t.Parallel() // a compose project of its own, found by its label
+	lockEngine(t, false)
 	ctx := baseCtx
 	cmd := composeCmd
 	if len(cmd) == 1 { // docker-compose v1 honours deploy.replicas only so
@@ -51,6 +53,7 @@ func TestComposeReplicas(t *testing.T) {
 		active.remove(c)
 	})
 	start := time.Now()
+	watchOthersNetworkEvents(t)
 	if _, err := c.run(ctx, "up", "-d"); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"roster/lab/runner"
 	"roster/peer/hostsfile"
 )
 
@@ -64,7 +65,18 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 		t.Fatal(err)
 	}
 
-	c := &composeRun{cmd: composeCmd, dir: repoRoot, file: file, project: newProjectName()}
+	// The services start in stages by their -d, in the file's order within
+	// each (startStages).
+	sc, err := runner.Load(baseCtx, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages, err := startStages(sc.Services)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lockEngine(t, false) // released after the teardown (registered first)
+	c := &composeRun{cmd: composeCmd, dir: repoRoot, file: file, project: newProjectName(), stages: stages}
 	tornDown := false
 	tearDown := func() {
 		if tornDown {
@@ -86,6 +98,7 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 	}
 	active.add(c)
 	t.Cleanup(tearDown)
+	watchOthersNetworkEvents(t)
 
 	t.Logf("%s for %s, compose project %s (%s)", name, duration, c.project, strings.Join(composeCmd, " "))
 	start := time.Now()
@@ -95,10 +108,28 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 	// Each container counts its -d and -c from its own start: the scripted
 	// length counts from the last one's.
 	upTook := time.Since(start)
-	last, err := c.lastStart(baseCtx)
+	started, err := c.starts(baseCtx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var first, last time.Time
+	for _, at := range started {
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	var offsets []string
+	for _, stage := range stages {
+		for _, svc := range stage {
+			if at, ok := started[svc]; ok {
+				offsets = append(offsets, fmt.Sprintf("%s +%s", svc, at.Sub(first).Round(10*time.Millisecond)))
+			}
+		}
+	}
+	t.Logf("containers started at %s", strings.Join(offsets, ", "))
 	deadline := last.Add(duration)
 	scripted := deadline
 	hosts, err := hostsfile.Load(filepath.Join(repoRoot, "hostsfile.txt"))

@@ -36,7 +36,14 @@ import (
 // log and the checker's picture are kept in out/e2e/swarm.log and swarm.html.
 func TestSwarmStack(t *testing.T) {
 	requireSwarm(t)
-	t.Parallel() // with the compose projects: the stack has a network of its own
+	// Not parallel: alone, before the compose projects start (go test runs
+	// the parallel tests once every sequential one is done). Joining and
+	// leaving the swarm rewrites the engine's networking (docker_gwbridge,
+	// the ingress network, iptables): once, every peer of test case 10
+	// lost every other for seconds while the Swarm test ran beside it.
+	// Alone on the engine among roster's end-to-end processes, until the
+	// swarm is left (the lock's cleanup runs after the others).
+	lockEngine(t, true)
 	ctx := baseCtx
 	if dead, err := reapDeadStacks(ctx); err == nil && len(dead) > 0 {
 		t.Logf("removed the stacks of dead runs: %v", dead)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run one compose test case under Docker, the way `make testcase-N` does:
-#   1. `compose up -d` under a fresh project name (so parallel runs do not collide),
+#   1. `compose up --no-start` under a fresh project name (so parallel runs do not
+#      collide), then `compose start` of the services in stages by their -d,
 #   2. wait for the scenario's scripted length (x-roster: duration: in the file),
 #   3. save `compose logs -t` to $OUT/testcase-N.log (container names without the
 #      run prefix, as a plain `docker-compose up` would show them),
@@ -46,9 +47,28 @@ down() {
 trap down EXIT
 trap 'exit 130' INT TERM
 
+# The services in stages by their -d (increasing; the file's order within a
+# stage), one stage a line: compose starts a project's containers all at
+# once in no set order, and each peer counts its -d from its own container's
+# start, so on a busy engine the joins could come out of the scripted order
+# (the Go tests in lab/e2e start them the same way).
+stages=$(awk '
+/^services:/ {s=1; next}
+s && /^[^[:space:]#]/ {s=0}
+s && /^  [A-Za-z0-9_.-]+:[[:space:]]*$/ {name=$1; sub(/:$/, "", name); order[++n]=name; delay[name]=0; next}
+s && name != "" && /^    command:/ {
+	line=$0; gsub(/[][",]/, " ", line); k=split(line, w, /[[:space:]]+/)
+	for (i=1; i<k; i++) if (w[i] == "-d" || w[i] == "--delay") delay[name]=w[i+1]
+}
+END {for (i=1; i<=n; i++) print delay[order[i]], order[i]}' "$file" | sort -s -n -k1,1 |
+	awk '$1 != d {if (NR > 1) print line; line=""; d=$1} {line=line (line == "" ? "" : " ") $2} END {print line}')
+
 start=$(date +%s)
 echo "testcase-$n: $file for ${secs}s (compose project $run)"
-$COMPOSE -p "$run" -f "$file" up -d
+$COMPOSE -p "$run" -f "$file" up --no-start
+echo "$stages" | while read -r stage; do
+	$COMPOSE -p "$run" -f "$file" start $stage
+done
 left=$((start + secs - $(date +%s)))
 [ "$left" -gt 0 ] && sleep "$left"
 $COMPOSE -p "$run" -f "$file" logs --no-color -t | sed "s/$ROSTER_RUN//g" >"$log"

@@ -134,7 +134,7 @@ func (p *proc) runUntilDown(stop <-chan struct{}) {
 			return // stopped by the end of the run
 		}
 		p.mu.Lock()
-		restart := !ex.Killed && p.svc.Restart.restarts(ex.failed(), p.restarts)
+		restart := !ex.Killed && !p.stopping && p.svc.Restart.restarts(ex.failed(), p.restarts)
 		if restart {
 			p.restarts++
 			ex.Restarted = true
@@ -254,10 +254,17 @@ func (p *proc) start() (wait func() (Exit, bool), err error) {
 		defer p.mu.Unlock()
 		p.cmd = nil
 		ex.Killed, p.killReq = p.killReq, false
-		if p.stopping && !ex.Killed {
+		ex.Crashed = p.crashy && ex.Status == 1 && crashing.Load()
+		if p.stopping && !ex.Killed && !ex.Crashed {
 			return ex, false
 		}
-		ex.Crashed = p.crashy && ex.Status == 1 && crashing.Load()
+		if p.stopping && ex.Crashed {
+			// Its own crash, not the stop's SIGTERM (which never makes a
+			// process print "crashing"): under load, a crash just before
+			// the end is reaped only after the stop began. It is an exit
+			// of the run, and the service is down at the end.
+			p.downAtStop = true
+		}
 		return ex, true
 	}, nil
 }

@@ -21,8 +21,9 @@ func runFake(t *testing.T, compose string, files map[string]string, opts Options
 }
 
 // runFakeUntil is runFake, but when until is set the run also ends as soon
-// as until(output) holds (checked every 20 ms), or after a minute.
-func runFakeUntil(t *testing.T, compose string, files map[string]string, opts Options, until func(out string) bool) (*Result, *testkit.SyncBuffer, *testkit.SyncBuffer) {
+// as until(output, diagnostics) holds (checked every 20 ms), or after a
+// minute.
+func runFakeUntil(t *testing.T, compose string, files map[string]string, opts Options, until func(out, diag string) bool) (*Result, *testkit.SyncBuffer, *testkit.SyncBuffer) {
 	t.Helper()
 	if files == nil {
 		files = map[string]string{}
@@ -50,7 +51,7 @@ func runFakeUntil(t *testing.T, compose string, files map[string]string, opts Op
 				case <-ctx.Done():
 					return
 				case <-tick.C:
-					if until(out.String()) {
+					if until(out.String(), diag.String()) {
 						cancel()
 						return
 					}
@@ -152,12 +153,16 @@ func TestRunSharedLoopbackGivesEachPeerItsOwnPorts(t *testing.T) {
 
 func TestRunExpectedCrashIsNotAFailure(t *testing.T) {
 	t.Parallel()
-	res, out, diag := runFake(t, `
-x-roster: {duration: 1s}
+	// The run ends once five printed "crashing" (or after a minute): a
+	// fixed length of 1 s could end before five's crash on a loaded machine.
+	res, out, diag := runFakeUntil(t, `
+x-roster: {duration: 60s}
 services:
   one: {image: roster, command: ["-h", "hosts.txt"]}
   five: {image: roster, command: ["-h", "hosts.txt", "-c", "0.2"]}
-`, map[string]string{"hosts.txt": "one\nfive\n"}, Options{})
+`, map[string]string{"hosts.txt": "one\nfive\n"}, Options{}, func(out, _ string) bool {
+		return strings.Contains(out, `five | {peer_id:2, view_id: 1, leader: 1, message:"crashing"}`)
+	})
 	if res.Status != 0 || diag.String() != "" && strings.Contains(diag.String(), "unexpectedly") {
 		t.Fatalf("status %d, diag %q", res.Status, diag)
 	}
@@ -176,14 +181,18 @@ services:
 
 func TestRunUnexpectedExitFailsTheRun(t *testing.T) {
 	t.Parallel()
-	res, _, diag := runFake(t, `
-x-roster: {duration: 1s}
+	// The run ends once both exits were reported (or after a minute): a
+	// fixed length could end before them on a loaded machine.
+	want := []string{"lab: peer two exited unexpectedly with status 2", "lab: peer three exited unexpectedly with status 1"}
+	res, _, diag := runFakeUntil(t, `
+x-roster: {duration: 60s}
 services:
   one: {image: roster}
   two: {image: roster, command: ["--exit-after", "0.1", "--exit-status", "2"]}
   three: {image: roster, command: ["-c", "5", "--exit-after", "0.1", "--exit-status", "1"]}
-`, nil, Options{})
-	want := []string{"lab: peer two exited unexpectedly with status 2", "lab: peer three exited unexpectedly with status 1"}
+`, nil, Options{}, func(_, diag string) bool {
+		return strings.Contains(diag, want[0]) && strings.Contains(diag, want[1])
+	})
 	if res.Status != 1 || !slices.Equal(res.Failures, want) {
 		t.Fatalf("status %d, failures %q; want 1, %q", res.Status, res.Failures, want)
 	}
@@ -201,13 +210,21 @@ services:
 
 func TestRunRestartsOnFailureWithTheSameDataDir(t *testing.T) {
 	t.Parallel()
-	res, out, diag := runFake(t, `
-x-roster: {duration: 1500ms}
+	// The run ends once two crashed a third time, one started again and
+	// three a third time (or after a minute): a fixed length missed two's
+	// last crash on a loaded machine.
+	twoCrashed := regexp.MustCompile(`two +\| \{peer_id:2, [^\n]*"crashing"`)
+	res, out, diag := runFakeUntil(t, `
+x-roster: {duration: 60s}
 services:
   one: {image: roster, restart: on-failure, command: ["--fail-first"]}
   two: {image: roster, restart: "on-failure:2", command: ["-c", "0.1"]}
   three: {image: roster, restart: always, command: ["--exit-after", "0.1"]}
-`, nil, Options{})
+`, nil, Options{}, func(out, _ string) bool {
+		return len(twoCrashed.FindAllString(out, -1)) >= 3 &&
+			strings.Contains(out, "one   | fake peer one id 1 start 2 at ") &&
+			strings.Contains(out, "three | fake peer three id 3 start 3 at ")
+	})
 	if res.Status != 0 {
 		t.Fatalf("status %d: %q", res.Status, res.Failures)
 	}
@@ -243,7 +260,7 @@ x-roster: {duration: 60s}
 services:
   one: {image: roster, command: ["--spawn"]}
   stubborn: {image: roster, command: ["--ignore-term", "--spawn"]}
-`, nil, Options{StopTimeout: 500 * time.Millisecond}, func(out string) bool {
+`, nil, Options{StopTimeout: 500 * time.Millisecond}, func(out, _ string) bool {
 		return len(grandchildRe.FindAllString(out, -1)) >= 2
 	})
 	if res.Status != 0 {
