@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"net"
+	"sync"
 	"testing"
 )
 
@@ -31,4 +32,41 @@ func ClosingListenerAt(t testing.TB, ip string) net.Listener {
 	}()
 	t.Cleanup(func() { ln.Close() })
 	return ln
+}
+
+// StallingListener returns a TCP listener at addr (host:port) that accepts
+// every connection and never answers or closes it: a process that takes
+// connections but is too slow to serve them. stop closes the listener and
+// the connections it holds (a connect there is then refused); it runs at
+// the test's end too, and may be called more than once.
+func StallingListener(t testing.TB, addr string) (stop func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	stop = func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+		held = nil
+	}
+	t.Cleanup(stop)
+	return stop
 }

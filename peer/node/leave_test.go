@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"roster/internal/testkit"
-	"roster/peer/config"
 )
 
 // TestLoneLeaderLeaves: a peer alone in its group has nobody to hand its
@@ -14,16 +13,8 @@ import (
 // again every 10 ms until the leave's timeout, logging each try).
 func TestLoneLeaderLeaves(t *testing.T) {
 	p := newTestPeers(t, 2)
-	diag, out := &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
-	nd, err := Start(config.Config{
-		Name: "p1", Hosts: p.hf, Bind: p.subnet + ".1",
-		RaftPort: 17180, GossipPort: 17181, Voters: 5, LogLevel: "info", ViewLog: out, DiagLog: diag,
-	}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nd.Close)
-	waitLine(t, out, "memb_list: [1]}", "peer 1's first view")
+	out, diag := &testkit.SyncBuffer{}, &testkit.SyncBuffer{}
+	nd := waitLone(t, lonePeer(t, p, "info", out, diag), out)
 	nd.Leave(time.Minute)
 	for _, bad := range []string{"handing over", "no leadership transfer"} {
 		if strings.Contains(diag.String(), bad) {
