@@ -104,14 +104,16 @@ func connectRound(t *testing.T, c *connector, open, closed string, round int) {
 	}
 }
 
-func TestConnectorDeadline(t *testing.T) {
-	// A listener that never accepts, with a backlog of one: once it is
-	// full, further SYNs are dropped and their connects stay in progress.
+// stalledAddr returns the address (127.0.0.1:port) of a listener that never
+// accepts, with a backlog of one: once it is full, further SYNs are dropped
+// and connects to it stay in progress. It is closed at the test's end.
+func stalledAddr(t *testing.T) string {
+	t.Helper()
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer syscall.Close(fd)
+	t.Cleanup(func() { syscall.Close(fd) })
 	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
 		t.Fatal(err)
 	}
@@ -122,8 +124,11 @@ func TestConnectorDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := sa.(*syscall.SockaddrInet4)
-	tg, ok := parseTarget(fmt.Sprintf("127.0.0.1:%d", a.Port))
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+}
+
+func TestConnectorDeadline(t *testing.T) {
+	tg, ok := parseTarget(stalledAddr(t))
 	if !ok {
 		t.Fatal("not parsed")
 	}

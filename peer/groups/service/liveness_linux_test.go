@@ -127,24 +127,7 @@ func BenchmarkOwnerChecks(b *testing.B) {
 // turn, neither a success nor a miss: an owner short of sockets fails no
 // client for it.
 func TestTurnBoundsConnectsInFlight(t *testing.T) {
-	// A listener that never accepts, backlog full: connects to it stay
-	// in progress.
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer syscall.Close(fd)
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	addr := stalledAddr(t) // connects to it stay in progress
 	l, now := ownerOf(t, 40, addr, time.Minute)
 	defer l.conn.closeAll()
 	l.maxConnects = 8
