@@ -60,6 +60,7 @@ func TestReadyFollowsLeader(t *testing.T) {
 	c.waitView([]int{1, 2}, 10*time.Second)
 	c.start(3)
 	c.waitView(ids(1, 3), 10*time.Second)
+	c.waitVoters(ids(1, 3), ids(1, 3), 15*time.Second) // two voters of two could elect nobody below
 	waitReady(t, c, 2, true, 10*time.Second)
 
 	// Two of three voters gone: no leader can be elected.
