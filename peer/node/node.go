@@ -605,7 +605,7 @@ func (n *Node) peerDown(id int) {
 	n.printer.unreachable(id)
 	select {
 	case n.downs <- id:
-	default: // watchHeartbeats is behind: it checks the leader itself
+	default: // watchHeartbeats is behind: Raft's own heartbeat timeout calls the election
 	}
 }
 
