@@ -250,7 +250,12 @@ func tune(mc *memberlist.Config) {
 	mc.ProbeTimeout = 300 * time.Millisecond
 	mc.SuspicionMult = 1
 	mc.SuspicionMaxTimeoutMult = 4
-	mc.GossipInterval = 100 * time.Millisecond
+	// Each gossip tick wakes the process, also with nothing to send: it
+	// was 100 ms. Fast verdicts do not come from gossip here (direct
+	// checks, see check.go), but a leaver's announcement does, and a new
+	// leader that has not heard it would admit the leaver again (at 500 ms
+	// it did, in TestLeaveMeetsALeaderCrash): memberlist's default, 200 ms.
+	mc.GossipInterval = 200 * time.Millisecond
 	mc.PushPullInterval = 15 * time.Second
 	mc.TCPTimeout = 2 * time.Second
 	// A restarted peer may come back with a new address under its old name.

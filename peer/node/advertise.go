@@ -39,8 +39,14 @@ func (n *Node) addressFixed() bool {
 }
 
 // moveCheck is how often a peer checks that its advertised address is still
-// one of its own (a look at its interfaces, no network traffic).
-const moveCheck = 250 * time.Millisecond
+// one of its own (a look at its interfaces, no network traffic) while it is
+// moving, or always where the kernel's address notices are not available
+// (advertise.Watch). With them, it looks when a notice comes, and every
+// moveSafety besides.
+const (
+	moveCheck  = 250 * time.Millisecond
+	moveSafety = 10 * time.Second
+)
 
 // moveChoose bounds the name lookups of a new choice of address.
 const moveChoose = 500 * time.Millisecond
@@ -56,13 +62,30 @@ func (n *Node) watchAddress(ctx context.Context) {
 		return
 	}
 	env := advertise.System()
+	changes, stop, err := advertise.Watch()
+	if err != nil {
+		n.log.Debug("no address notices: polling the interfaces", "error", err)
+	} else {
+		defer stop()
+	}
 	t := time.NewTicker(moveCheck)
 	defer t.Stop()
+	period := moveCheck
 	for {
+		// Polled fast only while moving (or without notices).
+		want := moveCheck
+		if changes != nil && !n.det.Suspended() {
+			want = moveSafety
+		}
+		if want != period {
+			period = want
+			t.Reset(period)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-changes:
 		}
 		cur := n.det.LocalAddr()
 		if advertise.Local(cur, env) {

@@ -86,6 +86,7 @@ type Node struct {
 	dir     *directory.Directory
 	founder bool     // this peer, without a hostsfile, founds the cluster (join.go)
 	downs   chan int // peers failure detection confirmed down, for watchHeartbeats
+	leaders chan int // the leader this peer follows, for holdTethers (tether.go)
 
 	resolver *identity.Resolver
 	netLog   *netguard.RateLog // bad input from the network, at a bounded rate
@@ -125,7 +126,7 @@ func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*N
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, onPeerAddr: opts.OnPeerAddr, downs: make(chan int, 8)}
+	n := &Node{cfg: cfg, onPeerAddr: opts.OnPeerAddr, downs: make(chan int, 8), leaders: make(chan int, 1)}
 	logger := newLogger(cfg, &n.stopping)
 	n.log, n.metrics = logger, newMetrics(logger)
 	started := false
@@ -185,6 +186,7 @@ func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*N
 		Bind: net.JoinHostPort(bindHost(cfg.Bind), strconv.Itoa(cfg.RaftPort)),
 		Self: string(reconcile.ServerID(cfg.Self.ID)),
 		TLS:  n.tls, Resolver: n.resolver, AddrCheck: cfg.CheckAddrs(), Log: n.netLog,
+		OnCut: n.tetherCut,
 	}); err != nil {
 		return nil, fmt.Errorf("raft port: %w", unwrapNet(err))
 	}
@@ -282,6 +284,7 @@ func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*N
 		loop.Run(loopCtx)
 	})
 	n.goRun(func() { n.watchHeartbeats(ctx) })
+	n.goRun(func() { n.holdTethers(ctx) })
 	n.goRun(func() { n.watchCluster(ctx) })
 	n.goRun(func() { n.watchAddress(ctx) })
 	if cfg.DataDir != "" {
@@ -392,26 +395,29 @@ func (n *Node) startRaft(opts Options) error {
 // tuneRaft, if set (by tests), changes each new peer's Raft configuration.
 var tuneRaft func(*raft.Config)
 
-// raftConfig returns Raft's timings for a LAN: a new leader in about a second.
+// raftConfig returns Raft's timings. They are long: an idle cluster's cost
+// is mostly heartbeats, and crashes are found by other means (election.go),
+// which also start elections without waiting for these timeouts.
 func raftConfig(self int, logger hclog.Logger) *raft.Config {
 	rc := raft.DefaultConfig()
 	rc.LocalID = reconcile.ServerID(self)
-	rc.HeartbeatTimeout = 500 * time.Millisecond
-	rc.ElectionTimeout = 500 * time.Millisecond
-	// The leader steps down when a quorum has not answered for this long.
-	// Only heartbeats (every 50-100 ms) refresh it on an idle log since
-	// the CommitTimeout went up: 250 ms made a loaded leader step down.
-	rc.LeaderLeaseTimeout = 500 * time.Millisecond
+	// A heartbeat to each follower every 0.5-1 s (HeartbeatTimeout/10 to
+	// /5); Raft's own election only when nothing else called one.
+	rc.HeartbeatTimeout = 5 * time.Second
+	rc.ElectionTimeout = 5 * time.Second
+	// The leader steps down when a quorum has not answered for this long:
+	// two and a half of the longest heartbeat periods, so that a leader on
+	// a loaded machine does not step down for a late heartbeat.
+	rc.LeaderLeaseTimeout = 2500 * time.Millisecond
 	// Followers learn that an entry committed on the next AppendEntries
 	// that is not a heartbeat; with no new entry, Raft sends one to every
-	// follower each CommitTimeout (to 2×). The reconcile loop and the
+	// follower each CommitTimeout (to 2x). The reconcile loop and the
 	// groups' batcher (groups/service/nudge.go) append a Barrier after a
 	// commit, which carries the commit at once, so this only bounds
 	// retries after a failed send and how late a follower learns of a
 	// commit nobody nudged (a new leader's first Barrier). A short one (it
-	// was 10 ms, then 100 ms) kept an idle leader busy: at 100 ms these
-	// sends were about a seventh of an idle leader's CPU.
-	rc.CommitTimeout = 500 * time.Millisecond
+	// was 10 ms, then 100 ms) kept an idle leader busy.
+	rc.CommitTimeout = 5 * time.Second
 	// Raft reports some timings twice, under a per-peer name and with a
 	// peer label; the labelled ones are enough (each report costs a
 	// summary update on every heartbeat, and memory per peer).
@@ -458,7 +464,7 @@ func (n *Node) bootstrap() error {
 	}}}).Error(); err != nil {
 		return err
 	}
-	n.electNow()
+	n.standNow()
 	return nil
 }
 
@@ -485,105 +491,6 @@ func (n *Node) clusterAround() bool {
 			return false
 		}
 		n.log.Info("a peer answers too slowly to tell whether a cluster exists: asking again before founding one", "try", try+1)
-	}
-}
-
-// electNow makes a follower that has heard from no leader start an election
-// now rather than after its heartbeat timeout (0.5-1 s): Raft's follower
-// loop re-checks at once when the heartbeat timeout shrinks. Raft refuses a
-// heartbeat timeout below the leader lease, or above the election timeout,
-// so both timeouts go up a millisecond and back: the way back shrinks it.
-func (n *Node) electNow() {
-	rc := n.raft.ReloadableConfig()
-	up := rc
-	up.HeartbeatTimeout += time.Millisecond
-	up.ElectionTimeout = max(up.ElectionTimeout, up.HeartbeatTimeout)
-	if err := n.raft.ReloadConfig(up); err != nil {
-		n.log.Warn("no early election", "error", err)
-		return
-	}
-	if err := n.raft.ReloadConfig(rc); err != nil {
-		n.log.Warn("restore heartbeat timeout", "error", err)
-	}
-}
-
-// leaderSilence is how long a follower waits for the leader's heartbeats (one
-// every HeartbeatTimeout/10 to /5 = 50-100 ms) before it checks the leader
-// directly: a heartbeat and a half at the slowest. A late heartbeat costs a
-// check the leader refutes with one ping (detector.Check).
-const leaderSilence = 150 * time.Millisecond
-
-// watchHeartbeats asks failure detection for a direct check of a peer Raft
-// suspects: on the leader, any peer its heartbeats fail to reach; on a
-// follower, the leader it stopped hearing from (silent for leaderSilence, or
-// lost by Raft). Raft notices a crash within
-// about a heartbeat, well before a SWIM probe round, so the check (and the
-// view change) can start long before memberlist's verdict.
-func (n *Node) watchHeartbeats(ctx context.Context) {
-	ch := make(chan raft.Observation, 16)
-	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
-		switch o.Data.(type) {
-		case raft.FailedHeartbeatObservation, raft.LeaderObservation:
-			return true
-		}
-		return false
-	})
-	n.raft.RegisterObserver(obs)
-	defer n.raft.DeregisterObserver(obs)
-	// A leader elected before the observer was registered (peer 1 elects
-	// itself at once at bootstrap) made no observation here.
-	lastLeader := 0
-	if _, lid := n.raft.LeaderWithID(); lid != "" {
-		lastLeader, _ = strconv.Atoi(string(lid))
-		n.metrics.LeaderObserved(lastLeader)
-	}
-	// The silence timer fires when the last contact with the leader is
-	// leaderSilence old (each firing finds the contact it had then, and
-	// sets the timer from the latest one): a check starts right at the
-	// threshold, with about one wake-up per threshold period.
-	silence := time.NewTimer(leaderSilence)
-	defer silence.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-silence.C:
-			// A follower that has not heard from the leader for several
-			// heartbeat intervals checks it before Raft's heartbeat timeout.
-			next := leaderSilence
-			if lastLeader != 0 && lastLeader != n.cfg.Self.ID && n.raft.State() == raft.Follower {
-				if quiet := time.Since(n.raft.LastContact()); quiet >= leaderSilence {
-					n.det.Check(lastLeader)
-				} else {
-					next = leaderSilence - quiet
-				}
-			}
-			silence.Reset(max(next, time.Millisecond))
-		case id := <-n.downs:
-			// The leader this follower follows was confirmed down: it
-			// stands for election now rather than at Raft's heartbeat
-			// timeout, drawn anew (0.5-1 s) each time it finds a contact
-			// too recent.
-			if _, lid := n.raft.LeaderWithID(); lid == reconcile.ServerID(id) && n.raft.State() == raft.Follower &&
-				n.votes(time.Now().Add(time.Second)) {
-				n.log.Debug("leader confirmed down: standing for election", "leader", id)
-				n.electNow()
-			}
-		case o := <-ch:
-			switch d := o.Data.(type) {
-			case raft.FailedHeartbeatObservation:
-				if id, err := strconv.Atoi(string(d.PeerID)); err == nil {
-					n.det.Check(id)
-				}
-			case raft.LeaderObservation:
-				id, _ := strconv.Atoi(string(d.LeaderID))
-				n.metrics.LeaderObserved(id)
-				if lastLeader != 0 && id != lastLeader && lastLeader != n.cfg.Self.ID {
-					n.det.Check(lastLeader)
-				}
-				lastLeader = id
-			}
-		}
 	}
 }
 

@@ -67,6 +67,10 @@ type streamConfig struct {
 	AddrCheck bool
 	// Log counts refused connections and bad requests.
 	Log *netguard.RateLog
+	// OnCut, if set, is called with the sender id of a tether (see
+	// tether.go) the other side closed or reset: its process may have
+	// died. Called on the stream's goroutines.
+	OnCut func(id string)
 }
 
 // stream is Raft's stream layer: TCP, with mutual TLS when the cluster has
@@ -91,6 +95,7 @@ type stream struct {
 	pending map[net.Conn]bool      // accepted, handshake in progress
 	secured map[*tls.Conn]net.Conn // established TLS connections -> what closes them
 	dialed  map[*dialedConn]string // open dialed connections -> their (tagged) address
+	tethers map[net.Conn]bool      // accepted tethers being held
 }
 
 // listenStream listens on cfg.Bind. When the host is a specific IP,
@@ -110,6 +115,7 @@ func listenStream(cfg streamConfig) (*stream, error) {
 		pending:  map[net.Conn]bool{},
 		secured:  map[*tls.Conn]net.Conn{},
 		dialed:   map[*dialedConn]string{},
+		tethers:  map[net.Conn]bool{},
 	}
 	s.SetSelf(cfg.Self)
 	if host, _, _ := net.SplitHostPort(cfg.Bind); host != "" {
@@ -211,7 +217,14 @@ func (s *stream) admit(c net.Conn) {
 	if s.cfg.AddrCheck {
 		check = func(id string) error { return s.checkSender(id, ip) }
 	}
-	g := &guardedConn{Conn: conn, wire: newWireReader(idleReader{conn}, *s.self.Load(), check), log: s.cfg.Log, from: from, untrack: func() { s.untrack(conn) }}
+	wire := newWireReader(idleReader{conn}, *s.self.Load(), check)
+	// Raft's client speaks first: the first byte tells a tether from Raft
+	// requests (an error is Raft's to meet, as with any request).
+	if b, err := wire.br.Peek(1); err == nil && b[0] == raftpeer.TetherMagic {
+		s.holdTether(conn, wire.br, ip, from)
+		return
+	}
+	g := &guardedConn{Conn: conn, wire: wire, log: s.cfg.Log, from: from, untrack: func() { s.untrack(conn) }}
 	select {
 	case s.accepted <- g:
 	case <-s.done:
@@ -291,6 +304,9 @@ func (s *stream) Close() error {
 	s.closed = true
 	close(s.done)
 	for c := range s.pending {
+		c.Close()
+	}
+	for c := range s.tethers {
 		c.Close()
 	}
 	s.mu.Unlock()

@@ -49,7 +49,8 @@ func Addr(tagged string) string {
 }
 
 // Magic is the first byte of a preamble. Raft's request types are 0-4, so a
-// connection's first byte tells a preamble from a request.
+// connection's first byte tells a preamble (or a tether's, TetherMagic)
+// from a request.
 const Magic byte = 'R'
 
 // maxID bounds the target id of a preamble.
@@ -74,23 +75,32 @@ var ErrMisdirected = errors.New("raft connection meant for another peer")
 // ReadPreamble reads the rest of a preamble whose Magic byte was read, and
 // checks that it names self.
 func ReadPreamble(r io.ByteReader, self string) error {
+	id, err := readID(r)
+	if err != nil {
+		return fmt.Errorf("raft preamble: %w", err)
+	}
+	if id != self {
+		return fmt.Errorf("%w: peer %q, this is peer %q", ErrMisdirected, id, self)
+	}
+	return nil
+}
+
+// readID reads a length-prefixed peer id of 1 to maxID bytes.
+func readID(r io.ByteReader) (string, error) {
 	n, err := r.ReadByte()
 	if err != nil {
-		return fmt.Errorf("raft preamble: %w", unexpectedEOF(err))
+		return "", unexpectedEOF(err)
 	}
 	if n == 0 || n > maxID {
-		return fmt.Errorf("raft preamble: target id of %d bytes, want 1-%d", n, maxID)
+		return "", fmt.Errorf("id of %d bytes, want 1-%d", n, maxID)
 	}
 	id := make([]byte, n)
 	for i := range id {
 		if id[i], err = r.ReadByte(); err != nil {
-			return fmt.Errorf("raft preamble: %w", unexpectedEOF(err))
+			return "", unexpectedEOF(err)
 		}
 	}
-	if string(id) != self {
-		return fmt.Errorf("%w: peer %q, this is peer %q", ErrMisdirected, id, self)
-	}
-	return nil
+	return string(id), nil
 }
 
 func unexpectedEOF(err error) error {
@@ -98,4 +108,33 @@ func unexpectedEOF(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// TetherMagic is the first byte of a tether: a connection a follower holds
+// open to its leader, carrying nothing after its preamble, so that either
+// side learns at once when the other's process dies (its kernel closes the
+// connection). The preamble is TetherMagic, the sender's id length, the
+// sender's id.
+const TetherMagic byte = 'T'
+
+// WriteTether writes a tether's preamble naming the sender id.
+func WriteTether(w io.Writer, sender string) error {
+	if len(sender) == 0 || len(sender) > maxID {
+		return fmt.Errorf("raft tether: sender id of %d bytes, want 1-%d", len(sender), maxID)
+	}
+	b := make([]byte, 0, 2+len(sender))
+	b = append(b, TetherMagic, byte(len(sender)))
+	b = append(b, sender...)
+	_, err := w.Write(b)
+	return err
+}
+
+// ReadTether reads the rest of a tether's preamble whose TetherMagic byte
+// was read, and returns the sender id it names.
+func ReadTether(r io.ByteReader) (string, error) {
+	id, err := readID(r)
+	if err != nil {
+		return "", fmt.Errorf("raft tether: %w", err)
+	}
+	return id, nil
 }

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"maps"
 	"strconv"
 	"time"
 
@@ -239,10 +240,13 @@ func (l *Loop) settle(ctx context.Context) error {
 
 // Run reconciles while this peer leads, until ctx is done.
 func (l *Loop) Run(ctx context.Context) {
-	t := time.NewTicker(l.tick())
+	period := l.tick()
+	t := time.NewTicker(period)
 	defer t.Stop()
+	ticking := true
 	var readyTerm uint64 // the term whose Barrier has completed
 	for {
+		calm := false
 		if l.Raft.State() == raft.Leader {
 			term := l.Raft.CurrentTerm()
 			if term != readyTerm {
@@ -256,7 +260,23 @@ func (l *Loop) Run(ctx context.Context) {
 			}
 			if readyTerm == term {
 				l.reconcile(ctx)
+				calm = l.calm()
 			}
+		}
+		// A follower has nothing to reconcile: its ticker stops until Raft
+		// makes it the leader (LeaderCh), so an idle follower does not wake
+		// for it. A leader with nothing waiting on time ticks at calmTick.
+		want := l.tick()
+		if calm {
+			want = max(want, calmTick)
+		}
+		if leading := l.Raft.State() == raft.Leader; leading && (!ticking || want != period) {
+			period = want
+			t.Reset(period)
+			ticking = true
+		} else if !leading && ticking {
+			t.Stop()
+			ticking = false
 		}
 		select {
 		case <-ctx.Done():
@@ -355,10 +375,16 @@ func (l *Loop) reconcile(ctx context.Context) {
 		s.Unseen = l.unseen(s)
 		step, ok := Next(s)
 		if (!ok || step.Kind == Commit) && asking != nil {
-			// Plan again with the answers.
-			l.hear(ctx, asking, silent)
-			asking = nil
-			continue
+			if removal, ok := removalFirst(s, asking); ok {
+				// A member gone does not wait for the joiners' answers
+				// (a joiner that crashed waits a whole probe timeout).
+				step = removal
+			} else {
+				// Plan again with the answers.
+				l.hear(ctx, asking, silent)
+				asking = nil
+				continue
+			}
 		}
 		if !ok {
 			return
@@ -445,6 +471,18 @@ func evidence(v fsm.View, id int, gone map[int]uint64) bool {
 	}
 	viewed := v.LifeOf(id)
 	return life == 0 || viewed == 0 || life == viewed
+}
+
+// calmTick is the leader's tick while nothing waits on time (calm): a
+// change of the members wakes the loop at once (Membership.Changed), so the
+// tick only retries what failed.
+const calmTick = time.Second
+
+// calm reports whether no step waits on time: no member missing from
+// failure detection (its grace runs), no silent joiner to ask again, no
+// configuration change to settle.
+func (l *Loop) calm() bool {
+	return len(l.missingSince) == 0 && len(l.silentAt) == 0 && l.unsettled == nil
 }
 
 // tick returns Tick or its default.
@@ -585,6 +623,21 @@ type question struct {
 	ids       []int
 	doubted   bool       // one of ids is doubted (see Loop.doubted)
 	answering chan []int // receives those of ids that answer
+}
+
+// removalFirst returns the view change planned without the joiners being
+// asked, if it only removes members.
+func removalFirst(s State, asking *question) (Step, bool) {
+	alive := maps.Clone(s.Alive)
+	for _, id := range asking.ids {
+		delete(alive, id)
+	}
+	s.Alive = alive
+	step, ok := Next(s)
+	if !ok || step.Kind != Commit || len(step.Change.Add) > 0 || len(step.Change.Del) == 0 {
+		return Step{}, false
+	}
+	return step, true
 }
 
 // askJoiners starts asking the peers of s.Alive outside the view that this

@@ -153,7 +153,7 @@ func (l *liveness) run(ctx context.Context) {
 	defer tick.Stop()
 	_, changed := l.s.cfg.State.Index()
 	l.resync()
-	dirty, ticking := false, true
+	dirty, ticking, polling := false, true, true
 	for {
 		// An owner of no client has nothing to check: its ticker stops
 		// (an idle peer wakes 50 times a second less) until the groups or
@@ -164,6 +164,16 @@ func (l *liveness) run(ctx context.Context) {
 		} else if !idle && !ticking {
 			tick.Reset(every)
 			ticking = true
+		}
+		// With no client in any group, a view change moves nothing here:
+		// the view is not polled until a group gains a client.
+		if _, clients := l.s.cfg.State.Size(); clients == 0 && polling {
+			poll.Stop()
+			polling = false
+		} else if clients > 0 && !polling {
+			poll.Reset(viewPoll)
+			polling = true
+			dirty = true // the view may have changed meanwhile
 		}
 		select {
 		case <-ctx.Done():
