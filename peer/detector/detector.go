@@ -523,10 +523,54 @@ func (d *Detector) Leave(timeout time.Duration) error {
 	d.mu.Lock()
 	d.meta.Leaving = true
 	d.mu.Unlock()
-	if err := d.announce(timeout / 2); err != nil {
+	if err := d.announce(timeout / 4); err != nil {
 		d.log.Warn("announce leave", "error", err)
 	}
+	d.tellAlive(timeout / 4)
 	return d.ml.Load().Leave(timeout / 2)
+}
+
+// tellAlive pushes this peer's state (its metadata) to every peer seen
+// alive, a push/pull each, all at once, waiting at most wait. Gossip
+// reaches every peer only with luck within a few rounds, and a leave's
+// announcement must reach whichever peer leads next: a leader that has not
+// heard it would admit the leaver again. The exchanges end within
+// memberlist's TCP timeout.
+func (d *Detector) tellAlive(wait time.Duration) {
+	d.mu.Lock()
+	var addrs []string
+	for id, m := range d.alive {
+		if id == d.selfID() {
+			continue
+		}
+		port := d.cfg.Port
+		if p, _ := d.cfg.Dir.Peer(id); p.Port != 0 {
+			port = p.Port
+		}
+		addrs = append(addrs, net.JoinHostPort(m.Addr.String(), strconv.Itoa(port)))
+	}
+	var wg sync.WaitGroup
+	for _, a := range addrs {
+		wg.Add(1)
+		if !d.goLocked(func() {
+			defer wg.Done()
+			d.ml.Load().Join([]string{a})
+		}) {
+			wg.Done()
+		}
+	}
+	d.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 // shutdownWait bounds how long Shutdown waits for the detector's

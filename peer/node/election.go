@@ -147,9 +147,9 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 // stand makes this voter a candidate if its leader is gone: leader (0 for
 // none) was confirmed down or is silent, and no leader was heard from since
 // contact (Raft's last contact when that was found). It waits its rank among
-// the voters that answer a direct ping times standStagger first, so the
-// lowest live voter stands first, and does not stand at all unless those
-// voters, itself included, are a quorum.
+// the voters that answer a direct ping (or left gracefully) times
+// standStagger first, so the lowest live voter stands first, and does not
+// stand at all unless those voters, itself included, are a quorum.
 func (n *Node) stand(ctx context.Context, leader int, contact time.Time) {
 	if !n.leaderless(leader, contact) {
 		return
@@ -166,6 +166,15 @@ func (n *Node) stand(ctx context.Context, leader int, contact time.Time) {
 		}
 	}
 	up := append(n.det.Answering(others), self)
+	// A voter that left gracefully still votes until the configuration
+	// drops it (its leave waits for that, node/leave.go), though
+	// memberlist no longer lists it to ping.
+	left := n.det.Left()
+	for _, v := range others {
+		if left[v] && !slices.Contains(up, v) {
+			up = append(up, v)
+		}
+	}
 	if len(up) < len(voters)/2+1 {
 		n.log.Debug("not standing for election: too few voters answer", "answer", up, "voters", voters)
 		return
