@@ -252,9 +252,8 @@ func tune(mc *memberlist.Config) {
 	mc.SuspicionMaxTimeoutMult = 4
 	// Each gossip tick wakes the process, also with nothing to send: it
 	// was 100 ms. Fast verdicts do not come from gossip here (direct
-	// checks, see check.go), but a leaver's announcement does, and a new
-	// leader that has not heard it would admit the leaver again (at 500 ms
-	// it did, in TestLeaveMeetsALeaderCrash): memberlist's default, 200 ms.
+	// checks, see check.go); a leaver's announcement, which a new leader
+	// must have heard, also goes to every peer by a push/pull (tellAlive).
 	mc.GossipInterval = 200 * time.Millisecond
 	mc.PushPullInterval = 15 * time.Second
 	mc.TCPTimeout = 2 * time.Second

@@ -16,8 +16,8 @@ import (
 // How a follower finds that its leader is gone, and stands for election
 // without waiting for Raft's own timeout.
 //
-// Raft's timeouts are long (raftConfig: a heartbeat every 0.5-1 s, an
-// election 5-10 s after the last one): each heartbeat wakes the leader and
+// Raft's timeouts are long (raftConfig: a heartbeat every 200-400 ms, an
+// election 2-4 s after the last one): each heartbeat wakes the leader and
 // a follower, and an idle cluster should cost next to nothing. Crashes are
 // found faster by other means: a Raft connection the crashed peer's kernel
 // closed (tether.go) or a failed heartbeat starts a direct check (detector:
@@ -41,12 +41,7 @@ const (
 	// heartbeats before it checks the leader directly: a heartbeat and a
 	// half at the slowest. A late heartbeat costs a check the leader
 	// refutes with one ping (detector.Check).
-	leaderSilence = 1500 * time.Millisecond
-	// standSilence is how long a follower that hears from no leader waits
-	// before it stands even though no check confirmed the leader down: a
-	// leader that stepped down (its lease ran out) still answers pings.
-	// Raft's own election would come at 5-10 s.
-	standSilence = 3 * time.Second
+	leaderSilence = 600 * time.Millisecond
 	// standStagger separates the candidacies of two voters, by their rank
 	// among the voters that answer: enough for one election on a LAN, so
 	// that two candidates rarely split the vote.
@@ -56,8 +51,12 @@ const (
 // watchHeartbeats asks failure detection for a direct check of a peer Raft
 // suspects: on the leader, any peer its heartbeats fail to reach; on a
 // follower, the leader it stopped hearing from (silent for leaderSilence, or
-// lost by Raft). A follower whose leader was confirmed down, or that heard
-// from no leader for standSilence, stands for election (stand).
+// lost by Raft). A follower whose leader was confirmed down stands for
+// election (stand). A follower without a leader for other reasons (a
+// leader that stepped down, a cluster restarted whole) waits for Raft's own
+// election, whose pre-vote no voter that still hears from a live leader
+// grants: a peer restarted at a new address hears from nobody until the
+// leader re-adds it there, and must not depose that leader.
 func (n *Node) watchHeartbeats(ctx context.Context) {
 	ch := make(chan raft.Observation, 16)
 	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
@@ -106,15 +105,10 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 			return
 		case <-silence.C:
 			next := leaderSilence
-			if lastLeader != n.cfg.Self.ID && n.raft.State() == raft.Follower {
-				quiet := time.Since(n.raft.LastContact())
-				switch {
-				case quiet >= standSilence:
-					stand(lastLeader)
-				case quiet >= leaderSilence && lastLeader != 0:
+			if lastLeader != 0 && lastLeader != n.cfg.Self.ID && n.raft.State() == raft.Follower {
+				if quiet := time.Since(n.raft.LastContact()); quiet >= leaderSilence {
 					n.det.Check(lastLeader)
-					next = standSilence - quiet
-				default:
+				} else {
 					next = leaderSilence - quiet
 				}
 			}
@@ -144,8 +138,8 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 	}
 }
 
-// stand makes this voter a candidate if its leader is gone: leader (0 for
-// none) was confirmed down or is silent, and no leader was heard from since
+// stand makes this voter a candidate if its leader is gone: leader was
+// confirmed down, and no leader was heard from since
 // contact (Raft's last contact when that was found). It waits its rank among
 // the voters that answer a direct ping (or left gracefully) times
 // standStagger first, so the lowest live voter stands first, and does not

@@ -259,8 +259,7 @@ func (l *Loop) Run(ctx context.Context) {
 				}
 			}
 			if readyTerm == term {
-				l.reconcile(ctx)
-				calm = l.calm()
+				calm = l.reconcile(ctx) && l.calm()
 			}
 		}
 		// A follower has nothing to reconcile: its ticker stops until Raft
@@ -289,7 +288,7 @@ func (l *Loop) Run(ctx context.Context) {
 }
 
 // reconcile takes steps until there is nothing to do, a step fails, or the
-// peer stops leading.
+// peer stops leading; it reports whether it ended with nothing to do.
 //
 // A peer enters the view only if it answers a direct ping now (see
 // Membership.Answering): memberlist may still list a peer that crashed a
@@ -307,7 +306,7 @@ func (l *Loop) Run(ctx context.Context) {
 // is in a view, it is asked before it is added to the configuration, so a
 // silent peer that memberlist keeps listing costs pings, not configuration
 // changes.
-func (l *Loop) reconcile(ctx context.Context) {
+func (l *Loop) reconcile(ctx context.Context) (done bool) {
 	checked := map[int]bool{} // joiners asked in this pass
 	silent := map[int]bool{}  // joiners that did not answer in this pass (or just before)
 	for id, at := range l.silentAt {
@@ -321,6 +320,7 @@ func (l *Loop) reconcile(ctx context.Context) {
 	defer func() {
 		if err := l.settle(ctx); err != nil {
 			l.Logger.Warn("reconcile step failed", "step", "add-nonvoter", "error", err)
+			done = false
 		}
 	}()
 	for i := 0; i < 1000 && ctx.Err() == nil; i++ {
@@ -387,7 +387,7 @@ func (l *Loop) reconcile(ctx context.Context) {
 			}
 		}
 		if !ok {
-			return
+			return true
 		}
 		if step.Kind == Commit && !l.answer(step.Change.Add, silent) {
 			continue // a joiner stopped answering: plan again without it
@@ -409,6 +409,7 @@ func (l *Loop) reconcile(ctx context.Context) {
 			return
 		}
 	}
+	return false
 }
 
 // unseen returns the members of s.View missing from s.Alive that failure
@@ -473,10 +474,10 @@ func evidence(v fsm.View, id int, gone map[int]uint64) bool {
 	return life == 0 || viewed == 0 || life == viewed
 }
 
-// calmTick is the leader's tick while nothing waits on time (calm): a
-// change of the members wakes the loop at once (Membership.Changed), so the
-// tick only retries what failed.
-const calmTick = time.Second
+// calmTick is the leader's tick while nothing waits on time (calm) and the
+// last pass found nothing to do: a change of the members wakes the loop at
+// once (Membership.Changed), so this tick is only a safety net.
+const calmTick = 5 * time.Second
 
 // calm reports whether no step waits on time: no member missing from
 // failure detection (its grace runs), no silent joiner to ask again, no
