@@ -1,6 +1,7 @@
 package systest
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"testing"
@@ -8,6 +9,7 @@ import (
 
 	"roster/internal/testkit"
 	"roster/peer/config"
+	"roster/peer/fsm"
 )
 
 // statefulSet runs pods peers as a Kubernetes StatefulSet runs them
@@ -75,6 +77,7 @@ func (s *statefulSet) sameIDs() {
 // follower at its new address, and its re-add.
 func TestStatefulSetRestartsAtNewIPs(t *testing.T) {
 	s := newStatefulSet(t, 3, 2)
+	before := s.Node(1).View().ID
 	for p := 1; p <= s.pods; p++ {
 		s.Crash(p)
 	}
@@ -103,7 +106,16 @@ func TestStatefulSetRestartsAtNewIPs(t *testing.T) {
 		}
 		return true
 	}, func() string { return "no leader every restarted pod knows" })
-	v := s.waitView(s.all(), 30*time.Second)
+	// Each pod restores the views of its previous life at once: wait for
+	// a view the leader committed since (it takes the new lives in), not
+	// the restored one, before the next crash.
+	var v fsm.View
+	testkit.WaitFor(t, 30*time.Second, func() bool {
+		v = s.waitView(s.all(), 30*time.Second)
+		return v.ID > before
+	}, func() string {
+		return fmt.Sprintf("no view newer than %d holds every restarted pod (last: %+v)", before, v)
+	})
 	victim := leader%s.pods + 1
 	s.Crash(victim)
 	after := s.waitView(except(s.all(), s.id[victim]), 30*time.Second)

@@ -16,8 +16,8 @@ import (
 // How a follower finds that its leader is gone, and stands for election
 // without waiting for Raft's own timeout.
 //
-// Raft's timeouts are long (raftConfig: a heartbeat every 200-400 ms, an
-// election 2-4 s after the last one): each heartbeat wakes the leader and
+// Raft's timeouts are long (raftConfig: a heartbeat every 0.5-1 s, an
+// election 5-10 s after the last one): each heartbeat wakes the leader and
 // a follower, and an idle cluster should cost next to nothing. Crashes are
 // found faster by other means: a Raft connection the crashed peer's kernel
 // closed (tether.go) or a failed heartbeat starts a direct check (detector:
@@ -41,7 +41,7 @@ const (
 	// heartbeats before it checks the leader directly: a heartbeat and a
 	// half at the slowest. A late heartbeat costs a check the leader
 	// refutes with one ping (detector.Check).
-	leaderSilence = 600 * time.Millisecond
+	leaderSilence = 1500 * time.Millisecond
 	// standStagger separates the candidacies of two voters, by their rank
 	// among the voters that answer: enough for one election on a LAN, so
 	// that two candidates rarely split the vote.
