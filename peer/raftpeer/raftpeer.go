@@ -58,11 +58,19 @@ const maxID = 64
 
 // WritePreamble writes the preamble naming the target id.
 func WritePreamble(w io.Writer, id string) error {
+	if err := writeID(w, Magic, id); err != nil {
+		return fmt.Errorf("raft preamble: target %w", err)
+	}
+	return nil
+}
+
+// writeID writes magic, then id length-prefixed.
+func writeID(w io.Writer, magic byte, id string) error {
 	if len(id) == 0 || len(id) > maxID {
-		return fmt.Errorf("raft preamble: target id of %d bytes, want 1-%d", len(id), maxID)
+		return fmt.Errorf("id of %d bytes, want 1-%d", len(id), maxID)
 	}
 	b := make([]byte, 0, 2+len(id))
-	b = append(b, Magic, byte(len(id)))
+	b = append(b, magic, byte(len(id)))
 	b = append(b, id...)
 	_, err := w.Write(b)
 	return err
@@ -119,14 +127,10 @@ const TetherMagic byte = 'T'
 
 // WriteTether writes a tether's preamble naming the sender id.
 func WriteTether(w io.Writer, sender string) error {
-	if len(sender) == 0 || len(sender) > maxID {
-		return fmt.Errorf("raft tether: sender id of %d bytes, want 1-%d", len(sender), maxID)
+	if err := writeID(w, TetherMagic, sender); err != nil {
+		return fmt.Errorf("raft tether: sender %w", err)
 	}
-	b := make([]byte, 0, 2+len(sender))
-	b = append(b, TetherMagic, byte(len(sender)))
-	b = append(b, sender...)
-	_, err := w.Write(b)
-	return err
+	return nil
 }
 
 // ReadTether reads the rest of a tether's preamble whose TetherMagic byte
