@@ -25,7 +25,8 @@ import (
 const (
 	// raftConnsPerIP caps concurrent inbound Raft connections from one IP;
 	// a leader holds a heartbeat, a pipeline and at most MaxPool (3) pooled
-	// connections to each follower.
+	// connections to each follower, and a follower one tether to its
+	// leader (tether.go).
 	raftConnsPerIP = 16
 	// raftConnsUnknown caps inbound Raft connections from addresses that
 	// belong to no hostsfile peer, together.
@@ -34,9 +35,10 @@ const (
 	// connection that has not proved the cluster's key by then is closed.
 	handshakeTimeout = 3 * time.Second
 	// idleTimeout closes an inbound connection that sent nothing for that
-	// long. The leader's heartbeat connection carries a request every 50 ms
-	// and its pipeline one every commit timeout; pooled connections idle
-	// longer are retired by the dialing side first (retireIdle).
+	// long (a tether, which never sends, excepted). The leader's heartbeat
+	// connection carries a request every 0.5-1 s and its pipeline one
+	// every commit timeout; pooled connections idle longer are retired by
+	// the dialing side first (retireIdle).
 	idleTimeout = 2 * time.Minute
 	// retireIdle: a dialed connection unused for that long is replaced by
 	// a new one before its next request, so the other side's idleTimeout
