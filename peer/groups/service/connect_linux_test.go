@@ -4,7 +4,6 @@ package service
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"syscall"
 	"testing"
@@ -109,22 +108,9 @@ func connectRound(t *testing.T, c *connector, open, closed string, round int) {
 // and connects to it stay in progress. It is closed at the test's end.
 func stalledAddr(t *testing.T) string {
 	t.Helper()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fd, addr := loopbackSocket(t, 0)
 	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Listen(fd, 0); err != nil {
-		t.Fatal(err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	return addr
 }
 
 func TestConnectorDeadline(t *testing.T) {

@@ -14,24 +14,36 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// rawListener listens on a loopback port and accepts and closes every
-// connection with bare system calls (no allocation: the tests below count
-// the process's allocations). It returns the port's address.
-func rawListener(t testing.TB) string {
+// loopbackSocket makes a TCP socket listening on a loopback port with
+// backlog, with bare system calls, and returns it and the port's address.
+// The caller closes it.
+func loopbackSocket(t testing.TB, backlog int) (int, string) {
+	t.Helper()
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		syscall.Close(fd)
 		t.Fatal(err)
 	}
-	if err := syscall.Listen(fd, 4096); err != nil {
+	if err := syscall.Listen(fd, backlog); err != nil {
+		syscall.Close(fd)
 		t.Fatal(err)
 	}
 	sa, err := syscall.Getsockname(fd)
 	if err != nil {
+		syscall.Close(fd)
 		t.Fatal(err)
 	}
+	return fd, fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+}
+
+// rawListener listens on a loopback port and accepts and closes every
+// connection with bare system calls (no allocation: the tests below count
+// the process's allocations). It returns the port's address.
+func rawListener(t testing.TB) string {
+	fd, addr := loopbackSocket(t, 4096)
 	go func() {
 		for {
 			c, _, errno := syscall.Syscall6(unix.SYS_ACCEPT4, uintptr(fd), 0, 0, syscall.SOCK_CLOEXEC, 0, 0)
@@ -48,8 +60,7 @@ func rawListener(t testing.TB) string {
 		syscall.Shutdown(fd, syscall.SHUT_RDWR)
 		syscall.Close(fd)
 	})
-	a := sa.(*syscall.SockaddrInet4)
-	return fmt.Sprintf("%d.%d.%d.%d:%d", a.Addr[0], a.Addr[1], a.Addr[2], a.Addr[3], a.Port)
+	return addr
 }
 
 // ownerOf returns a liveness (not running) that owns n clients at addr,
