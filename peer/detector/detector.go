@@ -106,6 +106,8 @@ type Detector struct {
 	log     hclog.Logger
 	changed chan struct{}
 	kick    chan struct{} // wakes Run for a re-join round now
+	// membership is signalled with changed; an idle Run waits on it.
+	membership chan struct{}
 	// probeTimeout is memberlist's ProbeTimeout: how long a ping waits.
 	probeTimeout time.Duration
 
@@ -149,22 +151,23 @@ type Detector struct {
 // Start creates the memberlist instance. It does not join anyone: call Run.
 func Start(cfg Config) (*Detector, error) {
 	d := &Detector{
-		cfg:     cfg,
-		log:     cfg.Logger.Named("detector"),
-		changed: make(chan struct{}, 1),
-		kick:    make(chan struct{}, 1),
-		stop:    make(chan struct{}),
-		alive:   map[int]Member{},
-		guests:  map[string]Member{},
-		leaving: map[int]bool{},
-		left:    map[int]bool{},
-		pending: map[int]Member{},
-		down:    map[int]bool{},
-		lost:    map[int]uint64{},
-		checks:  map[int]bool{},
-		joining: map[int]bool{},
-		acked:   map[int]time.Time{},
-		meta:    cfg.Meta,
+		cfg:        cfg,
+		log:        cfg.Logger.Named("detector"),
+		changed:    make(chan struct{}, 1),
+		kick:       make(chan struct{}, 1),
+		membership: make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		alive:      map[int]Member{},
+		guests:     map[string]Member{},
+		leaving:    map[int]bool{},
+		left:       map[int]bool{},
+		pending:    map[int]Member{},
+		down:       map[int]bool{},
+		lost:       map[int]uint64{},
+		checks:     map[int]bool{},
+		joining:    map[int]bool{},
+		acked:      map[int]time.Time{},
+		meta:       cfg.Meta,
 	}
 	if d.cfg.Dir == nil {
 		d.cfg.Dir = directory.New(cfg.Hosts)
@@ -250,11 +253,13 @@ func tune(mc *memberlist.Config) {
 	mc.ProbeTimeout = 300 * time.Millisecond
 	mc.SuspicionMult = 1
 	mc.SuspicionMaxTimeoutMult = 4
-	// Each gossip tick wakes the process, also with nothing to send: it
-	// was 100 ms. Fast verdicts do not come from gossip here (direct
-	// checks, see check.go); a leaver's announcement, which a new leader
-	// must have heard, also goes to every peer by a push/pull (tellAlive).
-	mc.GossipInterval = 200 * time.Millisecond
+	// Each gossip tick wakes the process, also with nothing to send: at
+	// 200 ms it was a fifth of an idle leader's wake-ups. memberlist also
+	// piggybacks what it has to gossip on every ping and ack. Fast verdicts
+	// do not come from gossip here (direct checks, see check.go); a
+	// leaver's announcement, which a new leader must have heard, also goes
+	// to every peer by a push/pull (tellAlive).
+	mc.GossipInterval = time.Second
 	mc.PushPullInterval = 15 * time.Second
 	mc.TCPTimeout = 2 * time.Second
 	// A restarted peer may come back with a new address under its old name.
@@ -268,9 +273,11 @@ func (d *Detector) LocalAddr() net.IP { return d.local.Load().IP }
 func (d *Detector) Changed() <-chan struct{} { return d.changed }
 
 func (d *Detector) notify() {
-	select {
-	case d.changed <- struct{}{}:
-	default:
+	for _, c := range []chan struct{}{d.changed, d.membership} {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -352,15 +359,27 @@ func (d *Detector) Alive() map[int]string {
 
 // Run joins the other hostsfile peers and keeps re-joining the missing ones
 // every interval until ctx is done or Shutdown is called. memberlist alone
-// does not re-merge after a long partition.
+// does not re-merge after a long partition. While it has nothing to retry
+// (every hostsfile peer seen, no recent move, no --join attempt due) it
+// waits for a membership change instead of ticking, up to idleRound: an
+// idle peer wakes once a second less.
 func (d *Detector) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
+		wait := interval
 		if !d.Suspended() {
 			d.rejoinMissing(ctx)
 			d.joinTargets(ctx)
 			d.reannounce()
+			if d.settled() {
+				wait = d.untilJoinDue(idleRound)
+			}
+		}
+		t.Reset(wait)
+		idle := d.membership
+		if wait <= interval {
+			idle = nil // ticking: a membership change waits for the tick
 		}
 		select {
 		case <-ctx.Done():
@@ -369,8 +388,29 @@ func (d *Detector) Run(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		case <-d.kick:
+		case <-idle:
 		}
 	}
+}
+
+// idleRound is the longest Run waits between rounds while it has nothing to
+// retry: a safety net, since a membership change wakes it.
+const idleRound = 10 * time.Second
+
+// settled reports whether Run has nothing to retry: memberlist sees every
+// hostsfile peer and this peer has not moved recently.
+func (d *Detector) settled() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.movedAt.IsZero() && time.Since(d.movedAt) < reannounceFor {
+		return false
+	}
+	for _, p := range d.cfg.Hosts.Peers {
+		if _, ok := d.alive[p.ID]; !ok && p.ID != d.selfID() {
+			return false
+		}
+	}
+	return true
 }
 
 // rejoinFanout caps the re-joins a peer has in flight. One push/pull with

@@ -69,6 +69,21 @@ func (d *Detector) joinTargets(ctx context.Context) {
 	}
 }
 
+// untilJoinDue returns how long until the next --join attempt is due, at
+// most limit (limit when there are no --join targets).
+func (d *Detector) untilJoinDue(limit time.Duration) time.Duration {
+	if len(d.cfg.Join) == 0 {
+		return limit
+	}
+	j := &d.joiner
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.running {
+		return min(joinBackoffMin, limit) // it sets the next attempt when it ends
+	}
+	return min(max(time.Until(j.next), 0), limit)
+}
+
 // joinOnce resolves the --join targets and joins those of their addresses
 // that are not members it sees; it reports whether this peer now sees
 // another peer. The first failure in a row is logged at warn level, the

@@ -246,8 +246,10 @@ func (m guardedMembers) Alive() map[int]string {
 }
 
 // clusterCheckEvery is how often every peer compares the cluster ids the
-// alive peers announce with its own.
-const clusterCheckEvery = time.Second
+// alive peers announce with its own (the leader also does at every
+// reconcile step, see guardedMembers): only the log and this peer's status
+// wait for it.
+const clusterCheckEvery = 5 * time.Second
 
 // watchCluster logs peers of another cluster, and notices when this peer is
 // the one outside, until ctx is done.

@@ -29,8 +29,9 @@ const (
 	// sees for the registry (a memberlist state exchange).
 	exchangeEvery = 500 * time.Millisecond
 	// bootstrapSettle is how long the peers a founder sees (see
-	// Config.BootstrapExpect) must stay the same before it bootstraps: tens
-	// of gossip rounds, for every peer to have heard of every other.
+	// Config.BootstrapExpect) must stay the same before it bootstraps: four
+	// state exchanges (exchangeEvery) of every waiting peer, for every peer
+	// to have heard of every other.
 	bootstrapSettle = 2 * time.Second
 )
 
