@@ -82,6 +82,16 @@ func (d *Detector) gone(n *memberlist.Node, gen uint64) {
 		return
 	}
 	m, wasAlive := d.alive[id]
+	if wasAlive && n.Addr != nil && !m.Addr.Equal(n.Addr) {
+		// A verdict on an address the peer moved away from (see
+		// conflict.go): the record here is its new address, which is
+		// checked instead (a peer that moved and then left or died is
+		// found down there), and memberlist is shown it again.
+		d.goLocked(func() { d.retake(m, gen) })
+		d.mu.Unlock()
+		d.Check(id)
+		return
+	}
 	graceful := d.leaving[id]
 	confirmed := d.down[id]
 	delete(d.alive, id)

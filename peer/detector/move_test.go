@@ -109,3 +109,17 @@ func TestMove(t *testing.T) {
 	}
 	t.Logf("p3's log:\n%s", logs.String())
 }
+
+// TestLeaveWhileSuspended: a peer whose address is gone (memberlist stopped
+// by Suspend) may be told to leave; memberlist's Leave panics on a stopped
+// instance, so Leave must not reach it.
+func TestLeaveWhileSuspended(t *testing.T) {
+	c := newTestCluster(t, 2)
+	c.start(1, 0)
+	p2 := c.start(2, 0)
+	c.converge(1, 2)
+	p2.Suspend()
+	if err := p2.Leave(time.Second); err != nil {
+		t.Fatalf("Leave while suspended: %v", err)
+	}
+}
