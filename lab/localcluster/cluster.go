@@ -289,10 +289,65 @@ func (c *Cluster) WaitView(members []int, timeout time.Duration) (fsm.View, erro
 			return views[0], nil
 		}
 		if time.Now().After(deadline) {
-			return fsm.View{}, fmt.Errorf("after %v the peers hold %+v, want every one on members %v", timeout, views, members)
+			return fsm.View{}, fmt.Errorf("after %v the peers hold %s; want every one on members %s", timeout, tally(views), ranges(members))
 		}
 		time.Sleep(pollEvery(len(running)))
 	}
+}
+
+// tally summarizes the views the peers hold, one entry per distinct view
+// with how many peers hold it, most held first ("193 on view 1 [1], 7 on
+// none"): with hundreds of peers, the views one by one make an unreadable
+// line.
+func tally(views []fsm.View) string {
+	type held struct {
+		desc  string
+		peers int
+	}
+	var out []held
+	index := map[string]int{}
+	for _, v := range views {
+		desc := "none"
+		if v.ID != 0 {
+			desc = fmt.Sprintf("view %d %s", v.ID, ranges(v.Members))
+		}
+		i, ok := index[desc]
+		if !ok {
+			i = len(out)
+			index[desc] = i
+			out = append(out, held{desc: desc})
+		}
+		out[i].peers++
+	}
+	slices.SortStableFunc(out, func(a, b held) int { return b.peers - a.peers })
+	parts := make([]string, len(out))
+	for i, h := range out {
+		parts[i] = fmt.Sprintf("%d on %s", h.peers, h.desc)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ranges writes sorted ids compactly: [1-5,7,9-12].
+func ranges(ids []int) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if j > i {
+			fmt.Fprintf(&b, "%d-%d", ids[i], ids[j])
+		} else {
+			fmt.Fprintf(&b, "%d", ids[i])
+		}
+		i = j + 1
+	}
+	b.WriteByte(']')
+	return b.String()
 }
 
 // pollEvery is how long WaitView waits between two looks at n peers: 5 ms
