@@ -152,6 +152,13 @@ func runCaseWith(t *testing.T, n int, restart *restartAt, atEnd func(*composeRun
 		go func() {
 			select {
 			case <-time.After(time.Until(t0.Add(restart.at))):
+				// A container compose started late may still wait its -d:
+				// restarted then, its first life would print nothing, and
+				// the test would not restart a running peer.
+				if err := awaitPrinted(ctx, c, hosts, restart.service); err != nil {
+					restarted <- err
+					return
+				}
 				// -t 10: the peer's graceful leave takes at most 5 s.
 				_, err := docker(ctx, "restart", "-t", "10", c.prefix()+restart.service)
 				restarted <- err
@@ -248,4 +255,38 @@ func lastLineOf(logs, service string) string {
 		}
 	}
 	return last
+}
+
+// printedWait bounds how long a restart waits for its service's first view.
+const printedWait = 30 * time.Second
+
+// awaitPrinted waits until service has printed a view line, looking at the
+// project's logs every half second, for at most printedWait.
+func awaitPrinted(ctx context.Context, c *composeRun, hosts *hostsfile.File, service string) error {
+	id, ok := hosts.ID(service)
+	if !ok {
+		return fmt.Errorf("%s is not in the hostsfile", service)
+	}
+	end := time.Now().Add(printedWait)
+	for {
+		logs, err := c.logs(ctx)
+		if err != nil {
+			return err
+		}
+		if _, lines, err := readRun("run", logs, hosts); err == nil {
+			for _, l := range lines {
+				if l.Peer == id && l.isView() {
+					return nil
+				}
+			}
+		}
+		if time.Now().After(end) {
+			return fmt.Errorf("%s printed no view within %v of its restart time", service, printedWait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
