@@ -2,6 +2,7 @@ package detector
 
 import (
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -20,7 +21,8 @@ import (
 // the name at both addresses: when the new one answers and the old one does
 // not, the peer moved, and it counts as alive at the new address at once
 // (Members, Alive, RaftAddr, direct checks), as if memberlist had accepted
-// it; memberlist's later verdict on the old address is ignored (see gone).
+// it; memberlist's later verdict on the old address starts a check of the
+// new one instead of a removal (see gone).
 // Once memberlist has declared the old address dead and reclaimTime has
 // passed, the detector joins the peer at its new address, so that memberlist
 // takes it there too (the peer's own alive messages may have been refused
@@ -46,14 +48,14 @@ func (c *conflicts) NotifyConflict(existing, other *memberlist.Node) {
 	if !decoded {
 		return
 	}
-	moved := memberlist.Node{Name: other.Name, Addr: cloneIP(other.Addr), Port: other.Port, Meta: append([]byte(nil), other.Meta...)}
-	old := cloneIP(existing.Addr)
+	moved := memberlist.Node{Name: other.Name, Addr: slices.Clone(other.Addr), Port: other.Port, Meta: slices.Clone(other.Meta)}
+	old := slices.Clone(existing.Addr)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if c.gen != d.gen || d.moving[id] {
 		return
 	}
-	if m, ok := d.alive[id]; ok && m.Addr.Equal(moved.Addr) && sameMeta(m.Meta, meta) {
+	if m, ok := d.alive[id]; ok && m.Addr.Equal(moved.Addr) && m.Meta == meta {
 		return // taken already
 	}
 	if d.goLocked(func() { d.follow(id, old, moved, c.gen) }) {
@@ -77,13 +79,6 @@ func (d *Detector) follow(id int, old net.IP, moved memberlist.Node, gen uint64)
 	d.up(&moved, gen)
 }
 
-// sameMeta reports whether two metadata records are equal.
-func sameMeta(a, b Meta) bool {
-	return string(a.encode()) == string(b.encode())
-}
-
-func cloneIP(ip net.IP) net.IP { return append(net.IP(nil), ip...) }
-
 // retake joins member m (the record followed to its new address) with
 // memberlist instance gen once reclaimTime has passed since memberlist
 // declared its old address dead: the state exchange brings m's alive
@@ -99,13 +94,5 @@ func (d *Detector) retake(m Member, gen uint64) {
 	if !current {
 		return
 	}
-	joined := make(chan struct{})
-	go func() {
-		defer close(joined)
-		d.ml.Load().Join([]string{net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port)))})
-	}()
-	select {
-	case <-joined:
-	case <-d.stop:
-	}
+	d.joinAt(net.JoinHostPort(m.Addr.String(), strconv.Itoa(int(m.Port))))
 }

@@ -579,9 +579,9 @@ func (d *Detector) Leave(timeout time.Duration) error {
 	defer d.restart.Unlock()
 	d.mu.Lock()
 	d.meta.Leaving = true
-	suspended := d.suspended || d.closed
+	stopped := d.suspended || d.closed
 	d.mu.Unlock()
-	if suspended {
+	if stopped {
 		return nil // memberlist is stopped: Leave on it would panic
 	}
 	// memberlist waits for its broadcast without a bound when given no

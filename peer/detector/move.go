@@ -182,10 +182,18 @@ func (d *Detector) join(p hostsfile.Peer) {
 		delete(d.joining, p.ID)
 		d.mu.Unlock()
 	}()
+	d.joinAt(d.seed(p))
+}
+
+// joinAt joins the peer at addr (host:port) with the current memberlist
+// instance, a push/pull of the whole state. It returns when the exchange
+// ends (within memberlist's TCP timeout) or at Shutdown, whichever comes
+// first; the exchange itself ends within that timeout either way.
+func (d *Detector) joinAt(addr string) {
 	joined := make(chan struct{})
 	go func() {
 		defer close(joined)
-		d.ml.Load().Join([]string{d.seed(p)})
+		d.ml.Load().Join([]string{addr})
 	}()
 	select {
 	case <-joined:
