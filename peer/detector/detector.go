@@ -75,6 +75,12 @@ type Config struct {
 	// packets and streams from addresses of no hostsfile peer are dropped.
 	Resolver  *identity.Resolver
 	AddrCheck bool
+	// InView, if set, reports whether peer id is a member of the committed
+	// view this peer holds; it must be safe for concurrent use and must not
+	// call back into the detector. memberlist's dead verdict on a peer
+	// outside the view is final (it is not checked directly: see gone).
+	// nil: every peer counts as a member.
+	InView func(id int) bool
 	// Log counts dropped input at a bounded rate.
 	Log *netguard.RateLog
 }
@@ -422,27 +428,43 @@ func (d *Detector) settled() bool {
 	return true
 }
 
-// rejoinFanout caps the re-joins a peer has in flight. One push/pull with
-// any member brings the whole membership, so a few suffice; when many peers
-// start at once, joining every missing one each round made n² push/pulls a
-// second and stalled memberlist ("Too many pending push/pull requests").
-const rejoinFanout = 4
+// rejoinFanout caps the re-joins a peer has in flight, and
+// rejoinFanoutSeen once it sees at least half the hostsfile peers. One
+// push/pull with any member brings the whole membership, so a few suffice.
+// When many peers start at once, joining every missing one each round made
+// n² push/pulls a second and stalled memberlist ("Too many pending
+// push/pull requests"), and four each (each exchanging the state of up to
+// n members) still kept 200 peers started at once in one process from
+// converging. A partition heals through the smaller side's re-joins as
+// well as the larger's, so the larger side's one at a time costs little.
+const (
+	rejoinFanout     = 4
+	rejoinFanoutSeen = 1
+)
 
 // rejoinMissing starts re-joins of hostsfile peers memberlist does not see,
-// at most rejoinFanout in flight, picked at random so that peers starting
-// together do not all ask the same one.
+// at most rejoinFanout (or rejoinFanoutSeen) in flight, picked at random so
+// that peers starting together do not all ask the same one.
 func (d *Detector) rejoinMissing(ctx context.Context) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var missing []hostsfile.Peer
+	unseen := 0
 	for _, p := range d.cfg.Hosts.Peers {
-		if _, ok := d.alive[p.ID]; !ok && p.ID != d.selfID() && !d.joining[p.ID] {
-			missing = append(missing, p)
+		if _, ok := d.alive[p.ID]; !ok && p.ID != d.selfID() {
+			unseen++
+			if !d.joining[p.ID] {
+				missing = append(missing, p)
+			}
 		}
+	}
+	fanout := rejoinFanout
+	if 2*unseen <= len(d.cfg.Hosts.Peers) {
+		fanout = rejoinFanoutSeen
 	}
 	rand.Shuffle(len(missing), func(i, j int) { missing[i], missing[j] = missing[j], missing[i] })
 	for _, p := range missing {
-		if len(d.joining) >= rejoinFanout {
+		if len(d.joining) >= fanout {
 			return
 		}
 		if d.goLocked(func() { d.rejoin(ctx, p) }) {

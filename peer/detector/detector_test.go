@@ -99,6 +99,9 @@ type testCluster struct {
 	subnet int
 	hosts  *hostsfile.File
 	peers  []*peer // by id-1; an entry is replaced when its peer restarts
+	// outside holds the peers the started peers' views do not hold (set
+	// before start; Config.InView). Empty: every peer is a view member.
+	outside map[int]bool
 }
 
 func (c *testCluster) ip(id int) string { return fmt.Sprintf("127.230.%d.%d", c.subnet, id) }
@@ -134,6 +137,9 @@ func (c *testCluster) start(id int, cutTo int) *peer {
 			p.mu.Unlock()
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{Name: fmt.Sprintf("p%d", id), Output: p.logs, Level: hclog.Info}),
+	}
+	if outside := c.outside; len(outside) > 0 {
+		cfg.InView = func(id int) bool { return !outside[id] }
 	}
 	if cutTo != 0 {
 		p.cut = &cut{ip: c.ip(cutTo)}
@@ -315,6 +321,43 @@ func TestCheckRefutesLivePeer(t *testing.T) {
 	testkit.Eventually(t, deadline, "the re-checks of 2 to end", func() bool { return !p1.checking(2) })
 	if p1.downCount(2) != 0 || !p1.member(2) {
 		t.Fatalf("live peer 2 confirmed down: downs %d, members %v", p1.downCount(2), p1.Members())
+	}
+}
+
+// TestVerdictOnNonMemberIsFinal: memberlist's dead verdict on a peer that is
+// not in the view takes it out of the member set at once, with no direct
+// check (when many peers start at once on a starved machine, checking every
+// false verdict on joiners made most of the load); memberlist seeing it
+// alive again brings it back. A view member is still checked.
+func TestVerdictOnNonMemberIsFinal(t *testing.T) {
+	c := newTestCluster(t, 3)
+	c.outside = map[int]bool{3: true}
+	for id := 1; id <= 3; id++ {
+		c.start(id, 0)
+	}
+	c.converge(1, 2, 3)
+	p1 := c.peers[0]
+	nodes := map[string]*memberlist.Node{}
+	for _, n := range p1.ml.Load().Members() {
+		nodes[n.Name] = n
+	}
+	rounds := p1.rounds.Load()
+	(&events{d: p1.Detector}).NotifyLeave(nodes["p3"])
+	if p1.checking(3) || p1.pendingHas(3) || p1.member(3) {
+		t.Fatalf("after the verdict on non-member 3: checking %v, pending %v, member %v; want all false",
+			p1.checking(3), p1.pendingHas(3), p1.member(3))
+	}
+	if r := p1.rounds.Load(); r != rounds {
+		t.Fatalf("%d ping rounds after the verdict on a non-member, want none", r-rounds)
+	}
+	(&events{d: p1.Detector}).NotifyJoin(nodes["p3"])
+	if !p1.member(3) {
+		t.Fatalf("3 not back once memberlist sees it alive: %v", p1.Members())
+	}
+	// A member's verdict still starts a check, and it stays a member meanwhile.
+	(&events{d: p1.Detector}).NotifyLeave(nodes["p2"])
+	if !p1.checking(2) || !p1.member(2) {
+		t.Fatalf("after the verdict on member 2: checking %v, member %v; want true, true", p1.checking(2), p1.member(2))
 	}
 }
 

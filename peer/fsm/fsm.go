@@ -93,6 +93,14 @@ func (f *FSM) View() View {
 	return f.view.Clone()
 }
 
+// Member reports whether peer id is a member of the current view. Safe for
+// concurrent use.
+func (f *FSM) Member(id int) bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.view.Contains(id)
+}
+
 // Apply applies a committed log entry. It returns a Result.
 func (f *FSM) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {

@@ -206,6 +206,7 @@ func StartContext(startCtx context.Context, cfg config.Config, opts Options) (*N
 		Resolver:      n.resolver,
 		AddrCheck:     cfg.CheckAddrs(),
 		Log:           n.netLog,
+		InView:        n.fsm.Member,
 	}); err != nil {
 		return nil, err
 	}
