@@ -37,6 +37,7 @@ func benchCommand() *ucli.Command {
 			&ucli.IntFlag{Name: "busy", Usage: "run this many busy loops during the bench, to starve the peers of CPU (as stress --cpu N)"},
 			&ucli.BoolFlag{Name: "in-process", Usage: "run the peers inside the bench (latencies only)"},
 			&ucli.StringFlag{Name: "at-once", Usage: "with --in-process: comma-separated group sizes to start at once, e.g. 25,100"},
+			&ucli.DurationFlag{Name: "at-once-timeout", Value: measure.DefaultAtOnceTimeout, Usage: "with --at-once: how long a group may take to form one view (a group that does not is reported, and the next size measured)"},
 			&ucli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 		},
 		Subcommands: []*ucli.Command{benchGroupsCommand()},
@@ -51,7 +52,7 @@ func benchCommand() *ucli.Command {
 			if c.Bool("in-process") {
 				return benchInProcess(c, progress)
 			}
-			if c.IsSet("at-once") {
+			if c.IsSet("at-once") || c.IsSet("at-once-timeout") {
 				return usageErr("lab bench --at-once: only with --in-process (use --idle-sizes)")
 			}
 			sizes, err := sizesFlag(c, "idle-sizes")
@@ -172,7 +173,10 @@ func writeProcReport(w io.Writer, rep *measure.ProcReport) {
 
 // benchInProcess is the bench with the peers inside this process.
 func benchInProcess(c *ucli.Context, progress func(string)) error {
-	opts := measure.Options{Peers: c.Int("peers"), Runs: c.Int("runs"), Progress: progress}
+	opts := measure.Options{Peers: c.Int("peers"), Runs: c.Int("runs"), AtOnceTimeout: c.Duration("at-once-timeout"), Progress: progress}
+	if opts.AtOnceTimeout <= 0 {
+		return usageErr("lab bench --at-once-timeout %v: want a positive duration", opts.AtOnceTimeout)
+	}
 	var err error
 	if opts.AtOnce, err = sizesFlag(c, "at-once"); err != nil {
 		return err
@@ -197,6 +201,10 @@ func benchInProcess(c *ucli.Context, progress func(string)) error {
 		fmt.Fprintf(w, "%-22s %6d %8.1f %8.1f %8.1f %8.1f\n", r.name, r.s.N, r.s.MinMs, r.s.MedianMs, r.s.P90Ms, r.s.MaxMs)
 	}
 	for _, n := range opts.AtOnce {
+		if why, failed := rep.AtOnceFailed[n]; failed {
+			fmt.Fprintf(w, "%d peers at once → %s\n", n, why)
+			continue
+		}
 		fmt.Fprintf(w, "%d peers at once → one view: %.0f ms\n", n, rep.AtOnce[n])
 	}
 	return nil

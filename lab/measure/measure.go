@@ -5,6 +5,7 @@
 package measure
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -32,6 +33,9 @@ type Report struct {
 	// AtOnce: for each group size, the time from starting every peer at
 	// once to one view holding them all, at every peer (one run each).
 	AtOnce map[int]float64 `json:"at_once_ms,omitempty"`
+	// AtOnceFailed: for each group size that did not form one view within
+	// Options.AtOnceTimeout, what the peers held then.
+	AtOnceFailed map[int]string `json:"at_once_failed,omitempty"`
 }
 
 // Options configure Run.
@@ -39,17 +43,26 @@ type Options struct {
 	Peers  int
 	Runs   int
 	AtOnce []int
+	// AtOnceTimeout bounds the wait for one view of each AtOnce group
+	// (default DefaultAtOnceTimeout).
+	AtOnceTimeout time.Duration
 	// Progress, if set, receives one line per finished run.
 	Progress func(string)
 }
 
 const settle = 30 * time.Second
 
+// DefaultAtOnceTimeout is Options.AtOnceTimeout's default.
+const DefaultAtOnceTimeout = 60 * time.Second
+
 // Run measures opts.Runs runs of: peers 1..n joining one by one, a random
 // follower crashing, then the leader crashing; then one run per AtOnce size.
 func Run(opts Options) (*Report, error) {
 	if opts.Peers < 4 {
 		return nil, fmt.Errorf("need at least 4 peers to crash a follower and then the leader (a two-member group has one voter), got %d", opts.Peers)
+	}
+	if opts.AtOnceTimeout <= 0 {
+		opts.AtOnceTimeout = DefaultAtOnceTimeout
 	}
 	rep := &Report{Peers: opts.Peers, Runs: opts.Runs, AtOnce: map[int]float64{}}
 	var boots, joins, crashes, leaderCrashes []time.Duration
@@ -68,8 +81,21 @@ func Run(opts Options) (*Report, error) {
 	}
 	rep.Bootstrap, rep.Join, rep.CrashToView, rep.LeaderCrashToView = Summarize(boots), Summarize(joins), Summarize(crashes), Summarize(leaderCrashes)
 	for _, n := range opts.AtOnce {
-		d, err := atOnce(n)
-		if err != nil {
+		d, err := atOnce(n, opts.AtOnceTimeout)
+		var none *noView
+		switch {
+		case errors.As(err, &none):
+			// A size that does not converge is a result, and the next
+			// sizes are still measured.
+			if rep.AtOnceFailed == nil {
+				rep.AtOnceFailed = map[int]string{}
+			}
+			rep.AtOnceFailed[n] = none.Error()
+			if opts.Progress != nil {
+				opts.Progress(fmt.Sprintf("%d peers at once: %v", n, none))
+			}
+			continue
+		case err != nil:
 			return nil, fmt.Errorf("%d peers at once: %w", n, err)
 		}
 		rep.AtOnce[n] = float64(d.Microseconds()) / 1000
@@ -79,6 +105,11 @@ func Run(opts Options) (*Report, error) {
 	}
 	return rep, nil
 }
+
+// noView is atOnce's error when the group formed no single view in time.
+type noView struct{ err error }
+
+func (e *noView) Error() string { return "no single view: " + e.err.Error() }
 
 func newCluster(n int) (*localcluster.Cluster, func(), error) {
 	dir, err := os.MkdirTemp("", "roster-measure-")
@@ -194,7 +225,9 @@ func lastInstall(c *localcluster.Cluster, since time.Time, ok func(fsm.View) boo
 	return last
 }
 
-func atOnce(n int) (time.Duration, error) {
+// atOnce starts n peers at once and returns the time until every one holds
+// the view of all n; a *noView error when that did not happen within limit.
+func atOnce(n int, limit time.Duration) (time.Duration, error) {
 	c, done, err := newCluster(n)
 	if err != nil {
 		return 0, err
@@ -205,8 +238,8 @@ func atOnce(n int) (time.Duration, error) {
 		return 0, err
 	}
 	want := localcluster.Ids(1, n)
-	if _, err := c.WaitView(want, 60*time.Second); err != nil {
-		return 0, err
+	if _, err := c.WaitView(want, limit); err != nil {
+		return 0, &noView{err}
 	}
 	return lastInstall(c, start, func(v fsm.View) bool { return slices.Equal(v.Members, want) }).Sub(start), nil
 }

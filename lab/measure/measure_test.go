@@ -2,6 +2,7 @@ package measure
 
 import (
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,27 @@ func TestRunMeasuresOneRun(t *testing.T) {
 	for _, v := range []float64{rep.Join.MaxMs, rep.CrashToView.MaxMs, rep.LeaderCrashToView.MaxMs, rep.AtOnce[4]} {
 		if v <= 0 || v > float64(settle.Milliseconds()) {
 			t.Fatalf("implausible figure %v in %+v", v, rep)
+		}
+	}
+}
+
+// TestAtOnceReportsNoView: a group that forms no view in time is reported
+// with what its peers held, and the next size is still tried.
+func TestAtOnceReportsNoView(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real peers")
+	}
+	// No four or five peers share a view a nanosecond after their start.
+	rep, err := Run(Options{Peers: 4, AtOnce: []int{4, 5}, AtOnceTimeout: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.AtOnce) != 0 || len(rep.AtOnceFailed) != 2 {
+		t.Fatalf("at once %v, failed %v: want both sizes failed", rep.AtOnce, rep.AtOnceFailed)
+	}
+	for n, why := range rep.AtOnceFailed {
+		if !strings.Contains(why, "no single view") || !strings.Contains(why, "the peers hold") {
+			t.Fatalf("size %d: %q does not say what the peers held", n, why)
 		}
 	}
 }
