@@ -4,45 +4,17 @@ import (
 	"context"
 	"net"
 	"strconv"
-	"sync"
 	"testing"
 
 	"roster/internal/testkit"
 )
 
-// holdTCP listens on ip's gossip port and holds every connection open
-// without answering, until the test ends: a re-join of that address stays
-// in flight for memberlist's TCP timeout.
+// holdTCP holds every connection to ip's gossip port open without
+// answering, until the test ends: a re-join of that address stays in
+// flight for memberlist's TCP timeout.
 func holdTCP(t *testing.T, ip string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(gossipPort)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
+	testkit.StallingListener(t, net.JoinHostPort(ip, strconv.Itoa(gossipPort)))
 }
 
 func (p *peer) joiningCount() int {
