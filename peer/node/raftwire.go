@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 
@@ -89,11 +90,21 @@ func (w *wireReader) Read(p []byte) (int, error) {
 	return w.buf.Read(p)
 }
 
-// next reads one whole request into buf and checks it.
+// next reads one whole request into buf and checks it. A connection that
+// sent nothing for idleTimeout between two requests ends with io.EOF, as one
+// the other side closed: that is housekeeping (the dialing side replaces a
+// connection it left idle, see dialedConn), and Raft logs an ERROR for any
+// other end ("failed to decode incoming command"). Peer 1 leaves one such
+// connection to itself after founding a cluster (standNow), and a candidate
+// one to each voter after an election. A stall inside a request stays an
+// error.
 func (w *wireReader) next() error {
 	w.buf.Reset()
 	t, err := w.br.ReadByte()
 	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return io.EOF
+		}
 		return err
 	}
 	if !w.started {

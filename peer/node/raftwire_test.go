@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -49,6 +50,37 @@ func TestWireReaderPassesRaftRequests(t *testing.T) {
 	var got raft.AppendEntriesRequest
 	if err := dec.Decode(&got); err != nil || len(got.Entries) != 1 || len(got.Entries[0].Data) != 5000 {
 		t.Fatalf("decoded %+v, %v", got, err)
+	}
+}
+
+// thenErr reads r, then returns err.
+type thenErr struct {
+	r   io.Reader
+	err error
+}
+
+func (t *thenErr) Read(p []byte) (int, error) {
+	if n, _ := t.r.Read(p); n > 0 {
+		return n, nil
+	}
+	return 0, t.err
+}
+
+// TestWireReaderIdleEndsQuietly: a connection idle past its deadline
+// between two requests ends as if closed (Raft logs an ERROR for any other
+// end: peer 1's connection to itself, made to found the cluster, printed
+// one two minutes after every start); a deadline inside a request is still
+// an error.
+func TestWireReaderIdleEndsQuietly(t *testing.T) {
+	vote := encodeRPC(t, rpcRequestVote, &raft.RequestVoteRequest{RPCHeader: raft.RPCHeader{ID: []byte("2")}, Term: 8})
+	w := newWireReader(&thenErr{bytes.NewReader(vote), os.ErrDeadlineExceeded}, "", nil)
+	out, err := io.ReadAll(w) // ReadAll takes io.EOF for the end
+	if err != nil || !bytes.Equal(out, vote) {
+		t.Fatalf("idle after a request: read %d bytes, error %v; want the request and a quiet end", len(out), err)
+	}
+	w = newWireReader(&thenErr{bytes.NewReader(vote[:len(vote)-2]), os.ErrDeadlineExceeded}, "", nil)
+	if _, err := io.ReadAll(w); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("deadline inside a request: error %v, want the deadline", err)
 	}
 }
 
